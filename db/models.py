@@ -1,0 +1,126 @@
+"""The tables of DESIGN.md, one class each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.types import UTCDateTime, utcnow
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _when(*, nullable: bool = True) -> Any:
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime, nullable=True)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(max_length=30, unique=True)
+    display_name: str = Field(max_length=80)
+    password_hash: str = Field(max_length=200)
+    created_at: datetime = _when(nullable=False)
+    is_admin: bool = False
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=80)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = _when(nullable=False)
+    last_used_at: datetime | None = _when()
+    revoked_at: datetime | None = _when()
+
+
+class ProfilePicture(SQLModel, table=True):
+    __tablename__ = "profile_pictures"
+    __table_args__ = (
+        UniqueConstraint("user_id", "version", name="uq_profile_pictures_user_version"),
+        Index("ix_profile_pictures_user_active", "user_id", "is_active"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    version: int
+    filename: str = Field(max_length=64)
+    original_name: str = Field(max_length=255)
+    file_path: str = Field(max_length=255)
+    file_size: int
+    mime_type: str = Field(max_length=32)
+    width: int
+    height: int
+    upload_date: datetime = _when(nullable=False)
+    is_active: bool = False
+    deleted_at: datetime | None = _when()
+    purged_at: datetime | None = _when()
+    # "metadata" is reserved by SQLAlchemy's declarative base, so the attribute is `meta`.
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON))
+
+
+class UserProfile(SQLModel, table=True):
+    __tablename__ = "user_profiles"
+
+    user_id: int = Field(primary_key=True, foreign_key="users.id", ondelete="CASCADE")
+    active_picture_id: int | None = Field(
+        default=None, foreign_key="profile_pictures.id", ondelete="SET NULL"
+    )
+    profile_picture: str | None = Field(default=None, max_length=64)
+    profile_picture_path: str | None = Field(default=None, max_length=255)
+    picture_version: int = 0
+    updated_at: datetime = _when(nullable=False)
+    last_picture_sync: datetime | None = _when()
+    preferences: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class SyncEvent(SQLModel, table=True):
+    __tablename__ = "sync_events"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=16)
+    picture_version: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class SyncSession(SQLModel, table=True):
+    __tablename__ = "sync_sessions"
+
+    id: str = Field(primary_key=True, max_length=36)
+    viewer_id: int | None = Field(
+        default=None, foreign_key="users.id", ondelete="CASCADE", index=True
+    )
+    user_agent: str = Field(default="", max_length=255)
+    connected_at: datetime = _when(nullable=False)
+    last_event_id: int | None = Field(default=None, sa_type=BigInteger)
+    last_seen_at: datetime = _when(nullable=False)
+    disconnected_at: datetime | None = _when()
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    action: str = Field(max_length=40)
+    subject_id: int | None = Field(
+        default=None, foreign_key="users.id", ondelete="SET NULL", index=True
+    )
+    picture_id: int | None = Field(
+        default=None, foreign_key="profile_pictures.id", ondelete="SET NULL"
+    )
+    ip: str | None = Field(default=None, max_length=45)
+    outcome: str = Field(max_length=8)
+    detail: str = Field(default="", max_length=500)

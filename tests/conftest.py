@@ -1,0 +1,67 @@
+"""Fixtures for the unit tests: an app built by the factory over a temporary SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlmodel import Session
+
+from db import migrate
+from tests.factories import PASSWORD, add_member
+from web.app import create_app
+from web.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'app.db'}",
+        media_root=tmp_path / "media",
+        var_dir=tmp_path,
+        secret_key="test-secret-" + "x" * 40,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    migrate.upgrade(settings.database_url)
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def db(app: Litestar) -> Iterator[Session]:
+    with Session(app.state["engine"], expire_on_commit=False) as session:
+        yield session
+
+
+def csrf(client: TestClient[Any]) -> str:
+    """A CSRF token for form posts: fetch a page to get the cookie, echo it back."""
+    client.get("/login")
+    token = client.cookies.get("csrftoken")
+    assert token
+    return token
+
+
+def log_in(client: TestClient[Any], handle: str, password: str = PASSWORD) -> None:
+    response = client.post(
+        "/login",
+        data={"handle": handle, "password": password, "_csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+@pytest.fixture
+def alice(db: Session) -> int:
+    return add_member(db, "alice", "Alice Liddell")

@@ -1,0 +1,59 @@
+"""A visitor signs up, sees their initials in the header, and the directory shows everyone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import ConsoleErrors, Server, log_in
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+def test_signup_then_directory_then_another_member_sees_the_card(
+    server: Server, browser: Browser, console_errors: ConsoleErrors
+) -> None:
+    server.add_member("alice", "Alice Liddell")
+    server.add_member("bob", "Bob Marley")
+
+    visitor = console_errors.watch(browser.new_context().new_page())
+    visitor.goto(f"{server.url}/signup")
+    visitor.get_by_label("Handle").fill("dora")
+    visitor.get_by_label("Display name").fill("Dora Maar")
+    visitor.get_by_label("Password").fill(PASSWORD)
+    visitor.get_by_role("button", name="Sign up").click()
+
+    visitor.wait_for_url(f"{server.url}/profile")
+    header_avatar = visitor.get_by_role("banner").get_by_role("img", name="Dora Maar")
+    expect(header_avatar).to_be_visible()
+    expect(header_avatar).to_have_text("DM")
+
+    visitor.get_by_role("link", name="Members", exact=True).click()
+    cards = visitor.get_by_role("list", name="Members").get_by_role("listitem")
+    expect(cards).to_have_count(3)
+    expect(cards.filter(has_text="@alice").get_by_role("img", name="Alice Liddell")).to_be_visible()
+    expect(cards.filter(has_text="@bob").get_by_role("img", name="Bob Marley")).to_be_visible()
+
+    bob = console_errors.watch(browser.new_context().new_page())
+    log_in(bob, server, "bob")
+    bob.goto(f"{server.url}/members")
+    dora_card = bob.get_by_role("listitem").filter(has_text="@dora")
+    expect(dora_card.get_by_role("img", name="Dora Maar")).to_be_visible()
+    assert console_errors == []
+
+
+def test_signup_error_works_with_javascript_off(server: Server, browser: Browser) -> None:
+    server.add_member("alice", "Alice Liddell")
+    page = browser.new_context(java_script_enabled=False).new_page()
+    page.goto(f"{server.url}/signup")
+    page.get_by_label("Handle").fill("alice")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text("The handle 'alice' is taken; pick another.")).to_be_visible()
+    expect(page.get_by_text("A password needs at least 10 characters.")).to_be_visible()
+    page.get_by_label("Handle").fill("dora")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page).to_have_url(f"{server.url}/profile")
+    expect(page.get_by_role("banner").get_by_role("img", name="dora")).to_be_visible()

@@ -1,0 +1,18 @@
+"""Members and pictures for tests, made through the same services the app uses."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from web.services import members
+
+PASSWORD = "correct horse battery"
+
+
+def add_member(db: Session, handle: str, display_name: str = "", *, admin: bool = False) -> int:
+    user = members.create_member(
+        db, handle=handle, display_name=display_name, password=PASSWORD, is_admin=admin
+    )
+    db.commit()
+    assert user.id is not None
+    return user.id

@@ -1,0 +1,76 @@
+"""`ppsync`, run as operators run it: a real process with its own environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.factories import PASSWORD
+
+PPSYNC = str(Path(sys.executable).with_name("ppsync"))
+
+
+def ppsync(var: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {"VAR_DIR": str(var), "SECRET_KEY": "s" * 40}
+    return subprocess.run(
+        [PPSYNC, *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def var(tmp_path: Path) -> Path:
+    assert ppsync(tmp_path, "db", "upgrade").returncode == 0
+    return tmp_path
+
+
+def test_user_add_prints_the_new_id_last(var: Path) -> None:
+    result = ppsync(var, "user", "add", "dora", "--display-name", "Dora", stdin=PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_user_add_with_short_password_fails_clearly(var: Path) -> None:
+    result = ppsync(var, "user", "add", "dora", stdin="short\n")
+    assert result.returncode == 1
+    assert "at least 10 characters" in result.stderr
+
+
+def test_user_add_twice_reports_the_taken_handle(var: Path) -> None:
+    ppsync(var, "user", "add", "dora", stdin=PASSWORD + "\n")
+    result = ppsync(var, "user", "add", "dora", stdin=PASSWORD + "\n")
+    assert result.returncode == 1
+    assert "taken" in result.stderr
+
+
+def test_token_add_prints_the_token_last(var: Path) -> None:
+    ppsync(var, "user", "add", "dora", stdin=PASSWORD + "\n")
+    result = ppsync(var, "token", "add", "dora", "--name", "ci")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("pps_")
+    assert len(token) > 40
+
+
+def test_token_add_for_unknown_member_fails(var: Path) -> None:
+    result = ppsync(var, "token", "add", "nobody")
+    assert result.returncode == 1
+    assert "no member has the handle 'nobody'" in result.stderr
+
+
+def test_seed_demo_seeds_once(var: Path) -> None:
+    first = ppsync(var, "seed-demo")
+    assert first.returncode == 0
+    assert "alice, bob, carol" in first.stdout
+    second = ppsync(var, "seed-demo")
+    assert "nothing seeded" in second.stdout
+
+
+def test_unknown_command_exits_non_zero_with_usage(var: Path) -> None:
+    result = ppsync(var, "frobnicate")
+    assert result.returncode == 2
+    assert "usage: ppsync" in result.stderr

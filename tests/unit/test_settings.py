@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from web.settings import MIB, Settings, SettingsError
+
+
+def test_defaults_put_database_and_media_under_var(tmp_path: Path) -> None:
+    settings = Settings.from_env({"VAR_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'app.db'}"
+    assert settings.media_root == tmp_path / "media"
+    assert settings.max_upload_bytes == 10 * MIB
+    assert settings.redis_url is None
+    assert settings.production is False
+
+
+def test_environment_overrides_each_setting(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "VAR_DIR": str(tmp_path),
+            "DATABASE_URL": "postgresql://db/app",
+            "MEDIA_ROOT": "/srv/media",
+            "REDIS_URL": "redis://cache:6379/1",
+            "SECRET_KEY": "k" * 40,
+            "MAX_UPLOAD_BYTES": "1024",
+            "CLAMD_SOCKET": "/run/clamd.sock",
+        }
+    )
+    assert settings.database_url == "postgresql://db/app"
+    assert settings.media_root == Path("/srv/media")
+    assert settings.redis_url == "redis://cache:6379/1"
+    assert settings.secret_key == "k" * 40
+    assert settings.max_upload_bytes == 1024
+    assert settings.clamd_socket == "/run/clamd.sock"
+
+
+def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = Settings.from_env({"VAR_DIR": str(tmp_path)}).secret_key
+    second = Settings.from_env({"VAR_DIR": str(tmp_path)}).secret_key
+    assert len(first) >= 32
+    assert first == second
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_production_without_secret_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SECRET_KEY is required"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "APP_ENV": "production"})
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_short_secret_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="at least 32"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "SECRET_KEY": "short"})
+
+
+@pytest.mark.parametrize("raw", ["ten", "-5", "0"])
+def test_malformed_upload_cap_names_the_setting(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(SettingsError, match="MAX_UPLOAD_BYTES"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "MAX_UPLOAD_BYTES": raw})

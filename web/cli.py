@@ -1,0 +1,129 @@
+"""`ppsync`: the operators' command line."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from collections.abc import Sequence
+
+from sqlmodel import Session, select
+
+from db import migrate
+from db.engine import make_engine
+from db.models import User
+from web.services import members, tokens
+from web.settings import Settings, SettingsError
+
+DEMO_MEMBERS = (("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "Carol Danvers"))
+
+
+class CliError(Exception):
+    """Reported on stderr with exit status 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        result: int = args.run(settings, args)
+        return result
+    except (CliError, SettingsError) as error:
+        print(f"ppsync: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ppsync", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(required=True)
+    db.add_parser("upgrade", help="apply every migration").set_defaults(run=_db_upgrade)
+
+    user = commands.add_parser("user", help="members").add_subparsers(required=True)
+    add_user = user.add_parser("add", help="add a member; the password is read from stdin")
+    add_user.add_argument("handle")
+    add_user.add_argument("--display-name", default="")
+    add_user.add_argument("--admin", action="store_true", help="may act on any member")
+    add_user.set_defaults(run=_user_add)
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(required=True)
+    add_token = token.add_parser("add", help="create an API token; printed once")
+    add_token.add_argument("handle")
+    add_token.add_argument("--name", default="CLI token")
+    add_token.set_defaults(run=_token_add)
+
+    seed = commands.add_parser("seed-demo", help="add alice, bob and carol to an empty database")
+    seed.set_defaults(run=_seed_demo)
+
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def _session(settings: Settings) -> Session:
+    return Session(make_engine(settings.database_url), expire_on_commit=False)
+
+
+def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url)
+    return 0
+
+
+def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\r\n")
+    with _session(settings) as session:
+        try:
+            user = members.create_member(
+                session,
+                handle=args.handle,
+                display_name=args.display_name,
+                password=password,
+                is_admin=args.admin,
+            )
+        except members.MemberError as error:
+            raise CliError(str(error)) from None
+        session.commit()
+    print(user.id)
+    return 0
+
+
+def _token_add(settings: Settings, args: argparse.Namespace) -> int:
+    with _session(settings) as session:
+        user_id = session.scalar(select(User.id).where(User.handle == args.handle.lower()))
+        if user_id is None:
+            raise CliError(f"no member has the handle '{args.handle}'")
+        token = tokens.create_token(session, user_id=user_id, name=args.name)
+        session.commit()
+    print(token)
+    return 0
+
+
+def _seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
+    with _session(settings) as session:
+        if members.count_members(session):
+            print("Members exist already; nothing seeded.")
+            return 0
+        password = secrets.token_urlsafe(12)
+        for handle, name in DEMO_MEMBERS:
+            members.create_member(session, handle=handle, display_name=name, password=password)
+        session.commit()
+    handles = ", ".join(handle for handle, _ in DEMO_MEMBERS)
+    print(f"Seeded demo members {handles}; their development password (shown once): {password}")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn  # only the server needs it
+
+    from web.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Dependencies every handler may ask for: a database session and the signed-in viewer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from web.services import members
+from web.settings import Settings
+from web.views import Viewer
+
+SESSION_USER_KEY = "uid"
+
+DB = NamedDependency[Session]
+CurrentViewer = NamedDependency[Viewer | None]
+
+
+def engine_of(state: State) -> Engine:
+    engine: Engine = state["engine"]
+    return engine
+
+
+def settings_of(state: State) -> Settings:
+    settings: Settings = state["settings"]
+    return settings
+
+
+def provide_db(state: State) -> Iterator[Session]:
+    """A session per request; handlers commit what they change, the rest is rolled back."""
+    with Session(engine_of(state), expire_on_commit=False) as session:
+        yield session
+
+
+def provide_viewer(request: Request[Any, Any, Any], db: DB) -> Viewer | None:
+    user_id = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
+    if not isinstance(user_id, int):
+        return None
+    return members.viewer_by_id(db, user_id)

@@ -1,0 +1,170 @@
+"""Members: sign-up, sign-in and the read models pages show."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
+
+from db.models import ProfilePicture, User, UserProfile
+from web.services import passwords
+from web.views import Avatar, Member, PictureRef, Viewer
+
+HANDLE_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{1,28}[a-z0-9])")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+
+
+class MemberError(ValueError):
+    """Sign-up fields that are not acceptable: field name -> message for the form."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def clean_display_name(raw: str) -> str:
+    # NFKC folds look-alike forms; control characters would break layouts and logs.
+    name = unicodedata.normalize("NFKC", raw).strip()
+    return "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+
+
+def signup_errors(handle: str, display_name: str, password: str) -> dict[str, str]:
+    errors = {}
+    if not HANDLE_RE.fullmatch(handle):
+        errors["handle"] = (
+            "A handle is 3 to 30 lower-case letters, digits, '-' or '_', "
+            "starting and ending with a letter or digit."
+        )
+    if len(display_name) > 80:
+        errors["display_name"] = "A display name is at most 80 characters."
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = f"A password needs at least {MIN_PASSWORD} characters."
+    elif len(password) > MAX_PASSWORD:
+        errors["password"] = f"A password is at most {MAX_PASSWORD} characters."
+    return errors
+
+
+def _handle_taken(session: Session, handle: str) -> bool:
+    return session.scalar(select(User.id).where(User.handle == handle)) is not None
+
+
+def _taken(handle: str) -> MemberError:
+    return MemberError({"handle": f"The handle '{handle}' is taken; pick another."})
+
+
+def create_member(
+    session: Session, *, handle: str, display_name: str, password: str, is_admin: bool = False
+) -> User:
+    handle = handle.strip().lower()
+    name = clean_display_name(display_name) or handle
+    errors = signup_errors(handle, name, password)
+    if "handle" not in errors and _handle_taken(session, handle):
+        errors |= _taken(handle).errors
+    if errors:
+        raise MemberError(errors)
+    user = User(
+        handle=handle,
+        display_name=name,
+        password_hash=passwords.hash_password(password),
+        is_admin=is_admin,
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent sign-up won the race for the handle
+        session.rollback()
+        raise _taken(handle) from None
+    assert user.id is not None
+    session.add(UserProfile(user_id=user.id))
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, handle: str, password: str) -> int | None:
+    """The member's id when the password matches."""
+    user = session.scalar(select(User).where(User.handle == handle.strip().lower()))
+    if user is None:
+        passwords.verify_password(passwords.dummy_hash(), password)
+        return None
+    if not passwords.verify_password(user.password_hash, password):
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user.id
+
+
+def viewer_by_id(session: Session, user_id: int) -> Viewer | None:
+    row = session.execute(_member_query().where(User.id == user_id)).first()
+    if row is None:
+        return None
+    user = row[0]
+    return Viewer(
+        id=user_id,
+        handle=user.handle,
+        display_name=user.display_name,
+        is_admin=user.is_admin,
+        avatar=_member(*row).avatar,
+    )
+
+
+def count_members(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def list_members(session: Session) -> list[Member]:
+    return [_member(*row) for row in session.execute(_member_query().order_by(User.handle))]
+
+
+def member_by_handle(session: Session, handle: str) -> Member | None:
+    row = session.execute(_member_query().where(User.handle == handle.lower())).first()
+    return _member(*row) if row else None
+
+
+def avatar_of(session: Session, user_id: int) -> Avatar | None:
+    row = session.execute(_member_query().where(User.id == user_id)).first()
+    return _member(*row).avatar if row else None
+
+
+def _member_query() -> Select[User, int, ProfilePicture]:
+    # Outer joins: the profile columns are None for a member without a picture.
+    query = (
+        select(User, UserProfile.picture_version, ProfilePicture)
+        .join(UserProfile, col(UserProfile.user_id) == col(User.id), isouter=True)
+        .join(
+            ProfilePicture,
+            col(ProfilePicture.id) == col(UserProfile.active_picture_id),
+            isouter=True,
+        )
+    )
+    return query
+
+
+def _member(user: User, version: int | None, picture: ProfilePicture | None) -> Member:
+    assert user.id is not None
+    avatar = Avatar(
+        user_id=user.id,
+        display_name=user.display_name,
+        version=version or 0,
+        picture=picture_ref(picture) if picture else None,
+    )
+    return Member(
+        id=user.id,
+        handle=user.handle,
+        display_name=user.display_name,
+        created_at=user.created_at.date().isoformat(),
+        avatar=avatar,
+    )
+
+
+def picture_ref(picture: ProfilePicture) -> PictureRef:
+    meta = picture.meta or {}
+    return PictureRef(
+        base_url=f"/media/avatars/{picture.user_id}/{picture.filename}",
+        fallback_ext="png" if meta.get("has_alpha") else "jpg",
+        placeholder=str(meta.get("placeholder", "#888888")),
+    )

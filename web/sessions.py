@@ -1,0 +1,51 @@
+"""Server-side sessions that open no row for anonymous visitors and get a new id at sign-in.
+
+Litestar's backend stores even an empty session, which would leave one stored row per
+anonymous request, and keeps the cookie's id across sign-in (session fixation).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
+from litestar.types import Empty, Message, ScopeSession
+
+_NEW_ID = "ppsync.new_session_id"
+
+
+def renew_session_id(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Send the session under a fresh id (call at sign-in); the old id's row is dropped."""
+    connection.scope.setdefault("state", {})[_NEW_ID] = secrets.token_hex(32)
+
+
+class SessionBackend(ServerSideSessionBackend):
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        new_id: str | None = connection.scope.get("state", {}).get(_NEW_ID)
+        return new_id or super().get_session_id(connection)
+
+    async def store_in_message(
+        self,
+        scope_session: ScopeSession,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+    ) -> None:
+        old_id = connection.cookies.get(self.config.key)
+        if not scope_session:
+            if old_id is None:
+                return  # nothing kept, nothing to clear: no cookie, no stored row
+            scope_session = Empty
+        if old_id and connection.scope.get("state", {}).get(_NEW_ID):
+            await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
+        await super().store_in_message(scope_session, message, connection)
+
+
+@dataclass
+class SessionConfig(ServerSideSessionConfig):
+    _backend_class = SessionBackend

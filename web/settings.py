@@ -1,0 +1,78 @@
+"""Settings read from the environment; nothing here runs at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+HTMX_VERSION = "4.0.1"
+MIB = 1024 * 1024
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    media_root: Path
+    var_dir: Path
+    secret_key: str
+    redis_url: str | None = None
+    redis_prefix: str = "ppsync"
+    max_upload_bytes: int = 10 * MIB
+    clamd_socket: str | None = None
+    production: bool = False
+    uploads_per_minute: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("VAR_DIR", "var"))
+        production = env.get("APP_ENV", "development") == "production"
+        return cls(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'app.db'}",
+            media_root=Path(env.get("MEDIA_ROOT") or var_dir / "media"),
+            var_dir=var_dir,
+            secret_key=_secret_key(env, var_dir, production),
+            redis_url=env.get("REDIS_URL") or None,
+            redis_prefix=env.get("REDIS_PREFIX") or "ppsync",
+            max_upload_bytes=_positive_int(env, "MAX_UPLOAD_BYTES", 10 * MIB),
+            clamd_socket=env.get("CLAMD_SOCKET") or None,
+            production=production,
+            uploads_per_minute=_positive_int(env, "UPLOADS_PER_MINUTE", 10),
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], var_dir: Path, production: bool) -> str:
+    key = env.get("SECRET_KEY", "")
+    if key:
+        if len(key) < 32:
+            raise SettingsError("SECRET_KEY must be at least 32 characters")
+        return key
+    if production:
+        raise SettingsError("SECRET_KEY is required when APP_ENV=production")
+    # Development only: one random key kept under var/ so sessions survive restarts.
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

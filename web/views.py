@@ -1,0 +1,52 @@
+"""Plain data handed to templates: no sessions, no ORM objects, nothing lazy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SIZES: dict[str, int] = {"xs": 24, "sm": 40, "md": 96, "lg": 192}
+
+
+@dataclass(frozen=True, slots=True)
+class PictureRef:
+    base_url: str  # "/media/avatars/42/<digest>": a variant is f"{base_url}-{px}.{ext}"
+    fallback_ext: str  # "jpg", or "png" when the picture has transparency
+    placeholder: str  # "#rrggbb", painted while the image loads
+
+
+@dataclass(frozen=True, slots=True)
+class Avatar:
+    user_id: int
+    display_name: str
+    version: int
+    picture: PictureRef | None
+
+    @property
+    def initials(self) -> str:
+        words = self.display_name.split()
+        return "".join(word[0] for word in words[:2]).upper() or "?"
+
+    @property
+    def colour(self) -> str:
+        # Golden-angle hue steps keep neighbouring ids far apart on the colour wheel.
+        return f"hsl({self.user_id * 137.508 % 360:.0f} 55% 38%)"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    handle: str
+    display_name: str
+    created_at: str
+    avatar: Avatar
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in member, as pages and guards see them."""
+
+    id: int
+    handle: str
+    display_name: str
+    is_admin: bool
+    avatar: Avatar
