@@ -19,6 +19,7 @@ from litestar.template.config import TemplateConfig
 from db.engine import make_engine
 from web import deps
 from web.assets import AssetUrls
+from web.live import channels_plugin
 from web.logs import RequestLogMiddleware, configure_logging
 from web.routes import auth, components, health, pages
 from web.sessions import SessionConfig
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["/api/"],
         ),
         template_config=templates,
-        plugins=[FlashPlugin(FlashConfig(template_config=templates))],
+        plugins=[FlashPlugin(FlashConfig(template_config=templates)), channels_plugin(settings)],
         stores={"sessions": _session_store(settings)},
         response_headers=SECURITY_HEADERS,
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,

@@ -26,7 +26,7 @@ def check_schema(url: str) -> None:
     migrate.upgrade(url)
     engine = create_engine(normalise_url(url))
     schema = inspect(engine)
-    assert TABLES <= set(schema.get_table_names())
+    assert set(schema.get_table_names()) >= TABLES
     uniques = {tuple(u["column_names"]) for u in schema.get_unique_constraints("profile_pictures")}
     assert ("user_id", "version") in uniques
     indexes = {tuple(i["column_names"]) for i in schema.get_indexes("profile_pictures")}
