@@ -49,6 +49,7 @@ class ProfilePicture(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("user_id", "version", name="uq_profile_pictures_user_version"),
         Index("ix_profile_pictures_user_active", "user_id", "is_active"),
+        Index("ix_profile_pictures_user_filename", "user_id", "filename"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

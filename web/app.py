@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import ResponseHeader, State
 from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
+from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
 from db.engine import make_engine
 from web import deps
 from web.assets import AssetUrls
+from web.deps import SESSION_USER_KEY
 from web.live import channels_plugin
 from web.logs import RequestLogMiddleware, configure_logging
-from web.routes import auth, components, health, pages
+from web.routes import auth, components, health, media, pages, profile
 from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings
 from web.views import SIZES
@@ -50,10 +54,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessions = SessionConfig(
         max_age=SESSION_DAYS * 86400, secure=settings.production, samesite="lax", httponly=True
     )
+    channels = channels_plugin(settings)
     return Litestar(
         route_handlers=[
             auth.AuthController,
             pages.PagesController,
+            profile.ProfileController,
+            media.avatar_file,
             components.avatar_fragment,
             health.healthz,
             health.readyz,
@@ -63,7 +70,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "db": Provide(deps.provide_db),
             "viewer": Provide(deps.provide_viewer, sync_to_thread=True),
         },
-        middleware=[RequestLogMiddleware, sessions.middleware],
+        middleware=[
+            RequestLogMiddleware,
+            sessions.middleware,
+            _upload_rate_limit(settings).middleware,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.production,
@@ -71,8 +82,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["/api/"],
         ),
         template_config=templates,
-        plugins=[FlashPlugin(FlashConfig(template_config=templates)), channels_plugin(settings)],
-        stores={"sessions": _session_store(settings)},
+        plugins=[FlashPlugin(FlashConfig(template_config=templates)), channels],
+        stores=_stores(settings),
+        exception_handlers={413: profile.upload_refused, 429: profile.upload_refused},
         response_headers=SECURITY_HEADERS,
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         state=State({"settings": settings, "engine": engine}),
@@ -84,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def _templates(assets: AssetUrls) -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals.update(static=assets.url, AVATAR_PX=SIZES, HTMX_VERSION=HTMX_VERSION)
+        engine.engine.filters["filesize"] = filesize
         engine.engine.trim_blocks = True
         engine.engine.lstrip_blocks = True
 
@@ -94,8 +107,39 @@ def _templates(assets: AssetUrls) -> TemplateConfig[JinjaTemplateEngine]:
     )
 
 
-def _session_store(settings: Settings) -> Store:
+def _stores(settings: Settings) -> dict[str, Store]:
+    """Sessions and rate-limit counters: on disk/in memory alone, in Redis when shared."""
     if settings.redis_url:
-        namespace = f"{settings.redis_prefix}:sessions"
-        return RedisStore.with_client(url=settings.redis_url, namespace=namespace)
-    return FileStore(settings.var_dir / "sessions", create_directories=True)
+        redis = RedisStore.with_client(url=settings.redis_url, namespace=settings.redis_prefix)
+        return {
+            "sessions": redis.with_namespace("sessions"),
+            "rate_limit": redis.with_namespace("rate"),
+        }
+    return {
+        "sessions": FileStore(settings.var_dir / "sessions", create_directories=True),
+        "rate_limit": MemoryStore(),
+    }
+
+
+def _upload_rate_limit(settings: Settings) -> RateLimitConfig:
+    return RateLimitConfig(
+        rate_limit=("minute", settings.uploads_per_minute),
+        identifier_for_request=member_or_address,
+        check_throttle_handler=lambda request: bool(request.route_handler.opt.get("rate_limited")),
+    )
+
+
+def member_or_address(request: Request[Any, Any, Any]) -> str:
+    """Uploads are limited per member; the API's tokens and anonymous callers per address."""
+    user_id = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
+    if isinstance(user_id, int):
+        return f"member:{user_id}"
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
+def filesize(size: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1000 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000  # type: ignore[assignment]
+    raise AssertionError("unreachable")

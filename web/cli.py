@@ -12,7 +12,8 @@ from sqlmodel import Session, select
 from db import migrate
 from db.engine import make_engine
 from db.models import User
-from web.services import members, tokens
+from web.services import members, retention, tokens
+from web.services.storage import MediaStore
 from web.settings import Settings, SettingsError
 
 DEMO_MEMBERS = (("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "Carol Danvers"))
@@ -52,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     add_token.add_argument("handle")
     add_token.add_argument("--name", default="CLI token")
     add_token.set_defaults(run=_token_add)
+
+    media = commands.add_parser("media", help="picture files").add_subparsers(required=True)
+    sweep = media.add_parser("sweep", help="remove files that no kept version refers to")
+    sweep.set_defaults(run=_media_sweep)
+
+    purge = commands.add_parser("purge", help="purge versions deleted past the retention window")
+    purge.set_defaults(run=_purge)
 
     seed = commands.add_parser("seed-demo", help="add alice, bob and carol to an empty database")
     seed.set_defaults(run=_seed_demo)
@@ -98,6 +106,22 @@ def _token_add(settings: Settings, args: argparse.Namespace) -> int:
         token = tokens.create_token(session, user_id=user_id, name=args.name)
         session.commit()
     print(token)
+    return 0
+
+
+def _media_sweep(settings: Settings, _args: argparse.Namespace) -> int:
+    with _session(settings) as session:
+        removed = retention.sweep(session, MediaStore(settings.media_root))
+    for key in removed:
+        print(f"removed {key}")
+    print(f"{len(removed)} orphan files removed")
+    return 0
+
+
+def _purge(settings: Settings, _args: argparse.Namespace) -> int:
+    with _session(settings) as session:
+        count = retention.purge(session, MediaStore(settings.media_root))
+    print(f"{count} deleted versions purged")
     return 0
 
 

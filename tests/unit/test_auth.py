@@ -25,7 +25,7 @@ def test_signup_signs_in_and_redirects_to_profile(client: TestClient[Any]) -> No
     assert profile.status_code == 200
     header_avatar = one(profile.text, "header [data-user-id]")
     assert header_avatar["aria-label"] == "Dora Maar"
-    assert one(profile.text, ".flash").get_text() == "Welcome, Dora Maar!"
+    assert one(profile.text, ".flash").get_text(strip=True) == "Welcome, Dora Maar!"
 
 
 def test_signup_with_taken_handle_reshows_form_with_message(

@@ -77,3 +77,15 @@ def test_static_assets_are_versioned_by_content(client: TestClient[Any]) -> None
 def test_healthz_and_readyz(client: TestClient[Any]) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ok", "database": "ok"}
+
+
+def test_every_post_form_carries_a_csrf_token(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    log_in(client, "alice")
+    for path in ("/profile", "/members", "/members/alice"):
+        forms = parse(client.get(path).text).select("form[method=post]")
+        assert forms, path
+        for form in forms:
+            token = form.select_one("input[name=_csrf_token]")
+            assert token is not None and token["value"], (path, form.get("action"))

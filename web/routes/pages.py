@@ -11,10 +11,6 @@ from web.deps import DB, CurrentViewer
 from web.services import members
 
 
-def login_redirect(path: str) -> Redirect:
-    return Redirect(f"/login?next={path}", status_code=303)
-
-
 class PagesController(Controller):
     @get("/", sync_to_thread=False)
     def home(self, viewer: CurrentViewer) -> Redirect:
@@ -31,9 +27,3 @@ class PagesController(Controller):
         if member is None:
             raise NotFoundException(f"No member has the handle '{handle}'.")
         return Template("member.html", context={"viewer": viewer, "member": member})
-
-    @get("/profile", sync_to_thread=False)
-    def profile(self, viewer: CurrentViewer) -> Template | Redirect:
-        if viewer is None:
-            return login_redirect("/profile")
-        return Template("profile.html", context={"viewer": viewer})

@@ -1,0 +1,104 @@
+"""Uploading, restoring and deleting a picture in Chromium, with JavaScript on and off."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import ConsoleErrors, Server, log_in
+
+pytestmark = pytest.mark.e2e
+
+
+def picture(colour: str) -> dict[str, Any]:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), colour).save(out, "JPEG")
+    return {"name": f"{colour}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
+
+
+def upload(page: Page, file: dict[str, Any]) -> None:
+    page.get_by_label("New picture").set_input_files(file)
+    page.get_by_role("button", name="Upload").click()
+
+
+def lg_image(page: Page) -> Any:
+    return page.locator("main [data-avatar-size=lg] img")
+
+
+def header_image(page: Page) -> Any:
+    return page.get_by_role("banner").locator("[data-avatar-size=xs] img")
+
+
+@pytest.fixture
+def alice_page(server: Server, browser: Browser, console_errors: ConsoleErrors) -> Page:
+    server.add_member("alice", "Alice Liddell")
+    page = console_errors.watch(browser.new_context().new_page())
+    log_in(page, server, "alice")
+    return page
+
+
+def test_upload_with_javascript_swaps_in_place(
+    alice_page: Page, console_errors: ConsoleErrors
+) -> None:
+    page = alice_page
+    page.evaluate("window.notReloaded = true")
+    upload(page, picture("red"))
+    expect(page.get_by_role("status").filter(has_text="Version 1 uploaded.")).to_be_visible()
+    expect(lg_image(page)).to_have_attribute("alt", "Alice Liddell")
+    expect(header_image(page)).to_have_attribute("width", "24")
+    assert page.evaluate("window.notReloaded") is True
+    assert (
+        page.evaluate("document.querySelector('main [data-avatar-size=lg] img').naturalWidth") > 0
+    )
+    assert console_errors == []
+
+
+def test_upload_with_javascript_off_redirects_and_shows_picture(
+    server: Server, browser: Browser
+) -> None:
+    server.add_member("alice", "Alice Liddell")
+    page = browser.new_context(java_script_enabled=False).new_page()
+    log_in(page, server, "alice")
+    upload(page, picture("blue"))
+    expect(page).to_have_url(f"{server.url}/profile")
+    expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()
+    expect(lg_image(page)).to_be_visible()
+    expect(header_image(page)).to_be_visible()
+
+
+def test_restore_then_delete_and_undo(alice_page: Page) -> None:
+    page = alice_page
+    upload(page, picture("red"))
+    expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()
+    first = lg_image(page).get_attribute("src")
+    upload(page, picture("green"))
+    expect(page.get_by_text("Version 2 uploaded.")).to_be_visible()
+    assert lg_image(page).get_attribute("src") != first
+
+    page.get_by_role("button", name="Restore version 1").click()
+    expect(page.get_by_text("Version 1 restored.")).to_be_visible()
+    expect(lg_image(page)).to_have_attribute("src", first or "")
+
+    page.get_by_role("button", name="Delete version 1").click()
+    expect(page.get_by_text("Version 1 deleted.")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete version 1")).to_have_count(0)
+    expect(lg_image(page)).not_to_have_attribute("src", first or "")
+
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_text("Version 1 restored.")).to_be_visible()
+    expect(lg_image(page)).to_have_attribute("src", first or "")
+
+
+def test_refused_file_shows_its_message_and_the_form_still_works(alice_page: Page) -> None:
+    page = alice_page
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    upload(page, {"name": "evil.jpg", "mimeType": "image/jpeg", "buffer": svg})
+    expect(page.get_by_role("alert")).to_contain_text("JPEG, PNG, GIF or WebP")
+    upload(page, picture("red"))
+    expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)

@@ -1,0 +1,295 @@
+"""Upload, restore and delete through the /profile forms, with and without htmx."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from PIL import Image
+from sqlmodel import Session, select
+
+from db.models import AuditLog, ProfilePicture, SyncEvent, UserProfile
+from tests.conftest import csrf, log_in
+from tests.html import one, parse
+from web.settings import Settings
+
+HX = {"HX-Request": "true"}
+
+
+def jpeg(colour: str = "red", size: tuple[int, int] = (300, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def upload(
+    client: TestClient[Any],
+    data: bytes,
+    name: str = "me.jpg",
+    headers: dict[str, str] | None = None,
+    **fields: str,
+) -> Any:
+    return client.post(
+        "/profile/picture",
+        files={"profilePicture": (name, data, "image/jpeg")},
+        data={"_csrf_token": csrf(client)} | fields,
+        headers=headers or {},
+        follow_redirects=False,
+    )
+
+
+def post(
+    client: TestClient[Any], path: str, headers: dict[str, str] | None = None, **fields: str
+) -> Any:
+    return client.post(
+        path,
+        data={"_csrf_token": csrf(client)} | fields,
+        headers=headers or {},
+        follow_redirects=False,
+    )
+
+
+@pytest.fixture
+def member(client: TestClient[Any], alice: int) -> int:
+    log_in(client, "alice")
+    return alice
+
+
+def profile_of(db: Session, user_id: int) -> UserProfile:
+    db.expire_all()
+    profile = db.get(UserProfile, user_id)
+    assert profile is not None
+    return profile
+
+
+def test_upload_without_js_is_303_and_shows_the_new_picture(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    response = upload(client, jpeg())
+    assert response.status_code == 303
+    assert response.headers["location"] == "/profile"
+    page = client.get("/profile")
+    assert one(page.text, ".flash").get_text(strip=True) == "Version 1 uploaded."
+    img = one(page.text, "main [data-avatar-size=lg] img")
+    digest = profile_of(db, member).profile_picture
+    assert img["src"] == f"/media/avatars/{member}/{digest}-192.jpg"
+    assert (img["width"], img["height"]) == ("192", "192")
+    assert client.get(img["src"]).status_code == 200
+
+
+def test_upload_with_htmx_swaps_main_and_header_avatar(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    response = upload(client, jpeg(), headers=HX)
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers["vary"]
+    page = parse(response.text)
+    assert page.select_one("html") is None  # a fragment, not a page
+    assert page.select_one("#profile-main [data-avatar-size=lg] img")
+    partial = one(response.text, "hx-partial")
+    assert partial["hx-target"] == "#header-avatar"
+    assert partial.select_one("[data-avatar-size=xs] img")
+    assert [li.strong.get_text() for li in page.select(".history-item")] == ["Version 1"]
+
+
+def test_each_change_writes_version_event_and_audit_together(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg("red"))
+    upload(client, jpeg("blue"))
+    events = db.exec(select(SyncEvent).order_by(SyncEvent.id)).all()
+    assert [(e.kind, e.picture_version) for e in events] == [("uploaded", 1), ("uploaded", 2)]
+    assert profile_of(db, member).picture_version == 2
+    audits = db.exec(select(AuditLog).where(AuditLog.outcome == "ok")).all()
+    assert [a.action for a in audits] == ["picture.upload", "picture.upload"]
+    actives = db.exec(select(ProfilePicture).where(ProfilePicture.is_active)).all()
+    assert [p.version for p in actives] == [2]
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "status", "words"),
+    [
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "x.svg",
+            415,
+            "JPEG, PNG, GIF or WebP",
+        ),
+        (b"<html><body>hi</body></html>", "photo.png", 415, "JPEG, PNG, GIF or WebP"),
+        (b"", "empty.jpg", 415, "empty"),
+        (jpeg()[:400], "cut.jpg", 422, "truncated or damaged"),
+    ],
+)
+def test_refused_upload_reshows_form_with_message_and_stores_nothing(
+    client: TestClient[Any],
+    db: Session,
+    member: int,
+    data: bytes,
+    name: str,
+    status: int,
+    words: str,
+) -> None:
+    for headers in ({}, HX):
+        response = upload(client, data, name=name, headers=headers)
+        assert response.status_code == status
+        assert words in one(response.text, "#upload-error").get_text()
+        assert one(response.text, "input#profilePicture")["aria-invalid"] == "true"
+    assert db.exec(select(ProfilePicture)).all() == []
+    refusals = db.exec(select(AuditLog).where(AuditLog.outcome == "invalid")).all()
+    assert len(refusals) == 2
+
+
+def test_upload_without_a_file_is_400(client: TestClient[Any], member: int) -> None:
+    response = client.post(
+        "/profile/picture",
+        files={"profilePicture": ("", b"", "application/octet-stream")},
+        data={"_csrf_token": csrf(client)},
+    )
+    assert response.status_code == 400
+    assert "Choose a picture" in one(response.text, "#upload-error").get_text()
+
+
+def test_upload_over_cap_is_413_and_keeps_old_picture(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg())
+    before = profile_of(db, member).profile_picture
+    response = upload(client, b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024))
+    assert response.status_code == 413
+    assert "larger than 10" in one(response.text, "#upload-error").get_text()
+    assert profile_of(db, member).profile_picture == before
+
+
+def test_bad_crop_is_422(client: TestClient[Any], member: int) -> None:
+    response = upload(client, jpeg(), cropX="0.9", cropY="0", cropSize="0.5")
+    assert response.status_code == 422
+    assert "crop" in one(response.text, "#upload-error").get_text()
+
+
+def test_crop_box_changes_the_picture(client: TestClient[Any], db: Session, member: int) -> None:
+    upload(client, jpeg())
+    first = profile_of(db, member).profile_picture
+    upload(client, jpeg(), cropX="0", cropY="0", cropSize="0.5")
+    assert profile_of(db, member).profile_picture != first
+
+
+def test_restore_makes_an_old_version_current(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg("red"))
+    first = profile_of(db, member).profile_picture
+    upload(client, jpeg("blue"))
+    response = post(client, "/profile/picture/1/restore", headers=HX)
+    assert response.status_code == 200
+    assert one(response.text, ".flash").get_text(strip=True) == "Version 1 restored."
+    assert profile_of(db, member).profile_picture == first
+    assert profile_of(db, member).picture_version == 3
+
+
+def test_restore_of_unknown_version_is_404(client: TestClient[Any], member: int) -> None:
+    response = post(client, "/profile/picture/9/restore", headers=HX)
+    assert response.status_code == 404
+    assert "no version 9" in one(response.text, ".flash").get_text()
+
+
+def test_delete_falls_back_to_previous_version_then_default(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg("red"))
+    first = profile_of(db, member).profile_picture
+    upload(client, jpeg("blue"))
+    response = post(client, "/profile/picture/delete", headers=HX)
+    assert response.status_code == 200
+    assert [li.strong.get_text() for li in parse(response.text).select(".history-item")] == [
+        "Version 1"
+    ]
+    assert profile_of(db, member).profile_picture == first
+    post(client, "/profile/picture/delete")
+    profile = profile_of(db, member)
+    assert (profile.active_picture_id, profile.profile_picture) == (None, None)
+    page = client.get("/profile")
+    assert one(page.text, "main [data-avatar-size=lg]")["role"] == "img"  # initials again
+
+
+def test_undo_after_delete_restores_the_picture(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg())
+    digest = profile_of(db, member).profile_picture
+    post(client, "/profile/picture/delete")
+    page = client.get("/profile")
+    undo = one(page.text, ".flash form")
+    assert undo["action"] == "/profile/picture/1/restore"
+    assert one(page.text, ".flash input[name=activate]")["value"] == "true"
+    assert post(client, undo["action"], activate="true").status_code == 303
+    assert profile_of(db, member).profile_picture == digest
+
+
+def test_media_is_immutable_exactly_typed_and_sandboxed(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg())
+    digest = profile_of(db, member).profile_picture
+    for ext, mime in (("webp", "image/webp"), ("jpg", "image/jpeg")):
+        response = client.get(f"/media/avatars/{member}/{digest}-96.{ext}")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == mime
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in response.headers["content-security-policy"]
+        assert Image.open(io.BytesIO(response.content)).size == (96, 96)
+
+
+def test_media_of_deleted_version_is_410(client: TestClient[Any], db: Session, member: int) -> None:
+    upload(client, jpeg())
+    digest = profile_of(db, member).profile_picture
+    post(client, "/profile/picture/delete")
+    assert client.get(f"/media/avatars/{member}/{digest}-96.webp").status_code == 410
+
+
+@pytest.mark.parametrize("name", ["../../secret_key", "abc.webp", "0" * 32 + "-96.svg"])
+def test_media_with_a_foreign_name_is_404(client: TestClient[Any], member: int, name: str) -> None:
+    assert client.get(f"/media/avatars/{member}/{name}").status_code == 404
+
+
+def test_original_name_is_shown_escaped(client: TestClient[Any], member: int) -> None:
+    upload(client, jpeg(), name="<img src=x onerror=alert(1)>.jpg")
+    meta = one(client.get("/profile").text, ".history-meta")
+    assert "<img src=x onerror=alert(1)>.jpg" in meta.get_text()
+    assert not meta.select("img")
+
+
+def test_failed_commit_leaves_no_files(
+    client: TestClient[Any], settings: Settings, member: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("web.services.pictures.record_change", broken)
+    assert upload(client, jpeg()).status_code == 500
+    assert [p for p in Path(settings.media_root).rglob("*") if p.is_file()] == []
+
+
+def test_anonymous_upload_goes_to_login(client: TestClient[Any], alice: int) -> None:
+    response = upload(client, jpeg())
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+def test_rate_limit_is_429_with_retry_after(settings: Settings, alice: int) -> None:
+    from dataclasses import replace
+
+    from web.app import create_app
+
+    app: Litestar = create_app(replace(settings, uploads_per_minute=2))
+    with TestClient(app) as client:
+        log_in(client, "alice")
+        statuses = [upload(client, jpeg()).status_code for _ in range(3)]
+        assert statuses == [303, 303, 429]
+        refused = upload(client, jpeg())
+        assert int(refused.headers["retry-after"]) > 0
+        assert "wait a minute" in one(refused.text, "#upload-error").get_text()

@@ -1,0 +1,178 @@
+"""MediaStore: atomic writes under a root, keys that cannot escape it."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import images
+from web.services.imaging import Processed, process
+from web.services.storage import TEMP_PREFIX, MediaStore
+
+USER = 42
+
+
+@pytest.fixture(scope="module")
+def processed() -> Processed:
+    return process(images.jpeg())
+
+
+@pytest.fixture(scope="module")
+def animated() -> Processed:
+    return process(images.animated_gif())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> MediaStore:
+    return MediaStore(tmp_path / "media")
+
+
+def files_in(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_public_key_is_the_url_path() -> None:
+    key = MediaStore(Path("/m")).public_key(7, "ab" * 16, 96, "webp")
+    assert key == f"avatars/7/{'ab' * 16}-96.webp"
+
+
+def test_animated_public_key_is_marked_anim() -> None:
+    key = MediaStore(Path("/m")).public_key(7, "ab" * 16, 96, "webp", animated=True)
+    assert key == f"avatars/7/{'ab' * 16}-96.anim.webp"
+
+
+def test_master_key_is_outside_avatars() -> None:
+    assert MediaStore(Path("/m")).master_key(7, "ab" * 16, "jpg") == f"masters/7/{'ab' * 16}.jpg"
+
+
+def test_key_with_a_bad_digest_is_refused() -> None:
+    with pytest.raises(ValueError):
+        MediaStore(Path("/m")).public_key(7, "../../etc/passwd", 96, "webp")
+
+
+def test_write_processed_writes_master_and_every_variant(
+    store: MediaStore, processed: Processed
+) -> None:
+    keys = store.write_processed(USER, processed)
+    assert len(keys) == len(processed.variants) + 1
+    assert files_in(store.root) == sorted(keys)
+    master_key = store.master_key(USER, processed.digest, processed.master.ext)
+    assert store.path(master_key).read_bytes() == processed.master.data
+    for variant in processed.variants:
+        key = store.public_key(USER, processed.digest, variant.px, variant.ext)
+        assert store.path(key).read_bytes() == variant.data
+
+
+def test_write_processed_keeps_animated_and_still_webp_apart(
+    store: MediaStore, animated: Processed
+) -> None:
+    keys = store.write_processed(USER, animated)
+    assert len(set(keys)) == len(animated.variants) + 1
+    assert any(key.endswith("-96.anim.webp") for key in keys)
+    assert any(key.endswith("-96.webp") for key in keys)
+
+
+def test_served_variants_are_world_readable_and_masters_private(
+    store: MediaStore, processed: Processed
+) -> None:
+    store.write_processed(USER, processed)
+    variant = store.path(store.public_key(USER, processed.digest, 96, "webp"))
+    master = store.path(store.master_key(USER, processed.digest, processed.master.ext))
+    assert stat.S_IMODE(variant.stat().st_mode) == 0o644
+    assert stat.S_IMODE(master.stat().st_mode) & 0o077 == 0
+
+
+def test_write_processed_again_is_idempotent(store: MediaStore, processed: Processed) -> None:
+    first = store.write_processed(USER, processed)
+    mtimes = {key: store.path(key).stat().st_mtime_ns for key in first}
+    assert store.write_processed(USER, processed) == first
+    assert {key: store.path(key).stat().st_mtime_ns for key in first} == mtimes
+
+
+def test_exists_reports_written_files(store: MediaStore, processed: Processed) -> None:
+    key = store.master_key(USER, processed.digest, processed.master.ext)
+    assert not store.exists(key)
+    store.write_processed(USER, processed)
+    assert store.exists(key)
+
+
+def test_remove_deletes_and_ignores_missing(store: MediaStore, processed: Processed) -> None:
+    keys = store.write_processed(USER, processed)
+    store.remove([*keys, f"avatars/{USER}/{'0' * 32}-96.webp"])
+    assert files_in(store.root) == []
+
+
+def test_failure_midway_leaves_no_files(
+    store: MediaStore, processed: Processed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_replace = os.replace
+    calls: list[Any] = []
+
+    def replace_once(src: Any, dst: Any) -> None:
+        calls.append(dst)
+        if len(calls) > 1:
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_once)
+    with pytest.raises(OSError, match="disk full"):
+        store.write_processed(USER, processed)
+    assert len(calls) == 2
+    assert files_in(store.root) == []
+
+
+def test_failure_midway_keeps_files_that_were_already_there(
+    store: MediaStore, processed: Processed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = store.write_processed(USER, processed)
+    store.path(keys[-1]).unlink()  # the master is missing, the variants are there
+
+    def failing_replace(src: Any, dst: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError):
+        store.write_processed(USER, processed)
+    assert files_in(store.root) == sorted(keys[:-1])
+
+
+def test_no_temp_files_left_behind(store: MediaStore, processed: Processed) -> None:
+    store.write_processed(USER, processed)
+    assert not [p for p in store.root.rglob("*") if p.name.startswith(TEMP_PREFIX)]
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["../secret", "avatars/../../secret", "/etc/passwd", "avatars/1/\0x", "", ".", "a//b", "a\\b"],
+)
+def test_path_refuses_keys_that_escape_the_root(store: MediaStore, key: str) -> None:
+    with pytest.raises(ValueError):
+        store.path(key)
+
+
+def test_path_refuses_a_symlink_out_of_the_root(store: MediaStore, tmp_path: Path) -> None:
+    (store.root / "avatars").mkdir(parents=True)
+    (store.root / "avatars" / "link").symlink_to(tmp_path)
+    with pytest.raises(ValueError):
+        store.path("avatars/link/secret")
+
+
+def test_path_resolves_inside_the_root(store: MediaStore) -> None:
+    path = store.path("avatars/1/x.webp")
+    assert path == store.root.resolve() / "avatars" / "1" / "x.webp"
+
+
+def test_keys_under_lists_files_and_temp_leftovers(store: MediaStore, processed: Processed) -> None:
+    keys = store.write_processed(USER, processed)
+    leftover = store.root / "avatars" / str(USER) / f"{TEMP_PREFIX}abc.webp"
+    leftover.write_bytes(b"half")
+    listed = list(store.keys_under("avatars")) + list(store.keys_under("masters"))
+    assert sorted(listed) == sorted([*keys, f"avatars/{USER}/{leftover.name}"])
+
+
+def test_keys_under_a_missing_prefix_is_empty(store: MediaStore) -> None:
+    assert list(store.keys_under("avatars")) == []

@@ -1,0 +1,61 @@
+"""The audit trail: every change and every refused attempt, one row each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from db.models import AuditLog
+
+OUTCOMES = ("ok", "denied", "invalid")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts, from where: the signed-in member or token owner, and the client address."""
+
+    user_id: int | None
+    ip: str | None = None
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    outcome: str,
+    subject_id: int | None = None,
+    picture_id: int | None = None,
+    detail: str = "",
+) -> None:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown audit outcome {outcome!r}")
+    session.add(
+        AuditLog(
+            actor_id=actor.user_id,
+            action=action,
+            subject_id=subject_id,
+            picture_id=picture_id,
+            ip=actor.ip,
+            outcome=outcome,
+            detail=detail[:500],
+        )
+    )
+
+
+def record_refusal(
+    engine: Engine, *, actor: Actor, action: str, outcome: str, subject_id: int, detail: str
+) -> None:
+    """A refused attempt, in a transaction of its own (the attempt itself wrote nothing)."""
+    with Session(engine) as session:
+        record(
+            session,
+            actor=actor,
+            action=action,
+            outcome=outcome,
+            subject_id=subject_id,
+            detail=detail,
+        )
+        session.commit()

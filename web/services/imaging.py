@@ -1,0 +1,229 @@
+"""The avatar image pipeline: upload bytes in, a cleaned master and square variants out.
+
+Pure functions (no HTTP, database or files), safe to run in a worker thread. In order: size cap,
+format from the magic bytes, size and frame limits from the header, one Pillow plugin, decode
+at the JPEG draft scale, EXIF orientation, 8-bit sRGB, a square crop resized in one chain from
+large to small, and fresh encodes of the pixels only. The pieces live in imaging_*.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageFile
+
+from web.services import imaging_decode as dec
+from web.services import imaging_encode as enc
+from web.services.imaging_header import Header, read_header, sniff_format
+from web.services.imaging_types import (
+    SIZES,
+    VARIANT_PX,
+    Crop,
+    ImageRejected,
+    Limits,
+    Master,
+    Processed,
+    Variant,
+    centre_crop,
+    rejected,
+)
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "MIME_TYPES",
+    "SIZES",
+    "VARIANT_PX",
+    "Crop",
+    "ImageRejected",
+    "Limits",
+    "Master",
+    "Processed",
+    "Variant",
+    "process",
+    "recrop",
+    "rejected",
+    "sniff_format",
+]
+
+DEFAULT_LIMITS = Limits()
+_EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+MIME_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+# Browsers show GIF frames of 0-10 ms for 100 ms; WebP players would not, so keep the look.
+_MIN_FRAME_MS = 10
+_SHORT_FRAME_MS = 100
+
+Box = tuple[float, float, float, float]
+
+
+def process(data: bytes, *, crop: Crop | None = None, limits: Limits = DEFAULT_LIMITS) -> Processed:
+    """The upload pipeline: a refusal (ImageRejected), or the master and every variant."""
+    return _run(data, crop, limits, keep_master=False)
+
+
+def recrop(master: bytes, *, crop: Crop | None, limits: Limits = DEFAULT_LIMITS) -> Processed:
+    """Variants for a new crop of a master made by process(); its bytes are kept as they are."""
+    return _run(master, crop, limits, keep_master=True)
+
+
+def _run(data: bytes, crop: Crop | None, limits: Limits, *, keep_master: bool) -> Processed:
+    if len(data) > limits.max_bytes:
+        raise rejected("too_large", limits)
+    header = read_header(data, limits)
+    with dec.pillow_errors(limits):
+        im = dec.open_image(data, header, limits)
+    with im:
+        kept = data if keep_master else None
+        if header.frames > 1 and header.format != "JPEG":
+            return _animated(im, header, crop, limits, kept)
+        return _still(im, header, crop, limits, kept)
+
+
+@dataclass(slots=True)
+class _Source:
+    """What every output is made from: the upright frame 0, its crop box, its provenance."""
+
+    header: Header
+    orientation: int
+    size: tuple[int, int]  # the upright source at full resolution
+    crop: Crop
+    token: str
+
+    def box(self, frame: Image.Image) -> Box:
+        """The crop box in the coordinates of frame, a scaled-down decode of the source."""
+        left, top, side = self.crop.box(*self.size)
+        sx, sy = frame.width / self.size[0], frame.height / self.size[1]
+        right, bottom = min((left + side) * sx, frame.width), min((top + side) * sy, frame.height)
+        return left * sx, top * sy, right, bottom
+
+
+def _source(
+    im: Image.Image, raw_size: tuple[int, int], header: Header, crop: Crop | None, limits: Limits
+) -> _Source:
+    """Loads frame 0 (at the draft scale, if any) and reads its orientation."""
+    with dec.pillow_errors(limits):
+        im.load()
+    orientation = dec.orientation(im)
+    size = dec.oriented_size(raw_size, orientation)
+    crop = crop or centre_crop(*size)
+    return _Source(header, orientation, size, crop, crop.token(*size))
+
+
+def _still(
+    im: ImageFile.ImageFile, header: Header, crop: Crop | None, limits: Limits, kept: bytes | None
+) -> Processed:
+    raw_size = im.size
+    if header.format == "JPEG":
+        side = (crop.size if crop else 1.0) * min(raw_size)
+        dec.draft(im, side, max(VARIANT_PX))
+    source = _source(im, raw_size, header, crop, limits)
+    with dec.pillow_errors(limits):
+        icc = im.info.get("icc_profile")
+        frame = enc.clean(dec.upright(dec.to_srgb(im, icc), source.orientation))
+    alpha = not dec.is_opaque(frame)
+    if not alpha and frame.mode != "RGB":
+        frame = frame.convert("RGB")
+    images = enc.squares(frame, source.box(frame), VARIANT_PX)
+    master = _kept(kept, header) if kept else enc.still_master(frame, alpha)
+    return _processed(source, master, alpha, images, enc.still_variants(images, alpha))
+
+
+def _kept(data: bytes, header: Header) -> Master:
+    fmt = header.format
+    animated = header.frames > 1
+    return Master(data, _EXT[fmt], MIME_TYPES[fmt], header.width, header.height, animated)
+
+
+def _processed(
+    source: _Source,
+    master: Master,
+    alpha: bool,
+    images: dict[int, Image.Image],
+    variants: list[Variant],
+) -> Processed:
+    digest = hashlib.sha256(master.data)
+    digest.update(b"\0crop:" + source.token.encode())
+    return Processed(
+        digest=digest.hexdigest()[:32],
+        source_format=source.header.format,
+        source_width=source.size[0],
+        source_height=source.size[1],
+        orientation_applied=source.orientation,
+        animated=any(v.animated for v in variants),
+        has_alpha=alpha,
+        placeholder=enc.placeholder(images[min(images)]),
+        master=master,
+        variants=tuple(sorted(variants, key=lambda v: (v.px, v.animated, v.ext))),
+    )
+
+
+@dataclass(slots=True)
+class _Frames:
+    """Each frame of an animation, already cut down to the sizes it will be encoded at."""
+
+    stills: dict[int, Image.Image] = field(default_factory=dict)  # frame 0, every size
+    durations: list[int] = field(default_factory=list)
+    by_px: dict[int, list[Image.Image]] = field(default_factory=dict)
+    masters: list[Image.Image] = field(default_factory=list)
+    alpha: bool = False
+
+    def add(self, frame: Image.Image, box: Box, duration: int, *, master: bool) -> None:
+        if not self.stills:
+            self.stills = enc.squares(frame, box, VARIANT_PX)
+        self.alpha = self.alpha or frame.mode == "RGBA"
+        self.durations.append(duration if duration > _MIN_FRAME_MS else _SHORT_FRAME_MS)
+        for px, image in enc.squares(frame, box, enc.ANIMATED_PX, halve=True).items():
+            self.by_px.setdefault(px, []).append(image)
+        if master:
+            self.masters.append(enc.fit(frame, enc.ANIMATED_MASTER_SIDE))
+
+
+def _animated(
+    im: ImageFile.ImageFile, header: Header, crop: Crop | None, limits: Limits, kept: bytes | None
+) -> Processed:
+    source = _source(im, im.size, header, crop, limits)
+    loop = int(im.info.get("loop", 1))  # a GIF without a loop count plays once
+    frames = _Frames()
+    for frame in _frames(im, source, limits):
+        frames.add(frame, source.box(frame), int(im.info.get("duration", 0)), master=not kept)
+    if kept:
+        master = _kept(kept, header)
+    else:
+        master = enc.animated_master(frames.masters, frames.durations, loop)
+    variants = enc.still_variants(frames.stills, frames.alpha)
+    variants += enc.animated_variants(frames.by_px, frames.durations, loop)
+    return _processed(source, master, frames.alpha, frames.stills, variants)
+
+
+def _frames(im: ImageFile.ImageFile, source: _Source, limits: Limits) -> Iterator[Image.Image]:
+    """Every frame upright and sRGB, on the canvas of frame 0, decoded one at a time.
+
+    A frame is RGBA only when it has transparent pixels: resizing and encoding RGB is twice
+    as fast, and most animations are opaque.
+    """
+    icc = im.info.get("icc_profile")
+    for index in range(source.header.frames):
+        with dec.pillow_errors(limits):
+            if not _seek(im, index):
+                return
+            im.load()  # now, while errors are refusals: later steps would load lazily
+            frame = dec.upright(dec.to_srgb(im, icc), source.orientation)
+        frame = frame.copy() if frame is im else frame  # the next seek reuses im
+        if dec.is_opaque(frame) and frame.mode != "RGB":
+            frame = frame.convert("RGB")
+        if frame.size != source.size:
+            # A GIF frame may grow the canvas past the logical screen: keep the first canvas.
+            frame = frame.crop((0, 0, *source.size))
+        yield enc.clean(frame)
+
+
+def _seek(im: ImageFile.ImageFile, index: int) -> bool:
+    """Moves to frame index; False past the last frame a short file really holds."""
+    try:
+        im.seek(index)
+    except EOFError:
+        if index == 0:
+            raise
+        return False
+    return True

@@ -1,0 +1,179 @@
+"""Format, size and frame count read from the bytes alone, before Pillow allocates anything.
+
+Pillow checks sizes too, but only against its own, larger limits, with a warning first; and its
+WebP plugin allocates the whole canvas when it opens a file. Reading the header here refuses
+bombs before any of that, and counts frames without walking all of a 40,000-frame GIF.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from web.services.imaging_types import Limits, rejected
+
+_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+)
+# Start-of-frame markers carry the size; C4, C8 and CC are other tables in the same range.
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    format: str
+    width: int
+    height: int
+    frames: int
+
+
+def sniff_format(head: bytes) -> str:
+    """JPEG, PNG, GIF or WEBP from the magic bytes; anything else is refused."""
+    if not head:
+        raise rejected("empty")
+    for magic, fmt in _MAGIC:
+        if head.startswith(magic):
+            return fmt
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    raise rejected("unsupported_format")
+
+
+def read_header(data: bytes, limits: Limits) -> Header:
+    fmt = sniff_format(data[:16])
+    try:
+        width, height, frames = _PARSERS[fmt](data, limits.max_frames + 1)
+    except (IndexError, struct.error) as exc:
+        raise rejected("corrupt") from exc
+    header = Header(fmt, width, height, frames)
+    check_header(header, limits)
+    return header
+
+
+def check_header(header: Header, limits: Limits) -> None:
+    width, height = header.width, header.height
+    if width <= 0 or height <= 0:
+        raise rejected("corrupt", limits)
+    if max(width, height) > limits.max_side or width * height > limits.max_pixels:
+        raise rejected("too_many_pixels", limits)
+    if header.frames > limits.max_frames:
+        raise rejected("too_many_frames", limits)
+    if header.frames > 1 and header.frames * width * height > limits.max_animation_pixels:
+        raise rejected("animation_too_large", limits)
+
+
+def _jpeg(data: bytes, cap: int) -> tuple[int, int, int]:
+    pos, sizes = 2, []
+    while (marker := _jpeg_marker(data, pos)) not in (0xDA, 0xD9):
+        if marker in _JPEG_SOF:
+            sizes.append(struct.unpack(">BHH", data[pos + 4 : pos + 9]))
+        pos += _jpeg_skip(data, pos)
+    # Pillow reads every frame header up to the first scan: check all of them.
+    if not sizes:
+        raise rejected("corrupt")
+    if any(bits != 8 for bits, _, _ in sizes):
+        raise rejected("unsupported_encoding")
+    return max(s[2] for s in sizes), max(s[1] for s in sizes), 1
+
+
+def _jpeg_marker(data: bytes, pos: int) -> int:
+    if data[pos] != 0xFF:
+        raise rejected("corrupt")
+    return data[pos + 1]
+
+
+def _jpeg_skip(data: bytes, pos: int) -> int:
+    """Bytes from the marker at pos to the next one."""
+    marker = data[pos + 1]
+    if marker == 0xFF:  # a fill byte before the marker
+        return 1
+    if marker in _JPEG_STANDALONE:
+        return 2
+    return 2 + _u16(data, pos + 2)
+
+
+def _png(data: bytes, cap: int) -> tuple[int, int, int]:
+    if data[12:16] != b"IHDR":
+        raise rejected("corrupt")
+    width, height, frames, pos = 0, 0, 1, 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"IDAT":
+            break
+        if kind == b"IHDR":
+            w, h = struct.unpack(">II", data[pos + 8 : pos + 16])
+            width, height = max(width, w), max(height, h)
+        elif kind == b"acTL":
+            # The declared count: Pillow plays as many frames as this says.
+            frames = max(1, min(struct.unpack(">I", data[pos + 8 : pos + 12])[0], cap))
+        pos += 12 + length
+    return width, height, frames
+
+
+def _gif(data: bytes, cap: int) -> tuple[int, int, int]:
+    width, height = struct.unpack("<HH", data[6:10])
+    if not width or not height:
+        return 0, 0, 1
+    pos, frames = 13 + _gif_table(data[10]), 0
+    while pos < len(data) and frames < cap and data[pos] in (0x21, 0x2C):
+        if data[pos] == 0x21:  # extension: label, then sub-blocks
+            pos = _gif_sub_blocks(data, pos + 2)
+            continue
+        # A frame may reach past the logical screen; Pillow then grows the canvas to fit it.
+        x, y, w, h = struct.unpack("<4H", data[pos + 1 : pos + 9])
+        width, height = max(width, x + w), max(height, y + h)
+        frames += 1
+        pos = _gif_sub_blocks(data, pos + 11 + _gif_table(data[pos + 9]))
+    return width, height, max(frames, 1)
+
+
+def _gif_table(flags: int) -> int:
+    return 3 << ((flags & 7) + 1) if flags & 0x80 else 0
+
+
+def _gif_sub_blocks(data: bytes, pos: int) -> int:
+    """Position after the sub-blocks starting at pos (each a length byte, 0 ends them)."""
+    while pos < len(data) and data[pos]:
+        pos += 1 + data[pos]
+    return pos + 1
+
+
+def _webp(data: bytes, cap: int) -> tuple[int, int, int]:
+    width, height, frames, pos = 0, 0, 0, 12
+    while pos + 8 <= len(data) and frames < cap:
+        kind, size = struct.unpack("<4sI", data[pos : pos + 8])
+        if kind == b"ANMF":
+            frames += 1
+        elif not width:
+            width, height = _webp_size(kind, data[pos + 8 : pos + 18])
+        pos += 8 + size + (size & 1)
+    return width, height, max(frames, 1)
+
+
+def _webp_size(kind: bytes, body: bytes) -> tuple[int, int]:
+    if kind == b"VP8X":  # the canvas of an extended file, whatever its frames say
+        return 1 + int.from_bytes(body[4:7], "little"), 1 + int.from_bytes(body[7:10], "little")
+    if kind == b"VP8 ":
+        w, h = struct.unpack("<HH", body[6:10])
+        return w & 0x3FFF, h & 0x3FFF
+    if kind == b"VP8L":
+        bits = int.from_bytes(body[1:5], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return 0, 0
+
+
+def _u16(data: bytes, pos: int) -> int:
+    return int(struct.unpack(">H", data[pos : pos + 2])[0])
+
+
+_PARSERS: dict[str, Callable[[bytes, int], tuple[int, int, int]]] = {
+    "JPEG": _jpeg,
+    "PNG": _png,
+    "GIF": _gif,
+    "WEBP": _webp,
+}

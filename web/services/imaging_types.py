@@ -1,0 +1,159 @@
+"""The data the image pipeline takes and returns, and its refusals: plain values, no Pillow."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+ACCEPTED = "JPEG, PNG, GIF or WebP"
+
+SIZES: dict[str, int] = {"xs": 24, "sm": 40, "md": 96, "lg": 192}
+VARIANT_PX: tuple[int, ...] = tuple(sorted({css * dpr for css in SIZES.values() for dpr in (1, 2)}))
+
+# (status, message) per refusal code; the message is shown to the member as it is.
+REFUSALS: dict[str, tuple[int, str]] = {
+    "too_large": (413, "The file is larger than {max_mib} MiB: please choose a smaller picture."),
+    "empty": (415, f"The file is empty: please choose a {ACCEPTED} picture."),
+    "unsupported_format": (
+        415,
+        f"This file is not a picture we can use: please upload a {ACCEPTED} file.",
+    ),
+    "unsupported_encoding": (
+        415,
+        f"This JPEG uses an encoding we cannot read (such as 12-bit colour): "
+        f"please save it as a standard {ACCEPTED} file.",
+    ),
+    "too_many_pixels": (
+        422,
+        "The picture is too large: at most {max_side} pixels a side and {max_mp} megapixels.",
+    ),
+    "corrupt": (422, "The picture could not be read: the file is truncated or damaged."),
+    "too_many_frames": (
+        422,
+        "The animation has more than {max_frames} frames: please shorten it.",
+    ),
+    "animation_too_large": (
+        422,
+        "The animation is too big to process: please use fewer frames or a smaller size.",
+    ),
+    "bad_crop": (422, "The crop must be a square that lies inside the picture."),
+}
+
+
+class ImageRejected(Exception):
+    """An upload refused with an HTTP status, a short code and a sentence for the member."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(status, code, message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
+
+
+def rejected(code: str, limits: Limits | None = None) -> ImageRejected:
+    status, template = REFUSALS[code]
+    lim = limits or Limits()
+    message = template.format(
+        max_mib=round(lim.max_bytes / 2**20, 1),
+        max_side=lim.max_side,
+        max_mp=round(lim.max_pixels / 1e6),
+        max_frames=lim.max_frames,
+    )
+    return ImageRejected(status, code, message)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 40_000_000
+    max_side: int = 12_000
+    max_frames: int = 300
+    # Frames x canvas pixels. Every frame is decoded, resized and encoded seven times, about
+    # 40 ns a source pixel here: 24 M keeps an animation under a second (280x280 at 300 frames,
+    # 480x480 at 100, 640x480 at 78), and its frames under 100 MB.
+    max_animation_pixels: int = 24_000_000
+
+
+# A cropper in a browser sends fractions that overshoot the edge by float noise.
+_CROP_SLACK = 1e-3
+
+
+@dataclass(frozen=True, slots=True)
+class Crop:
+    """A square in fractions of the oriented image: left, top, and side over the shorter side."""
+
+    x: float
+    y: float
+    size: float
+
+    def __post_init__(self) -> None:
+        values = (self.x, self.y, self.size)
+        if not all(math.isfinite(v) for v in values):
+            raise rejected("bad_crop")
+        if self.x < 0 or self.y < 0 or not 0 < self.size <= 1 + _CROP_SLACK:
+            raise rejected("bad_crop")
+
+    def box(self, width: int, height: int) -> tuple[float, float, float]:
+        """Left, top and side in pixels of a width x height image; refused when outside it."""
+        short = min(width, height)
+        size = min(self.size, 1.0)
+        x = _fit_edge(self.x, size * short / width)
+        y = _fit_edge(self.y, size * short / height)
+        if size * short < 1:
+            raise rejected("bad_crop")
+        return x * width, y * height, size * short
+
+    def token(self, width: int, height: int) -> str:
+        """The crop as the digest sees it: the same box gives the same token."""
+        left, top, side = self.box(width, height)
+        return f"{left / width:.6f},{top / height:.6f},{side / min(width, height):.6f}"
+
+
+def _fit_edge(start: float, extent: float) -> float:
+    overshoot = start + extent - 1
+    if overshoot > _CROP_SLACK:
+        raise rejected("bad_crop")
+    return start - max(overshoot, 0.0)
+
+
+def centre_crop(width: int, height: int) -> Crop:
+    short = min(width, height)
+    return Crop((width - short) / 2 / width, (height - short) / 2 / height, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    px: int
+    ext: str
+    mime: str
+    data: bytes
+    animated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Master:
+    """The cleaned, oriented, sRGB, uncropped source, kept privately to crop again later."""
+
+    data: bytes
+    ext: str
+    mime: str
+    width: int
+    height: int
+    animated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    digest: str
+    source_format: str
+    source_width: int
+    source_height: int
+    orientation_applied: int
+    animated: bool
+    has_alpha: bool
+    placeholder: str
+    master: Master
+    variants: tuple[Variant, ...]

@@ -1,0 +1,296 @@
+"""Profile pictures: upload, restore, delete and history. One change, one transaction.
+
+Files are written (atomically) before the transaction commits and removed again if it fails;
+the caller publishes the returned Change only after the commit.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from db.models import ProfilePicture, UserProfile
+from db.types import utcnow
+from web.services import audit, imaging
+from web.services.audit import Actor
+from web.services.members import picture_ref
+from web.services.storage import MediaStore
+from web.services.sync import Change, record_change
+from web.views import PictureRef
+
+RETENTION = timedelta(days=30)
+
+
+class PictureError(Exception):
+    """A request about a version that cannot be met: HTTP status and a sentence for the member."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    version: int
+    picture: PictureRef
+    original_name: str
+    file_size: int
+    width: int
+    height: int
+    uploaded: datetime
+    is_active: bool
+    animated: bool
+
+
+def clean_name(raw: str) -> str:
+    """The client's file name, for display only: no path, no control characters, bounded."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
+    return name.strip()[:120] or "picture"
+
+
+def upload(
+    session: Session,
+    store: MediaStore,
+    *,
+    actor: Actor,
+    user_id: int,
+    data: bytes,
+    original_name: str,
+    crop: imaging.Crop | None = None,
+    limits: imaging.Limits = imaging.DEFAULT_LIMITS,
+) -> Change:
+    processed = imaging.process(data, crop=crop, limits=limits)
+    shared = store.exists(store.master_key(user_id, processed.digest, processed.master.ext))
+    keys = store.write_processed(user_id, processed)
+    try:
+        name = clean_name(original_name)
+        return _commit_upload(session, actor, user_id, processed, name, len(data))
+    except BaseException:
+        session.rollback()
+        if not shared:  # the same picture uploaded before keeps its files
+            store.remove(keys)
+        raise
+
+
+def _commit_upload(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    processed: imaging.Processed,
+    name: str,
+    size: int,
+) -> Change:
+    profile = _profile(session, user_id)
+    picture = ProfilePicture(
+        user_id=user_id,
+        version=_next_version(session, user_id),
+        filename=processed.digest,
+        original_name=name,
+        file_path=f"avatars/{user_id}/{processed.digest}",
+        file_size=size,
+        mime_type=f"image/{processed.source_format.lower()}",
+        width=processed.source_width,
+        height=processed.source_height,
+        meta=_meta(processed),
+    )
+    session.add(picture)
+    _activate(session, profile, picture)
+    audit.record(
+        session,
+        actor=actor,
+        action="picture.upload",
+        outcome="ok",
+        subject_id=user_id,
+        picture_id=picture.id,
+        detail=f"version {picture.version}",
+    )
+    return _commit(session, user_id, "uploaded")
+
+
+def restore(
+    session: Session, *, actor: Actor, user_id: int, version: int, activate: bool = True
+) -> Change | None:
+    """Make a version the picture again (undeleting it); None when it already is."""
+    picture = _version(session, user_id, version)
+    if picture.is_active and picture.deleted_at is None:
+        return None
+    picture.deleted_at = None
+    if activate:
+        _activate(session, _profile(session, user_id), picture)
+    audit.record(
+        session,
+        actor=actor,
+        action="picture.restore" if activate else "picture.undelete",
+        outcome="ok",
+        subject_id=user_id,
+        picture_id=picture.id,
+        detail=f"version {version}",
+    )
+    return _commit(session, user_id, "restored")
+
+
+def delete(
+    session: Session, *, actor: Actor, user_id: int, version: int | None = None
+) -> tuple[Change, int, bool]:
+    """Soft-delete a version (the active one by default): (change, version, was active)."""
+    picture = _version(session, user_id, version) if version else _active(session, user_id)
+    if picture.deleted_at is not None:
+        raise PictureError(409, f"Version {picture.version} is deleted already.")
+    was_active = picture.is_active
+    picture.deleted_at = utcnow()
+    picture.is_active = False
+    if was_active:
+        _fall_back(session, _profile(session, user_id), picture)
+    audit.record(
+        session,
+        actor=actor,
+        action="picture.delete",
+        outcome="ok",
+        subject_id=user_id,
+        picture_id=picture.id,
+        detail=f"version {picture.version}",
+    )
+    return _commit(session, user_id, "deleted"), picture.version, was_active
+
+
+def history(session: Session, user_id: int) -> list[HistoryItem]:
+    rows = session.exec(
+        select(ProfilePicture)
+        .where(ProfilePicture.user_id == user_id, col(ProfilePicture.deleted_at).is_(None))
+        .order_by(col(ProfilePicture.version).desc())
+    )
+    return [_item(picture) for picture in rows]
+
+
+def _item(picture: ProfilePicture) -> HistoryItem:
+    return HistoryItem(
+        version=picture.version,
+        picture=picture_ref(picture),
+        original_name=picture.original_name,
+        file_size=picture.file_size,
+        width=picture.width,
+        height=picture.height,
+        uploaded=picture.upload_date,
+        is_active=picture.is_active,
+        animated=bool(picture.meta.get("animated")),
+    )
+
+
+def _profile(session: Session, user_id: int) -> UserProfile:
+    profile = session.get(UserProfile, user_id, with_for_update=True)
+    if profile is None:
+        raise PictureError(404, "No such member.")
+    return profile
+
+
+def _next_version(session: Session, user_id: int) -> int:
+    query = select(func.max(ProfilePicture.version)).where(ProfilePicture.user_id == user_id)
+    return (session.exec(query).one() or 0) + 1
+
+
+def _version(session: Session, user_id: int, version: int) -> ProfilePicture:
+    picture = session.exec(
+        select(ProfilePicture).where(
+            ProfilePicture.user_id == user_id,
+            ProfilePicture.version == version,
+            col(ProfilePicture.purged_at).is_(None),
+        )
+    ).first()
+    if picture is None:
+        raise PictureError(404, f"There is no version {version} of your picture.")
+    return picture
+
+
+def _active(session: Session, user_id: int) -> ProfilePicture:
+    picture = session.exec(
+        select(ProfilePicture).where(
+            ProfilePicture.user_id == user_id, col(ProfilePicture.is_active).is_(True)
+        )
+    ).first()
+    if picture is None:
+        raise PictureError(404, "You have no picture to delete.")
+    return picture
+
+
+def _activate(session: Session, profile: UserProfile, picture: ProfilePicture) -> None:
+    for other in session.exec(
+        select(ProfilePicture).where(
+            ProfilePicture.user_id == profile.user_id, col(ProfilePicture.is_active).is_(True)
+        )
+    ):
+        other.is_active = False
+    picture.is_active = True
+    session.flush()
+    profile.active_picture_id = picture.id
+    profile.profile_picture = picture.filename
+    profile.profile_picture_path = picture.file_path
+
+
+def _fall_back(session: Session, profile: UserProfile, gone: ProfilePicture) -> None:
+    """The newest remaining version becomes the picture; none left means the default avatar."""
+    previous = session.exec(
+        select(ProfilePicture)
+        .where(
+            ProfilePicture.user_id == profile.user_id,
+            ProfilePicture.id != gone.id,
+            col(ProfilePicture.deleted_at).is_(None),
+            col(ProfilePicture.purged_at).is_(None),
+        )
+        .order_by(col(ProfilePicture.version).desc())
+    ).first()
+    if previous is not None:
+        _activate(session, profile, previous)
+        return
+    profile.active_picture_id = None
+    profile.profile_picture = None
+    profile.profile_picture_path = None
+
+
+def _commit(session: Session, user_id: int, kind: str) -> Change:
+    change = record_change(session, user_id=user_id, kind=kind)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent change took the same version number
+        session.rollback()
+        raise PictureError(409, "Another change to this picture came first; try again.") from None
+    return change
+
+
+def _meta(processed: imaging.Processed) -> dict[str, Any]:
+    return {
+        "source_format": processed.source_format,
+        "original_size": [processed.source_width, processed.source_height],
+        "orientation_applied": processed.orientation_applied,
+        "animated": processed.animated,
+        "has_alpha": processed.has_alpha,
+        "placeholder": processed.placeholder,
+        "master": {"ext": processed.master.ext, "bytes": len(processed.master.data)},
+        "variants": [
+            {"px": v.px, "ext": v.ext, "bytes": len(v.data), "animated": v.animated}
+            for v in processed.variants
+        ],
+    }
+
+
+def retention_cutoff(now: datetime | None = None) -> datetime:
+    return (now or utcnow()) - RETENTION
+
+
+def media_status(session: Session, user_id: int, digest: str) -> str | None:
+    """ "live" when a kept version uses these files, "gone" when only deleted ones did."""
+    rows = session.exec(
+        select(ProfilePicture.deleted_at, ProfilePicture.purged_at).where(
+            ProfilePicture.user_id == user_id, ProfilePicture.filename == digest
+        )
+    ).all()
+    if any(deleted is None and purged is None for deleted, purged in rows):
+        return "live"
+    return "gone" if rows else None

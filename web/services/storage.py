@@ -1,0 +1,143 @@
+"""Picture files on local disk under MEDIA_ROOT, addressed by key and written atomically.
+
+A reader never sees half a file: each one is written to a temporary name in its own directory,
+fsynced, renamed over its final name, and the directory fsynced. Temporary names start with
+TEMP_PREFIX, so that a sweep can tell a crashed upload's leftovers from real files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from web.services.imaging import Processed
+
+TEMP_PREFIX = ".tmp-"
+_DIGEST = re.compile(r"[0-9a-f]{32}")
+_EXT = re.compile(r"[a-z0-9]{1,5}")
+# Served variants are readable by a front proxy running as another user; masters are not.
+_PUBLIC_MODE = 0o644
+
+
+class MediaStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def public_key(
+        self, user_id: int, digest: str, px: int, ext: str, *, animated: bool = False
+    ) -> str:
+        """The URL path under /media/ of a variant; an animated one is "<digest>-<px>.anim.webp"."""
+        _check_name(digest, ext)
+        anim = ".anim" if animated else ""
+        return f"avatars/{int(user_id)}/{digest}-{int(px)}{anim}.{ext}"
+
+    def master_key(self, user_id: int, digest: str, ext: str) -> str:
+        """Where the private master lives: never under avatars/, so never served."""
+        _check_name(digest, ext)
+        return f"masters/{int(user_id)}/{digest}.{ext}"
+
+    def keys_for(self, user_id: int, processed: Processed) -> list[str]:
+        return [key for key, _ in self._files(user_id, processed)]
+
+    def write_processed(self, user_id: int, processed: Processed) -> list[str]:
+        """Writes every variant, then the master; returns all their keys.
+
+        Files already there (the same digest: the same content) are left as they are, so a
+        repeat is harmless. If a write fails, the files this call created are removed.
+        """
+        files = self._files(user_id, processed)
+        created: list[Path] = []
+        try:
+            for key, data in files:
+                path = self.path(key)
+                if not path.exists():
+                    _write_atomic(path, data, _PUBLIC_MODE if key.startswith("avatars/") else None)
+                    created.append(path)
+            for directory in {path.parent for path in created}:
+                _fsync_dir(directory)
+        except BaseException:
+            for path in created:
+                path.unlink(missing_ok=True)
+            raise
+        return [key for key, _ in files]
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def remove(self, keys: Iterable[str]) -> None:
+        """Deletes the files of these keys; a missing one is not an error."""
+        for key in keys:
+            self.path(key).unlink(missing_ok=True)
+
+    def path(self, key: str) -> Path:
+        """The file of a key; ValueError for anything that could reach outside the root."""
+        parts = key.split("/")
+        if "\0" in key or "\\" in key or any(part in ("", ".", "..") for part in parts):
+            raise ValueError(f"not a media key: {key!r}")
+        root = self.root.resolve()
+        path = (root / key).resolve()
+        if not path.is_relative_to(root) or path == root:
+            raise ValueError(f"media key leaves the media root: {key!r}")
+        return path
+
+    def keys_under(self, prefix: str) -> Iterator[str]:
+        """Every file under prefix, temporary ones included (they start with TEMP_PREFIX)."""
+        base = self.path(prefix)
+        root = self.root.resolve()
+        for directory, subdirs, names in os.walk(base):
+            subdirs.sort()
+            for name in sorted(names):
+                yield (Path(directory) / name).relative_to(root).as_posix()
+
+    def _files(self, user_id: int, processed: Processed) -> list[tuple[str, bytes]]:
+        digest, master = processed.digest, processed.master
+        files = [
+            (self.public_key(user_id, digest, v.px, v.ext, animated=v.animated), v.data)
+            for v in processed.variants
+        ]
+        # The master last: once it exists, the whole set does.
+        return [*files, (self.master_key(user_id, digest, master.ext), master.data)]
+
+
+def _check_name(digest: str, ext: str) -> None:
+    if not _DIGEST.fullmatch(digest) or not _EXT.fullmatch(ext):
+        raise ValueError(f"not a digest and extension: {digest!r}, {ext!r}")
+
+
+def _write_atomic(path: Path, data: bytes, mode: int | None) -> None:
+    _make_dirs(path.parent)
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def _make_dirs(directory: Path) -> None:
+    """Creates missing directories, fsyncing each parent so the new entry survives a crash."""
+    if directory.is_dir():
+        return
+    _make_dirs(directory.parent)
+    with contextlib.suppress(FileExistsError):  # another upload made it meanwhile
+        directory.mkdir()
+    _fsync_dir(directory.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
