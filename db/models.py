@@ -125,3 +125,19 @@ class AuditLog(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=45)
     outcome: str = Field(max_length=8)
     detail: str = Field(default="", max_length=500)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """An API client's `Idempotency-Key`: a retry gets the first answer, not a second change."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    # The caller (the token's member), not the member acted on: keys are the client's.
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)
+    status: int | None = None  # None while the first request is still running
+    response: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -7,7 +7,8 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -42,3 +43,15 @@ def provide_viewer(request: Request[Any, Any, Any], db: DB) -> Viewer | None:
     if not isinstance(user_id, int):
         return None
     return members.viewer_by_id(db, user_id)
+
+
+def provide_signed_in(request: Request[Any, Any, Any], db: DB) -> Viewer:
+    """For member-only pages: no member, no page (the 401 handler sends them to log in)."""
+    viewer = provide_viewer(request, db)
+    if viewer is None:
+        raise NotAuthorizedException("Log in first.")
+    return viewer
+
+
+SignedIn = NamedDependency[Viewer]
+MEMBERS_ONLY = {"viewer": Provide(provide_signed_in, sync_to_thread=True)}

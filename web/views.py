@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SIZES: dict[str, int] = {"xs": 24, "sm": 40, "md": 96, "lg": 192}
+from web.services.imaging_types import ANIMATED_MAX_PX, SIZES
+
+__all__ = ["ANIMATED_MAX_PX", "SIZES", "Avatar", "Member", "PictureRef", "Viewer"]
 
 
 @dataclass(frozen=True, slots=True)
 class PictureRef:
     base_url: str  # "/media/avatars/42/<digest>": a variant is f"{base_url}-{px}.{ext}"
     fallback_ext: str  # "jpg", or "png" when the picture has transparency
-    placeholder: str  # "#rrggbb", painted while the image loads
+    placeholder: str  # "#rrggbb", the average colour
+    animated: bool = False  # plays "<base>-<px>.anim.webp" where the size has one
 
 
 @dataclass(frozen=True, slots=True)

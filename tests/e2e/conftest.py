@@ -77,6 +77,16 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError(f"server did not start: {(self.var / 'server.log').read_text()}")
 
+    def log_lines(self, containing: str) -> list[str]:
+        """The server's log lines (one JSON object per request) that contain `containing`."""
+        text = (self.var / "server.log").read_text()
+        return [line for line in text.splitlines() if containing in line]
+
+    def restart(self) -> Server:
+        """Stop and start again on the same port and database: open tabs must reconnect."""
+        self.stop()
+        return self.start()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

@@ -19,6 +19,7 @@ TABLES = {
     "sync_events",
     "sync_sessions",
     "audit_log",
+    "idempotency_keys",
 }
 
 

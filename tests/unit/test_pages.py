@@ -89,3 +89,25 @@ def test_every_post_form_carries_a_csrf_token(
         for form in forms:
             token = form.select_one("input[name=_csrf_token]")
             assert token is not None and token["value"], (path, form.get("action"))
+
+
+def test_member_pages_send_anonymous_visitors_to_login_and_back(
+    client: TestClient[Any], alice: int
+) -> None:
+    page = client.get("/profile/picture/1/crop", follow_redirects=False)
+    assert (page.status_code, page.headers["location"]) == (
+        303,
+        "/login?next=/profile/picture/1/crop",
+    )
+    token = client.get("/login").cookies.get("csrftoken") or client.cookies.get("csrftoken")
+    post = client.post(
+        "/profile/picture/delete", data={"_csrf_token": token}, follow_redirects=False
+    )
+    assert (post.status_code, post.headers["location"]) == (303, "/login?next=/profile")
+    htmx = client.post(
+        "/profile/picture/delete",
+        data={"_csrf_token": token},
+        headers={"HX-Request": "true"},
+        follow_redirects=False,
+    )
+    assert (htmx.status_code, htmx.headers["hx-redirect"]) == (401, "/login?next=/profile")

@@ -13,6 +13,7 @@ from PIL import Image
 from sqlmodel import Session, select
 
 from db.models import AuditLog, ProfilePicture, SyncEvent, UserProfile
+from tests import images
 from tests.conftest import csrf, log_in
 from tests.html import one, parse
 from web.settings import Settings
@@ -293,3 +294,25 @@ def test_rate_limit_is_429_with_retry_after(settings: Settings, alice: int) -> N
         refused = upload(client, jpeg())
         assert int(refused.headers["retry-after"]) > 0
         assert "wait a minute" in one(refused.text, "#upload-error").get_text()
+
+
+def test_animated_picture_plays_unless_its_member_turns_it_off(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, images.animated_gif(), name="wave.gif")
+    card = one(client.get("/members").text, "[data-avatar-size=md] picture")
+    motion = card.select_one("source[media]")
+    assert motion is not None and motion["media"] == "(prefers-reduced-motion: no-preference)"
+    assert motion["srcset"].split()[0].endswith("-96.anim.webp")
+    assert client.get(motion["srcset"].split()[0]).headers["content-type"] == "image/webp"
+    version = profile_of(db, member).picture_version
+
+    response = post(client, "/profile/preferences", headers=HX)  # the box unticked
+    assert one(response.text, ".flash").get_text(strip=True) == "Your picture stays still."
+    assert profile_of(db, member).picture_version == version + 1
+    still = one(client.get("/members").text, "[data-avatar-size=md] picture")
+    assert still.select_one("source[media]") is None
+    assert one(client.get("/profile").text, "input[name=animate]").get("checked") is None
+
+    post(client, "/profile/preferences", animate="true")
+    assert one(client.get("/members").text, "[data-avatar-size=md] source[media]")

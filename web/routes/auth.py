@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
+from litestar.exceptions import NotAuthorizedException
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.plugins.flash import flash
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_401_UNAUTHORIZED
 from msgspec import Struct
 
@@ -92,3 +94,12 @@ class AuthController(Controller):
     def logout(self, request: Request[Any, Any, Any]) -> Redirect:
         request.clear_session()
         return Redirect("/members", status_code=303)
+
+
+def log_in_first(request: Request[Any, Any, Any], _error: NotAuthorizedException) -> Response[Any]:
+    """A member-only page without a member: to the login form, and back here afterwards."""
+    target = request.url.path if request.method == "GET" else "/profile"
+    location = f"/login?next={quote(target)}"
+    if request.headers.get("hx-request"):  # fetch would follow a redirect and swap the login page
+        return Response(b"", status_code=401, headers={"HX-Redirect": location})
+    return Redirect(location, status_code=303)

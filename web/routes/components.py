@@ -1,19 +1,59 @@
-"""Components served alone, for htmx swaps and for integrators' pages."""
+"""Components served alone, for htmx swaps and for integrators' pages.
+
+The avatar fragment is the hot read of live sync: one change makes every open tab showing that
+member fetch it. Rendered fragments are cached by (member, size, lazy, picture_version), and a
+live refetch names the version it wants (`?v=7`, added by static/js/live-sync.js): that URL's
+answer never changes, so it is `immutable`, the browser's cache serves the other tabs, and a
+cached version is answered without touching the database.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import threading
+from collections import OrderedDict
+from typing import Any, Literal
 
-from litestar import Request, get
+from litestar import MediaType, Request, get
+from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Response, Template
+from litestar.response import Response
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
 from web.deps import DB
 from web.services import members
 
 Size = Literal["xs", "sm", "md", "lg"]
+FragmentKey = tuple[int, str, bool, int]
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+class FragmentCache:
+    """Rendered fragments, least recently used out first. Handlers run in threads: locked."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[FragmentKey, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: FragmentKey) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: FragmentKey, body: bytes) -> None:
+        with self._lock:
+            self._items[key] = body
+            if len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+def fragment_cache(state: State) -> FragmentCache:
+    cache: FragmentCache = state["fragments"]
+    return cache
 
 
 def avatar_etag(user_id: int, version: int, size: str) -> str:
@@ -22,18 +62,45 @@ def avatar_etag(user_id: int, version: int, size: str) -> str:
 
 @get("/components/avatar/{user_id:int}", sync_to_thread=True)
 def avatar_fragment(
-    request: Request,  # type: ignore[type-arg]
+    request: Request[Any, Any, Any],
     db: DB,
     user_id: FromPath[int],
     size: FromQuery[Size] = "sm",
     lazy: FromQuery[bool] = False,
-) -> Template | Response[bytes]:
+    v: FromQuery[int | None] = None,
+) -> Response[bytes]:
+    cache = fragment_cache(request.app.state)
+    if_none_match = request.headers.get("if-none-match", "")
+    if v is not None:  # a version's fragment: answerable from memory alone
+        etag = avatar_etag(user_id, v, size)
+        if etag in if_none_match:
+            return _answer(b"", etag, IMMUTABLE, HTTP_304_NOT_MODIFIED)
+        body = cache.get((user_id, size, lazy, v))
+        if body is not None:
+            return _answer(body, etag, IMMUTABLE)
     avatar = members.avatar_of(db, user_id)
     if avatar is None:
         raise NotFoundException(f"No member has the id {user_id}.")
     etag = avatar_etag(user_id, avatar.version, size)
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "HX-Request"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-    context = {"avatar": avatar, "size": size, "lazy": lazy}
-    return Template("avatar_fragment.html", context=context, headers=headers)
+    # Asked for another version than the current one: answer the current, but not for keeps.
+    cache_control = IMMUTABLE if v == avatar.version else REVALIDATE
+    if etag in if_none_match:
+        return _answer(b"", etag, cache_control, HTTP_304_NOT_MODIFIED)
+    key = (user_id, size, lazy, avatar.version)
+    body = cache.get(key)
+    if body is None:
+        body = _render(request, avatar=avatar, size=size, lazy=lazy)
+        cache.put(key, body)
+    return _answer(body, etag, cache_control)
+
+
+def _render(request: Request[Any, Any, Any], **context: Any) -> bytes:
+    engine = request.app.template_engine
+    assert engine is not None
+    html: str = engine.get_template("avatar_fragment.html").render(**context)
+    return html.encode()
+
+
+def _answer(body: bytes, etag: str, cache_control: str, status: int = 200) -> Response[bytes]:
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "HX-Request"}
+    return Response(body, status_code=status, media_type=MediaType.HTML, headers=headers)

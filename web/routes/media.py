@@ -13,12 +13,12 @@ from litestar.status_codes import HTTP_410_GONE
 
 from web.deps import DB, settings_of
 from web.services import pictures
+from web.services.imaging_types import EXT_MIME
 from web.services.storage import MediaStore
 
 NAME_RE = re.compile(
     r"(?P<digest>[0-9a-f]{32})-(?P<px>\d{2,3})(?P<anim>\.anim)?\.(?P<ext>webp|jpg|png)"
 )
-MIME = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
 MEDIA_HEADERS = {
     "Cache-Control": "public, max-age=31536000, immutable",
     "X-Content-Type-Options": "nosniff",
@@ -41,7 +41,7 @@ def avatar_file(db: DB, state: State, user_id: FromPath[int], name: FromPath[str
         raise NotFoundException()
     return File(
         path,
-        media_type=MIME[match["ext"]],
+        media_type=EXT_MIME[match["ext"]],
         content_disposition_type="inline",
         headers=MEDIA_HEADERS,
         etag=None,

@@ -7,6 +7,7 @@ htmx, as an in-place swap of the page's main part plus the header avatar.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -19,9 +20,10 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
-from web.deps import DB, SESSION_USER_KEY, CurrentViewer, engine_of, settings_of
+from web.deps import DB, MEMBERS_ONLY, SESSION_USER_KEY, SignedIn, engine_of, settings_of
 from web.live import publish_change
-from web.services import audit, imaging, members, pictures
+from web.routes import tokens as api_tokens  # issue 5: the API tokens section of /profile
+from web.services import audit, clamav, imaging, members, pictures
 from web.services.audit import Actor
 from web.services.storage import MediaStore
 from web.services.sync import Change
@@ -51,13 +53,12 @@ class RestoreForm:
 
 class ProfileController(Controller):
     path = "/profile"
+    dependencies = MEMBERS_ONLY
 
     @get("/", sync_to_thread=True)
     def page(
-        self, request: Request[Any, Any, Any], db: DB, viewer: CurrentViewer
+        self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn
     ) -> Template | Redirect:
-        if viewer is None:
-            return Redirect("/login?next=/profile", status_code=303)
         notices = [_notice(m) for m in request.session.pop(FLASH_KEY, [])]
         return profile_response(request, db, viewer.id, notices=notices)
 
@@ -66,30 +67,34 @@ class ProfileController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        viewer: CurrentViewer,
+        viewer: SignedIn,
         channels: Channels,
         data: MultipartBody[UploadForm],
     ) -> Template | Redirect | Response[Any]:
-        if viewer is None:
-            return Redirect("/login?next=/profile", status_code=303)
         settings = settings_of(request.app.state)
         try:
             upload = _read_upload(data, settings.max_upload_bytes)
             change = pictures.upload(
                 db,
                 MediaStore(settings.media_root),
-                actor=_actor(request, viewer),
+                actor=actor_of(request, viewer),
                 user_id=viewer.id,
                 data=upload,
                 original_name=data.profilePicture.filename if data.profilePicture else "",
-                crop=_crop(data),
+                crop=crop_from(data),
                 limits=imaging.Limits(max_bytes=settings.max_upload_bytes),
+                scan=partial(clamav.scan, socket_path=settings.clamd_socket)
+                if settings.clamd_socket
+                else None,
             )
         except imaging.ImageRejected as error:
-            _audit_refusal(request, viewer, "picture.upload", error.code)
-            return profile_response(
+            audit_refusal(request, viewer, "picture.upload", error.code)
+            page = profile_response(
                 request, db, viewer.id, error.status, upload_error=error.message
             )
+            if error.status == 503:  # the scanner is down: a retry soon may pass
+                page.headers["Retry-After"] = "30"
+            return page
         return _done(request, db, viewer, channels, change, f"Version {change.version} uploaded.")
 
     @post("/picture/{version:int}/restore", sync_to_thread=True)
@@ -97,17 +102,15 @@ class ProfileController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        viewer: CurrentViewer,
+        viewer: SignedIn,
         channels: Channels,
         version: FromPath[int],
         data: URLEncodedBody[RestoreForm],
     ) -> Template | Redirect:
-        if viewer is None:
-            return Redirect("/login?next=/profile", status_code=303)
         try:
             change = pictures.restore(
                 db,
-                actor=_actor(request, viewer),
+                actor=actor_of(request, viewer),
                 user_id=viewer.id,
                 version=version,
                 activate=data.activate,
@@ -120,20 +123,33 @@ class ProfileController(Controller):
             )
         return _done(request, db, viewer, channels, change, f"Version {version} restored.")
 
+    @post("/preferences", sync_to_thread=True)
+    def preferences(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        viewer: SignedIn,
+        channels: Channels,
+        data: URLEncodedBody[PreferencesForm],
+    ) -> Template | Redirect:
+        change = members.set_animation(db, user_id=viewer.id, animate=data.animate)
+        message = (
+            "Your picture plays its animation." if data.animate else "Your picture stays still."
+        )
+        return _done(request, db, viewer, channels, change, message)
+
     @post("/picture/delete", sync_to_thread=True)
     def delete(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        viewer: CurrentViewer,
+        viewer: SignedIn,
         channels: Channels,
         data: URLEncodedBody[VersionForm],
     ) -> Template | Redirect:
-        if viewer is None:
-            return Redirect("/login?next=/profile", status_code=303)
         try:
             change, version, was_active = pictures.delete(
-                db, actor=_actor(request, viewer), user_id=viewer.id, version=data.version
+                db, actor=actor_of(request, viewer), user_id=viewer.id, version=data.version
             )
         except pictures.PictureError as error:
             return _refused(request, db, viewer, "picture.delete", error)
@@ -146,6 +162,12 @@ class ProfileController(Controller):
         return _done(request, db, viewer, channels, change, notice)
 
 
+@dataclass
+class PreferencesForm:
+    # An unticked checkbox sends nothing, so absent means off.
+    animate: bool = False
+
+
 def _read_upload(form: UploadForm, limit: int) -> bytes:
     upload = form.profilePicture
     if upload is None or not upload.filename:
@@ -156,7 +178,7 @@ def _read_upload(form: UploadForm, limit: int) -> bytes:
     return data
 
 
-def _crop(form: UploadForm) -> imaging.Crop | None:
+def crop_from(form: UploadForm) -> imaging.Crop | None:
     fields = (form.cropX, form.cropY, form.cropSize)
     if not any(field.strip() for field in fields):
         return None
@@ -167,16 +189,16 @@ def _crop(form: UploadForm) -> imaging.Crop | None:
     return imaging.Crop(x, y, size)
 
 
-def _actor(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
+def actor_of(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
     return Actor(user_id=viewer.id, ip=request.client.host if request.client else None)
 
 
-def _audit_refusal(
+def audit_refusal(
     request: Request[Any, Any, Any], viewer: Viewer, action: str, detail: str
 ) -> None:
     audit.record_refusal(
         engine_of(request.app.state),
-        actor=_actor(request, viewer),
+        actor=actor_of(request, viewer),
         action=action,
         outcome="invalid",
         subject_id=viewer.id,
@@ -191,7 +213,7 @@ def _refused(
     action: str,
     error: pictures.PictureError,
 ) -> Template | Redirect:
-    _audit_refusal(request, viewer, action, error.message)
+    audit_refusal(request, viewer, action, error.message)
     return _done(
         request, db, viewer, None, None, {"text": error.message, "category": "error"}, error.status
     )
@@ -240,7 +262,9 @@ def profile_response(
         "upload_error": upload_error,
         "notices": notices or [],
         "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
+        "preferences": members.preferences_of(db, user_id),
     }
+    context |= api_tokens.tokens_context(request, db, user_id)  # issue 5: API tokens section
     name = "profile_swap.html" if request.headers.get("hx-request") else "profile.html"
     return Template(name, context=context, status_code=status, headers={"Vary": "HX-Request"})
 

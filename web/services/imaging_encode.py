@@ -13,13 +13,13 @@ from typing import Any
 
 from PIL import Image
 
-from web.services.imaging_types import VARIANT_PX, Master, Variant
+from web.services.imaging_types import ANIMATED_MAX_PX, VARIANT_PX, Master, Variant
 
 MASTER_SIDE = 1024
 # Every animated frame is encoded once per size: the master and variants of an animation stay
 # small so that a 300-frame upload costs about a second, not ten.
 ANIMATED_MASTER_SIDE = 384
-ANIMATED_PX = tuple(px for px in VARIANT_PX if px <= 192)
+ANIMATED_PX = tuple(px for px in VARIANT_PX if px <= ANIMATED_MAX_PX)
 
 # Measured on a 12 MP photo: method 2 makes the WebPs 2.5x faster than 4, for 4 % more bytes;
 # process() is then 1.45x a bare draft decode instead of 1.6x (bench/pipeline.py).

@@ -9,6 +9,10 @@ ACCEPTED = "JPEG, PNG, GIF or WebP"
 
 SIZES: dict[str, int] = {"xs": 24, "sm": 40, "md": 96, "lg": 192}
 VARIANT_PX: tuple[int, ...] = tuple(sorted({css * dpr for css in SIZES.values() for dpr in (1, 2)}))
+# The type of each file extension the store writes.
+EXT_MIME: dict[str, str] = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
+# Animated variants stop here: past it, a frame costs more than anyone sees in an avatar.
+ANIMATED_MAX_PX = 192
 
 # (status, message) per refusal code; the message is shown to the member as it is.
 REFUSALS: dict[str, tuple[int, str]] = {
@@ -37,6 +41,8 @@ REFUSALS: dict[str, tuple[int, str]] = {
         "The animation is too big to process: please use fewer frames or a smaller size.",
     ),
     "bad_crop": (422, "The crop must be a square that lies inside the picture."),
+    "infected": (422, "This file was flagged by the virus scanner and was not stored."),
+    "scan_unavailable": (503, "The virus scanner is unavailable; please try again in a minute."),
 }
 
 

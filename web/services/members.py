@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +14,7 @@ from sqlmodel.sql.expression import Select
 
 from db.models import ProfilePicture, User, UserProfile
 from web.services import passwords
+from web.services.sync import Change, record_change
 from web.views import Avatar, Member, PictureRef, Viewer
 
 HANDLE_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{1,28}[a-z0-9])")
@@ -130,10 +133,10 @@ def avatar_of(session: Session, user_id: int) -> Avatar | None:
     return _member(*row).avatar if row else None
 
 
-def _member_query() -> Select[User, int, ProfilePicture]:
+def _member_query() -> Select[User, int, Mapping[str, Any], ProfilePicture]:
     # Outer joins: the profile columns are None for a member without a picture.
     query = (
-        select(User, UserProfile.picture_version, ProfilePicture)
+        select(User, UserProfile.picture_version, UserProfile.preferences, ProfilePicture)
         .join(UserProfile, col(UserProfile.user_id) == col(User.id), isouter=True)
         .join(
             ProfilePicture,
@@ -144,13 +147,18 @@ def _member_query() -> Select[User, int, ProfilePicture]:
     return query
 
 
-def _member(user: User, version: int | None, picture: ProfilePicture | None) -> Member:
+def _member(
+    user: User,
+    version: int | None,
+    preferences: Mapping[str, Any] | None,
+    picture: ProfilePicture | None,
+) -> Member:
     assert user.id is not None
     avatar = Avatar(
         user_id=user.id,
         display_name=user.display_name,
         version=version or 0,
-        picture=picture_ref(picture) if picture else None,
+        picture=picture_ref(picture, animate=animates(preferences)) if picture else None,
     )
     return Member(
         id=user.id,
@@ -161,10 +169,32 @@ def _member(user: User, version: int | None, picture: ProfilePicture | None) -> 
     )
 
 
-def picture_ref(picture: ProfilePicture) -> PictureRef:
+def animates(preferences: Mapping[str, Any] | None) -> bool:
+    """Whether the member lets their animated picture play (they can turn it off)."""
+    return bool((preferences or {}).get("animate", True))
+
+
+def picture_ref(picture: ProfilePicture, *, animate: bool = True) -> PictureRef:
     meta = picture.meta or {}
     return PictureRef(
         base_url=f"/media/avatars/{picture.user_id}/{picture.filename}",
         fallback_ext="png" if meta.get("has_alpha") else "jpg",
         placeholder=str(meta.get("placeholder", "#888888")),
+        animated=animate and bool(meta.get("animated")),
     )
+
+
+def set_animation(session: Session, *, user_id: int, animate: bool) -> Change | None:
+    """Let the member's animated picture play, or show its still frame; None when unchanged."""
+    profile = session.get(UserProfile, user_id, with_for_update=True)
+    if profile is None or animates(profile.preferences) == animate:
+        return None
+    profile.preferences = (profile.preferences or {}) | {"animate": animate}
+    change = record_change(session, user_id=user_id, kind="updated")
+    session.commit()
+    return change
+
+
+def preferences_of(session: Session, user_id: int) -> dict[str, Any]:
+    profile = session.get(UserProfile, user_id)
+    return {"animate": animates(profile.preferences if profile else None)}

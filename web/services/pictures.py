@@ -6,7 +6,9 @@ the caller publishes the returned Change only after the commit.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,14 +19,16 @@ from sqlmodel import Session, col, select
 
 from db.models import ProfilePicture, UserProfile
 from db.types import utcnow
-from web.services import audit, imaging
+from web.services import audit, clamav, imaging
 from web.services.audit import Actor
+from web.services.imaging_types import EXT_MIME
 from web.services.members import picture_ref
 from web.services.storage import MediaStore
 from web.services.sync import Change, record_change
 from web.views import PictureRef
 
 RETENTION = timedelta(days=30)
+log = logging.getLogger("ppsync.pictures")
 
 
 class PictureError(Exception):
@@ -66,18 +70,80 @@ def upload(
     original_name: str,
     crop: imaging.Crop | None = None,
     limits: imaging.Limits = imaging.DEFAULT_LIMITS,
+    scan: Callable[[bytes], str | None] | None = None,
 ) -> Change:
+    if scan is not None:
+        _scan(scan, data, user_id)
     processed = imaging.process(data, crop=crop, limits=limits)
+    return _keep(session, store, actor, user_id, processed, clean_name(original_name), len(data))
+
+
+def recrop(
+    session: Session,
+    store: MediaStore,
+    *,
+    actor: Actor,
+    user_id: int,
+    version: int,
+    crop: imaging.Crop | None,
+) -> Change:
+    """A new version cut from a kept version's master: no second upload needed."""
+    source = _version(session, user_id, version)
+    key, _mime = _master_key(store, source)
+    processed = imaging.recrop(store.path(key).read_bytes(), crop=crop)
+    return _keep(session, store, actor, user_id, processed, source.original_name, source.file_size)
+
+
+def _keep(
+    session: Session,
+    store: MediaStore,
+    actor: Actor,
+    user_id: int,
+    processed: imaging.Processed,
+    name: str,
+    size: int,
+) -> Change:
+    """Files first (atomic), then one transaction; a failed commit takes the new files away."""
     shared = store.exists(store.master_key(user_id, processed.digest, processed.master.ext))
     keys = store.write_processed(user_id, processed)
     try:
-        name = clean_name(original_name)
-        return _commit_upload(session, actor, user_id, processed, name, len(data))
+        return _commit_upload(session, actor, user_id, processed, name, size)
     except BaseException:
         session.rollback()
-        if not shared:  # the same picture uploaded before keeps its files
+        if not shared:  # the same picture kept before keeps its files
             store.remove(keys)
         raise
+
+
+def master_of(
+    session: Session, store: MediaStore, *, user_id: int, version: int
+) -> tuple[str, str]:
+    """The storage key and type of a version's private master, for its owner's re-crop page."""
+    return _master_key(store, _version(session, user_id, version))
+
+
+def _master_key(store: MediaStore, picture: ProfilePicture) -> tuple[str, str]:
+    ext = str(picture.meta.get("master", {}).get("ext", "jpg"))
+    key = store.master_key(picture.user_id, picture.filename, ext)
+    if not store.exists(key):
+        raise PictureError(404, f"Version {picture.version} has no master to re-crop from.")
+    return key, EXT_MIME[ext]
+
+
+def version_item(session: Session, *, user_id: int, version: int) -> HistoryItem:
+    return _item(_version(session, user_id, version))
+
+
+def _scan(scan: Callable[[bytes], str | None], data: bytes, user_id: int) -> None:
+    """Refuse what the virus scanner flags, and refuse rather than store unscanned if it fails."""
+    try:
+        found = scan(data)
+    except clamav.ScanFailed as error:
+        log.warning("upload by member %s refused: virus scan failed: %s", user_id, error)
+        raise imaging.rejected("scan_unavailable") from error
+    if found is not None:
+        log.warning("upload by member %s refused: virus scanner found %s", user_id, found)
+        raise imaging.rejected("infected")
 
 
 def _commit_upload(
@@ -161,13 +227,22 @@ def delete(
     return _commit(session, user_id, "deleted"), picture.version, was_active
 
 
-def history(session: Session, user_id: int) -> list[HistoryItem]:
+def kept_versions(session: Session, user_id: int) -> list[ProfilePicture]:
+    """The versions a member sees (not deleted), newest first."""
     rows = session.exec(
         select(ProfilePicture)
-        .where(ProfilePicture.user_id == user_id, col(ProfilePicture.deleted_at).is_(None))
+        .where(
+            ProfilePicture.user_id == user_id,
+            col(ProfilePicture.deleted_at).is_(None),
+            col(ProfilePicture.purged_at).is_(None),
+        )
         .order_by(col(ProfilePicture.version).desc())
     )
-    return [_item(picture) for picture in rows]
+    return list(rows)
+
+
+def history(session: Session, user_id: int) -> list[HistoryItem]:
+    return [_item(picture) for picture in kept_versions(session, user_id)]
 
 
 def _item(picture: ProfilePicture) -> HistoryItem:

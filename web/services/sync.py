@@ -1,15 +1,27 @@
-"""The record of a change that every open tab must hear about."""
+"""The record of a change that every open tab must hear about, and how a tab catches up.
+
+`sync_events` ids are the SSE event ids. They must commit in id order, or a tab that reconnects
+after id 11 would never be sent an id 10 that committed later: see `record_change`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import delete, func, text, update
+from sqlmodel import Session, col, select
 
 from db.models import SyncEvent, UserProfile
 from db.types import utcnow
 
-KINDS = ("uploaded", "restored", "deleted")
+KINDS = ("uploaded", "restored", "deleted", "updated")  # updated: how the picture shows
+EVENT_WINDOW = timedelta(hours=24)  # how far back a reconnecting tab is replayed
+REPLAY_LIMIT = 500  # past this many missed events a resync is cheaper than a replay
+CONFIRM_EVERY = timedelta(minutes=1)  # last_picture_sync is written at most this often
+# Any constant works: the lock only has to be the same one in every process.
+_EVENT_ORDER_LOCK = 0x70707379
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +34,19 @@ class Change:
     kind: str
 
 
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """What a (re)connecting tab is sent before going live.
+
+    `last_event_id` is the id the tab is current to once `changes` are sent; live events at or
+    below it are duplicates. `resync` means the tab is too far behind and must re-check all.
+    """
+
+    changes: tuple[Change, ...]
+    last_event_id: int
+    resync: bool = False
+
+
 def record_change(session: Session, *, user_id: int, kind: str) -> Change:
     """Bump the member's picture_version and write its sync event, in the caller's transaction."""
     if kind not in KINDS:
@@ -29,6 +54,7 @@ def record_change(session: Session, *, user_id: int, kind: str) -> Change:
     profile = session.get(UserProfile, user_id, with_for_update=True)
     if profile is None:
         raise LookupError(f"member {user_id} has no profile")
+    _serialise_event_ids(session)
     profile.picture_version += 1
     profile.updated_at = utcnow()
     event = SyncEvent(user_id=user_id, kind=kind, picture_version=profile.picture_version)
@@ -36,3 +62,79 @@ def record_change(session: Session, *, user_id: int, kind: str) -> Change:
     session.flush()
     assert event.id is not None
     return Change(event.id, user_id, profile.picture_version, kind)
+
+
+def _serialise_event_ids(session: Session) -> None:
+    # PostgreSQL takes an id from the sequence at insert time, and transactions may commit in
+    # another order; held until commit, this lock makes event ids commit in id order. SQLite's
+    # single writer does that already. Changes are rare (uploads), so the queue is short.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_ORDER_LOCK})
+
+
+def replay_since(
+    session: Session, last_event_id: int | None, *, limit: int = REPLAY_LIMIT
+) -> Replay:
+    """The events a tab missed after `last_event_id` (None: a fresh tab, nothing to replay)."""
+    oldest, newest = session.execute(select(func.min(SyncEvent.id), func.max(SyncEvent.id))).one()
+    newest = newest or 0
+    if last_event_id is None:
+        return Replay((), newest)
+    # An id this database never issued (it was reset), or one older than the kept window.
+    if last_event_id > newest or (oldest is not None and last_event_id + 1 < oldest):
+        return Replay((), newest, resync=True)
+    rows = session.exec(
+        select(SyncEvent)
+        .where(col(SyncEvent.id) > last_event_id)
+        .order_by(col(SyncEvent.id))
+        .limit(limit + 1)
+    ).all()
+    if len(rows) > limit:
+        return Replay((), max(newest, _id(rows[-1])), resync=True)
+    changes = tuple(Change(_id(r), r.user_id, r.picture_version, r.kind) for r in rows)
+    return Replay(changes, changes[-1].event_id if changes else last_event_id)
+
+
+def _id(event: SyncEvent) -> int:
+    assert event.id is not None
+    return event.id
+
+
+def prune_events(session: Session, *, now: datetime | None = None) -> int:
+    """Drop events older than the window, always keeping the newest.
+
+    Keeping the newest keeps ids monotonic: SQLite reuses max(id) + 1 once the table is empty.
+    """
+    cutoff = (now or utcnow()) - EVENT_WINDOW
+    newest = select(func.max(SyncEvent.id)).scalar_subquery()
+    result = session.execute(
+        delete(SyncEvent).where(col(SyncEvent.created_at) < cutoff, col(SyncEvent.id) < newest)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def current_versions(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
+    """Each member's picture_version; members that do not exist are left out."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(UserProfile.user_id, UserProfile.picture_version).where(
+            col(UserProfile.user_id).in_(ids)
+        )
+    )
+    return dict(rows.all())
+
+
+def confirm_current(session: Session, *, user_id: int, now: datetime | None = None) -> None:
+    """The member's own tab shows their current picture: note when (at most once a minute)."""
+    now = now or utcnow()
+    session.execute(
+        update(UserProfile)
+        .where(col(UserProfile.user_id) == user_id)
+        .where(
+            col(UserProfile.last_picture_sync).is_(None)
+            | (col(UserProfile.last_picture_sync) < now - CONFIRM_EVERY)
+        )
+        .values(last_picture_sync=now)
+    )

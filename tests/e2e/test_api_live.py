@@ -1,0 +1,147 @@
+"""The JSON API against a real server, watched by Chromium: an API change reaches open pages.
+
+An integrator calls the API with httpx and a Bearer token (from `ppsync token add`, or created
+on /profile in the browser); the member's open /profile and another member's /members page
+show the new picture without a reload.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.e2e.conftest import ConsoleErrors, Server, log_in
+
+pytestmark = pytest.mark.e2e
+
+
+def jpeg(colour: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def api(server: Server, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+
+
+def api_upload(client: httpx.Client, user_id: int, colour: str) -> dict[str, object]:
+    response = client.post(
+        "/api/profile/upload-picture",
+        files={"profilePicture": (f"{colour}.jpg", jpeg(colour), "image/jpeg")},
+        data={"userId": str(user_id)},
+        headers={"Idempotency-Key": f"e2e-{colour}"},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def profile_avatar(page: Page) -> Locator:
+    return page.get_by_role("main").locator("[data-avatar-size=lg]")
+
+
+def card(page: Page, user_id: int) -> Locator:
+    return page.get_by_role("list", name="Members").locator(f'[data-user-id="{user_id}"]')
+
+
+def expect_picture(avatar: Locator, version: int, filename: object, px: int) -> None:
+    expect(avatar).to_have_attribute("data-avatar-version", str(version))
+    expect(avatar.locator("img")).to_have_attribute(
+        "src", re.compile(rf"/{filename}-{px}\.(jpg|png)$")
+    )
+
+
+def watched(page: Page) -> Page:
+    """A page that must not reload: the flag survives only an in-place update."""
+    expect(page.locator("[data-live-sync]")).to_have_attribute("data-state", "live")
+    page.evaluate("window.notReloaded = true")
+    return page
+
+
+@pytest.fixture
+def alice(server: Server) -> int:
+    return server.add_member("alice", "Alice Liddell")
+
+
+@pytest.fixture
+def profile(server: Server, browser: Browser, alice: int, console_errors: ConsoleErrors) -> Page:
+    page = console_errors.watch(browser.new_context().new_page())
+    log_in(page, server, "alice")
+    return watched(page)
+
+
+@pytest.fixture
+def directory(server: Server, browser: Browser, console_errors: ConsoleErrors) -> Page:
+    server.add_member("bob", "Bob Marley")
+    page = console_errors.watch(browser.new_context().new_page())
+    log_in(page, server, "bob")
+    page.goto(f"{server.url}/members")
+    return watched(page)
+
+
+def test_api_upload_updates_the_members_open_pages_without_reload(
+    server: Server,
+    alice: int,
+    profile: Page,
+    directory: Page,
+    console_errors: ConsoleErrors,
+) -> None:
+    token = server.ppsync("token", "add", "alice", "--name", "e2e")
+    with api(server, token) as client:
+        uploaded = api_upload(client, alice, "red")
+
+    expect_picture(profile_avatar(profile), 1, uploaded["filename"], 192)
+    expect_picture(card(directory, alice), 1, uploaded["filename"], 96)
+    for page in (profile, directory):
+        assert page.evaluate("window.notReloaded") is True
+    assert console_errors == []
+
+
+def test_api_restore_and_delete_reach_an_open_page(
+    server: Server, alice: int, directory: Page, console_errors: ConsoleErrors
+) -> None:
+    token = server.ppsync("token", "add", "alice")
+    with api(server, token) as client:
+        first = api_upload(client, alice, "red")
+        second = api_upload(client, alice, "blue")
+        expect_picture(card(directory, alice), 2, second["filename"], 96)
+        body = {
+            "userId": alice,
+            "profilePicture": first["filename"],
+            "updatedAt": second["updatedAt"],
+        }
+        assert client.put("/api/profile/update-picture", json=body).status_code == 200
+        expect_picture(card(directory, alice), 3, first["filename"], 96)
+        gone = client.request("DELETE", "/api/profile/delete-picture", json={"userId": alice})
+        assert gone.status_code == 200
+        expect_picture(card(directory, alice), 4, second["filename"], 96)
+    assert directory.evaluate("window.notReloaded") is True
+    assert console_errors == []
+
+
+def test_token_made_on_the_profile_page_works_until_revoked(
+    server: Server, alice: int, profile: Page, console_errors: ConsoleErrors
+) -> None:
+    profile.get_by_label("Name of a new token").fill("Browser-made")
+    profile.get_by_role("button", name="Create token").click()
+    token = profile.get_by_label("Your new token").input_value()
+    assert token.startswith("pps_")
+
+    with api(server, token) as client:
+        uploaded = api_upload(client, alice, "green")
+        expect_picture(profile_avatar(profile), 1, uploaded["filename"], 192)
+        profile.get_by_role("button", name="Revoke token Browser-made").click()
+        expect(profile.get_by_text("Token “Browser-made” revoked")).to_be_visible()
+        refused = client.get(f"/api/profile/picture/{alice}")
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+    assert profile.evaluate("window.notReloaded") is True
+    assert console_errors == []

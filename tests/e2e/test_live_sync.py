@@ -1,0 +1,268 @@
+"""Live sync in Chromium: a change reaches every open tab, in every browser and server process.
+
+The changes are made the way members make them, through the profile page's upload, restore and
+delete forms (POST /profile/picture and friends).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, expect
+
+from tests.e2e.conftest import ConsoleErrors, Server, log_in
+from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
+
+pytestmark = pytest.mark.e2e
+
+
+def picture(colour: str) -> dict[str, Any]:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), colour).save(out, "JPEG")
+    return {"name": f"{colour}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
+
+
+def upload(page: Page, colour: str, version: int) -> None:
+    page.get_by_label("New picture").set_input_files(picture(colour))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text(f"Version {version} uploaded.")).to_be_visible()
+
+
+def card(page: Page, user_id: int) -> Locator:
+    return page.get_by_role("list", name="Members").locator(f'[data-user-id="{user_id}"]')
+
+
+def header_avatar(page: Page) -> Locator:
+    return page.get_by_role("banner").locator("[data-user-id]")
+
+
+def expect_picture(avatar: Locator, version: int, px: int) -> None:
+    """The avatar shows picture `version`, at its own size."""
+    expect(avatar).to_have_attribute("data-avatar-version", str(version))
+    expect(avatar.locator("img")).to_have_attribute("src", re.compile(rf"-{px}\.(jpg|png)$"))
+
+
+def expect_initials(avatar: Locator, version: int) -> None:
+    expect(avatar).to_have_attribute("data-avatar-version", str(version))
+    expect(avatar.locator("svg")).to_be_visible()
+
+
+def expect_live(page: Page) -> None:
+    expect(page.locator("[data-live-sync]")).to_have_attribute("data-state", "live")
+
+
+class Traffic:
+    """Requests a browser context makes, by path."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.requests: list[Request] = []
+        context.on("request", self.keep)
+
+    def keep(self, request: Request) -> None:
+        self.requests.append(request)
+
+    def to(self, pattern: str) -> list[Request]:
+        return [r for r in self.requests if re.search(pattern, r.url)]
+
+
+@pytest.fixture
+def members(server: Server) -> dict[str, int]:
+    return {
+        handle: server.add_member(handle, name)
+        for handle, name in (("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "C D"))
+    }
+
+
+def signed_in(
+    browser: Browser, server: Server, handle: str, errors: ConsoleErrors, path: str = "/profile"
+) -> Page:
+    page = errors.watch(browser.new_context().new_page())
+    log_in(page, server, handle)
+    if path != "/profile":
+        page.goto(f"{server.url}{path}")
+    return page
+
+
+def test_upload_reaches_every_avatar_of_the_member_in_every_tab_and_browser(
+    server: Server, browser: Browser, members: dict[str, int], console_errors: ConsoleErrors
+) -> None:
+    alice, bob = members["alice"], members["bob"]
+    profile = signed_in(browser, server, "alice", console_errors)
+    directory = profile.context.new_page()
+    console_errors.watch(directory).goto(f"{server.url}/members")
+    bobs = signed_in(browser, server, "bob", console_errors, "/members")
+    watched = (directory, bobs)
+    traffic = [Traffic(page.context) for page in watched]
+    for page in watched:
+        expect_live(page)
+        page.evaluate("window.notReloaded = true")
+        page.evaluate(
+            "window.updates = [];"
+            "document.addEventListener('profilePictureUpdated', e => updates.push(e.detail))"
+        )
+
+    upload(profile, "red", 1)
+
+    expect_picture(header_avatar(directory), 1, 24)
+    expect_picture(card(directory, alice), 1, 96)
+    expect_picture(card(bobs, alice), 1, 96)
+    for page, seen in zip(watched, traffic, strict=True):
+        assert page.evaluate("window.notReloaded") is True
+        assert page.evaluate("window.updates") == [{"userId": alice, "version": 1}]
+        refetched = {re.sub(r"[?&]v=\d+", "", r.url) for r in seen.to("/components/avatar/")}
+        assert all(f"/components/avatar/{alice}?" in url for url in refetched), refetched
+    expect_initials(header_avatar(bobs), 0)  # bob's own avatar did not move
+    expect_initials(card(bobs, bob), 0)
+    assert console_errors == []
+
+
+def test_restore_and_delete_reach_another_members_tab(
+    server: Server, browser: Browser, members: dict[str, int], console_errors: ConsoleErrors
+) -> None:
+    alice = members["alice"]
+    profile = signed_in(browser, server, "alice", console_errors)
+    upload(profile, "red", 1)
+    upload(profile, "green", 2)
+    bobs = signed_in(browser, server, "bob", console_errors, "/members")
+    expect_live(bobs)
+    expect_picture(card(bobs, alice), 2, 96)
+
+    profile.get_by_role("button", name="Restore version 1").click()
+    expect_picture(card(bobs, alice), 3, 96)
+    profile.get_by_role("button", name="Delete version 1").click()
+    expect_picture(card(bobs, alice), 4, 96)  # version 2 is current again
+    profile.get_by_role("button", name="Delete version 2").click()
+    expect_initials(card(bobs, alice), 5)
+    assert console_errors == []
+
+
+def test_upload_made_with_javascript_off_reaches_other_tabs(
+    server: Server, browser: Browser, members: dict[str, int], console_errors: ConsoleErrors
+) -> None:
+    bobs = signed_in(browser, server, "bob", console_errors, "/members")
+    expect_live(bobs)
+    no_js = browser.new_context(java_script_enabled=False).new_page()
+    log_in(no_js, server, "alice")
+    upload(no_js, "blue", 1)
+    expect(no_js).to_have_url(f"{server.url}/profile")
+    expect_picture(card(bobs, members["alice"]), 1, 96)
+    assert console_errors == []
+
+
+def test_ten_tabs_share_one_stream_and_all_follow_a_change(
+    server: Server, browser: Browser, members: dict[str, int], console_errors: ConsoleErrors
+) -> None:
+    bobs = signed_in(browser, server, "bob", console_errors, "/members")
+    context = bobs.context
+    expect_live(bobs)
+    traffic = Traffic(context)  # from here on, no tab may open another stream
+    tabs = [bobs]
+    for _ in range(9):
+        tab = console_errors.watch(context.new_page())
+        tab.goto(f"{server.url}/members")  # with a stream per tab the seventh would hang
+        tabs.append(tab)
+    for tab in tabs:
+        expect_live(tab)
+
+    upload(signed_in(browser, server, "alice", console_errors), "red", 1)
+
+    for tab in tabs:
+        expect_picture(card(tab, members["alice"]), 1, 96)
+    assert traffic.to(r"/events$") == []
+    # Each tab asks for the card's new version; the browser's cache answers most of them.
+    assert len(traffic.to(r"/components/avatar/\d+\?size=md&lazy=true&v=1")) == 10
+    served = server.log_lines(f'"path":"/components/avatar/{members["alice"]}"')
+    assert len(served) < 10, served
+    tabs[-1].goto(f"{server.url}/members/alice")  # pages still load
+    expect_picture(tabs[-1].locator("main [data-user-id]"), 1, 192)
+    assert console_errors == []
+
+
+def test_when_the_leader_tab_closes_another_tab_takes_the_stream(
+    server: Server, browser: Browser, members: dict[str, int], console_errors: ConsoleErrors
+) -> None:
+    first = signed_in(browser, server, "bob", console_errors, "/members")
+    second = console_errors.watch(first.context.new_page())
+    second.goto(f"{server.url}/members")
+    expect(first.locator("[data-live-sync]")).to_have_attribute("data-role", "leader")
+    expect(second.locator("[data-live-sync]")).to_have_attribute("data-role", "follower")
+    first.close()
+    expect(second.locator("[data-live-sync]")).to_have_attribute("data-role", "leader")
+    expect_live(second)
+    upload(signed_in(browser, server, "alice", console_errors), "red", 1)
+    expect_picture(card(second, members["alice"]), 1, 96)
+
+
+def test_tab_cut_off_by_a_restart_replays_the_change_it_missed(
+    server: Server, browser: Browser, members: dict[str, int], console_errors: ConsoleErrors
+) -> None:
+    bobs = signed_in(browser, server, "bob", console_errors, "/members")
+    expect_live(bobs)
+    traffic = Traffic(bobs.context)
+    # Bob's tab may not reconnect until alice's change is made: it can only learn it by replay.
+    bobs.route("**/events", lambda route: route.abort())
+    server.restart()
+    expect(bobs.locator("[data-live-sync]")).to_have_attribute("data-state", "down")
+    upload(signed_in(browser, server, "alice", console_errors), "red", 1)
+    bobs.unroute("**/events")
+
+    expect_picture(card(bobs, members["alice"]), 1, 96)
+    reconnect = traffic.to(r"/events$")[-1]
+    assert reconnect.headers.get("last-event-id", "").isdigit()
+    assert traffic.to(r"/events/sync") == []  # not the fallback sync: the replay
+    # Each reconnect attempt refused while the server was away is logged (by Chromium and htmx).
+    expected = ("htmx:sse:error", "net::ERR_FAILED", "net::ERR_CONNECTION_REFUSED")
+    assert [e for e in console_errors if not any(text in e for text in expected)] == []
+
+
+def test_debug_flag_logs_the_stream_to_the_console(
+    server: Server, browser: Browser, members: dict[str, int]
+) -> None:
+    context = browser.new_context()
+    context.add_init_script("localStorage.setItem('profilePictureDebug', 'true')")
+    page = context.new_page()
+    log_in(page, server, "bob")
+    with page.expect_console_message(lambda m: "sync-ready" in m.text) as message:
+        page.goto(f"{server.url}/members")
+    assert message.value.text.startswith("[profile-picture-sync] stream sync-ready id ")
+
+
+@pytest.fixture
+def shared_services(tmp_path: Path) -> Iterator[dict[str, str]]:
+    redis = redis_url()
+    with fresh_postgres_database() as database:
+        yield {
+            "DATABASE_URL": database,
+            "REDIS_URL": redis,
+            "REDIS_PREFIX": fresh_redis_prefix(),
+            "MEDIA_ROOT": str(tmp_path / "media"),
+        }
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_change_on_one_process_reaches_a_tab_on_another(
+    tmp_path: Path, browser: Browser, shared_services: dict[str, str], console_errors: ConsoleErrors
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = Server(tmp_path / "a", shared_services).start()
+    second = Server(tmp_path / "b", shared_services).start()
+    try:
+        alice = first.add_member("alice", "Alice Liddell")
+        first.add_member("bob", "Bob Marley")
+        bobs = signed_in(browser, second, "bob", console_errors, "/members")
+        expect_live(bobs)
+        upload(signed_in(browser, first, "alice", console_errors), "red", 1)
+        expect_picture(card(bobs, alice), 1, 96)
+        assert console_errors == []
+    finally:
+        first.stop()
+        second.stop()

@@ -1,0 +1,115 @@
+"""Re-cropping from the private master, purge past the retention window, the orphan sweep."""
+
+from __future__ import annotations
+
+import io
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from PIL import Image
+from sqlmodel import Session, select
+
+from db.models import ProfilePicture, UserProfile
+from db.types import utcnow
+from tests.conftest import log_in
+from tests.html import one
+from tests.unit.test_profile_pictures import jpeg, post, upload
+from web.services import retention
+from web.services.storage import MediaStore
+from web.settings import Settings
+
+
+@pytest.fixture
+def member(client: TestClient[Any], alice: int) -> int:
+    log_in(client, "alice")
+    return alice
+
+
+def active(db: Session, user_id: int) -> str | None:
+    db.expire_all()
+    profile = db.get(UserProfile, user_id)
+    assert profile is not None
+    return profile.profile_picture
+
+
+def test_recrop_page_shows_the_master_to_its_owner_only(
+    client: TestClient[Any], member: int
+) -> None:
+    upload(client, jpeg(size=(600, 300)))
+    page = client.get("/profile/picture/1/crop")
+    assert page.status_code == 200
+    master = one(page.text, "[data-cropper] img")["src"]
+    response = client.get(master)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "private, max-age=3600"
+    assert Image.open(io.BytesIO(response.content)).size == (600, 300)
+    client.post("/logout", data={"_csrf_token": client.cookies.get("csrftoken", "")})
+    client.cookies.clear()
+    anonymous = client.get(master, follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == f"/login?next={master}"
+
+
+def test_recrop_makes_a_new_version_from_the_master(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg(size=(600, 300)))
+    before = active(db, member)
+    response = post(client, "/profile/picture/1/crop", cropX="0.5", cropY="0", cropSize="1")
+    assert response.status_code == 303
+    versions = db.exec(select(ProfilePicture.version).where(ProfilePicture.user_id == member)).all()
+    assert sorted(versions) == [1, 2]
+    assert active(db, member) not in (None, before)
+
+
+def test_recrop_outside_the_picture_is_422_and_keeps_the_form(
+    client: TestClient[Any], member: int
+) -> None:
+    upload(client, jpeg(size=(600, 300)))
+    response = post(client, "/profile/picture/1/crop", cropX="0.8", cropY="0", cropSize="1")
+    assert response.status_code == 422
+    assert "crop" in one(response.text, "[role=alert]").get_text()
+    assert one(response.text, "input#cropX")["value"] == "0.8"
+
+
+def test_recrop_of_unknown_version_is_404(client: TestClient[Any], member: int) -> None:
+    assert client.get("/profile/picture/7/crop").status_code == 404
+
+
+def test_purge_removes_files_of_versions_deleted_past_the_window(
+    client: TestClient[Any], db: Session, settings: Settings, member: int
+) -> None:
+    upload(client, jpeg("red"))
+    upload(client, jpeg("blue"))
+    post(client, "/profile/picture/delete", version="1")
+    store = MediaStore(settings.media_root)
+    files = lambda: {Path(k).name.split("-")[0].split(".")[0] for k in store.keys_under("avatars")}  # noqa: E731
+    assert len(files()) == 2
+    assert retention.purge(db, store) == 0  # inside the window: kept for Undo
+    assert retention.purge(db, store, now=utcnow() + timedelta(days=31)) == 1
+    assert len(files()) == 1
+    db.expire_all()
+    gone = db.exec(select(ProfilePicture).where(ProfilePicture.version == 1)).one()
+    assert gone.purged_at is not None
+    assert client.get(f"/media/avatars/{member}/{gone.filename}-96.webp").status_code == 410
+
+
+def test_sweep_removes_orphans_but_not_fresh_or_kept_files(
+    client: TestClient[Any], db: Session, settings: Settings, member: int
+) -> None:
+    upload(client, jpeg())
+    store = MediaStore(settings.media_root)
+    orphan = Path(settings.media_root) / "avatars" / str(member) / ("f" * 32 + "-96.webp")
+    fresh = orphan.with_name("e" * 32 + "-96.webp")
+    orphan.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    old = orphan.stat().st_mtime - 2 * retention.SWEEP_GRACE_SECONDS
+    os.utime(orphan, (old, old))
+    kept = set(store.keys_under("avatars")) - {f"avatars/{member}/{orphan.name}"}
+    assert retention.sweep(db, store) == [f"avatars/{member}/{orphan.name}"]
+    assert set(store.keys_under("avatars")) == kept
+    assert fresh.exists()

@@ -1,0 +1,168 @@
+"""The JSON API's bodies, in the seed's camelCase: plain msgspec Structs, no sessions, no ORM.
+
+The OpenAPI schema at /schema is generated from these, so their names, types, constraints
+and docstrings are the contract integrators read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta, Struct
+
+# Ids stay within a 32-bit INTEGER column on every backend; bigger ones are refused with a 400,
+# not passed on to the database.
+MAX_ID = 2**31 - 1
+UserId = Annotated[int, Meta(ge=1, le=MAX_ID, description="The member's id.")]
+# A version's files are named by a content hash: 32 lower-case hex digits.
+Filename = Annotated[
+    str,
+    Meta(
+        pattern="^[0-9a-f]{32}$",
+        description="A version's filename (its content hash), as `filename` gives it.",
+        examples=["3f7a2c9e0b1d4e5f8a6b7c8d9e0f1a2b"],
+    ),
+]
+Timestamp = Annotated[
+    datetime, Meta(tz=True, description="An RFC 3339 date-time with its UTC offset.")
+]
+
+
+class SizeUrls(Struct):
+    """One avatar size: the JPEG (PNG when transparent) and WebP files, at 1x and 2x density."""
+
+    x1: Annotated[str, Meta(description="JPEG/PNG, 1x.")] = msgspec.field(name="1x")
+    x2: Annotated[str, Meta(description="JPEG/PNG, 2x.")] = msgspec.field(name="2x")
+    webp1x: Annotated[str, Meta(description="WebP, 1x.")]
+    webp2x: Annotated[str, Meta(description="WebP, 2x.")]
+
+
+class PictureUrls(Struct):
+    """The files of a version, per avatar size (24, 40, 96 and 192 CSS pixels).
+
+    Paths on this server; they never change (the name is a content hash) and are cached for a
+    year.
+    """
+
+    xs: SizeUrls
+    sm: SizeUrls
+    md: SizeUrls
+    lg: SizeUrls
+
+
+class DefaultAvatar(Struct):
+    """What pages draw when the member has no picture: initials on a colour."""
+
+    initials: str
+    colour: Annotated[str, Meta(description="A CSS colour, e.g. `hsl(137 55% 38%)`.")]
+
+
+class PictureState(Struct, rename="camel"):
+    """A member's current picture. `version`, `filename` and `urls` are null for the default
+    avatar. `pictureVersion` goes up on every change (upload, restore, delete) and is the
+    version the live events carry.
+    """
+
+    user_id: int
+    version: int | None
+    filename: str | None
+    urls: PictureUrls | None
+    default_avatar: DefaultAvatar
+    picture_version: int
+    updated_at: datetime
+
+
+class HistoryEntry(Struct, rename="camel"):
+    """One kept (not deleted) version of a member's picture."""
+
+    version: int
+    filename: str
+    original_name: Annotated[str, Meta(description="The uploaded file's name, for display.")]
+    file_size: Annotated[int, Meta(description="Bytes uploaded.")]
+    width: int
+    height: int
+    uploaded_at: datetime
+    is_active: bool
+    animated: bool
+    urls: PictureUrls
+
+
+class History(Struct, rename="camel"):
+    """Every kept version, newest first."""
+
+    user_id: int
+    versions: list[HistoryEntry]
+
+
+class UpdatePicture(Struct, rename="camel"):
+    """Make a version the picture again. `updatedAt` is the `updatedAt` the caller last saw:
+    when the picture has changed since, nothing is done and the answer is 409 with the current
+    state.
+    """
+
+    user_id: UserId
+    profile_picture: Filename
+    updated_at: Timestamp
+
+
+class DeletePicture(Struct, rename="camel"):
+    """Soft-delete the member's current picture; the previous version (or the default avatar)
+    takes its place.
+    """
+
+    user_id: UserId
+
+
+class SyncPicture(Struct, rename="camel"):
+    """What the caller shows: a filename (null: the default avatar), as of `syncTimestamp`."""
+
+    user_id: UserId
+    profile_picture: Filename | None
+    sync_timestamp: Timestamp
+
+
+class SyncAnswer(Struct, rename="camel"):
+    """`stale` is true when the caller shows another picture, or knows of an older state."""
+
+    stale: bool
+    current: PictureState
+    synced_at: datetime
+
+
+class FieldError(Struct):
+    """One invalid part of the request."""
+
+    message: str
+    key: str | None = None
+    source: str | None = None
+
+
+class Problem(Struct):
+    """An error, as RFC 9457 problem details (`application/problem+json`)."""
+
+    status: int
+    title: str
+    detail: str
+    type: str = "about:blank"
+
+
+class ValidationProblem(Struct):
+    """A request that does not match this schema: the problem and each invalid field."""
+
+    status: int
+    title: str
+    detail: str
+    type: str = "about:blank"
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+
+
+class ConflictProblem(Struct):
+    """The picture changed since the caller's `updatedAt`: `current` is the state now."""
+
+    status: int
+    title: str
+    detail: str
+    current: PictureState
+    type: str = "about:blank"

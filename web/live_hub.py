@@ -1,0 +1,225 @@
+"""The process's open streams: opening one (subscribe, then replay), keep-alives, their
+`sync_sessions` rows, and ending them all when the server stops.
+
+Everything periodic happens once per process on one timer, never per stream: an idle stream is
+a queue and a parked task, and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import threading
+import uuid
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from anyio import to_thread
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from sqlalchemy import Engine
+
+from db.engine import session_scope
+from db.types import utcnow
+from web.live import CHANNEL, KEEPALIVE, LiveSubscriber, bind_loop
+from web.services import sync, sync_sessions
+from web.services.sync import Replay
+from web.services.sync_sessions import LiveSession
+
+log = logging.getLogger("ppsync.live")
+
+TICK_SECONDS = 15.0  # keep-alive comment and sync_sessions write, for every stream at once
+PRUNE_EVERY = 40  # ticks (10 minutes): drop events past the window, close stale session rows
+FREEZE_EVERY = 500  # new streams; see LiveHub._settle
+DRAIN_SECONDS = 5.0
+
+
+class Stream:
+    """One open /events response: its queue and the row it will be saved as."""
+
+    __slots__ = ("saved", "subscriber", "tab")
+
+    def __init__(self, subscriber: LiveSubscriber, tab: LiveSession) -> None:
+        self.subscriber = subscriber
+        self.tab = tab
+        self.saved = False
+
+
+class LiveHub:
+    def __init__(
+        self, engine: Engine, channels: ChannelsPlugin, *, tick: float = TICK_SECONDS
+    ) -> None:
+        self.engine = engine
+        self.channels = channels
+        self.tick = tick
+        self.streams: set[Stream] = set()
+        self.draining = False
+        self._closed: list[Stream] = []
+        self._saving = asyncio.Lock()  # one save at a time: the tick's and the shutdown's
+        self._unfrozen = 0  # streams opened since the last gc.freeze()
+        self._frozen_streams = False
+        self._task: asyncio.Task[None] | None = None
+        self._restore_signals: Callable[[], None] | None = None
+
+    async def open(
+        self, *, viewer_id: int | None, user_agent: str, last_event_id: int | None
+    ) -> tuple[Stream, Replay]:
+        """Subscribe first, then read what the tab missed: nothing can fall between the two."""
+        subscriber = await self.channels.subscribe(CHANNEL)
+        assert isinstance(subscriber, LiveSubscriber)
+        try:
+            replay = await to_thread.run_sync(self._replay, last_event_id)
+        except BaseException:
+            await self.channels.unsubscribe(subscriber, CHANNEL)
+            raise
+        tab = LiveSession(uuid.uuid4().hex, viewer_id, user_agent, utcnow(), replay.last_event_id)
+        stream = Stream(subscriber, tab)
+        self.streams.add(stream)
+        self._settle()
+        return stream, replay
+
+    def _settle(self) -> None:
+        """Every FREEZE_EVERY new streams, take what they hold out of the collector's walks.
+
+        A stream lives for hours, so its objects end up in the oldest generation, and every full
+        collection walks them all: with 5,000 streams that is a 0.2 s pause, and a burst of
+        connections (after a deploy) sets off one after another, right when changes fan out.
+        Frozen objects are never collected, so `_reclaim` undoes this now and then.
+        """
+        self._unfrozen += 1
+        if self._unfrozen >= FREEZE_EVERY:
+            self._unfrozen = 0
+            self._frozen_streams = True
+            gc.freeze()
+
+    def _reclaim(self) -> None:
+        # Cycles left by closed streams wait in the frozen generation: one full collection,
+        # at a quiet moment of our choosing, every maintenance tick that followed a freeze.
+        if self._frozen_streams:
+            self._frozen_streams = False
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+
+    async def close(self, stream: Stream) -> None:
+        if stream in self.streams:
+            self.streams.remove(stream)
+            self._closed.append(stream)
+        await self.channels.unsubscribe(stream.subscriber, CHANNEL)
+
+    def keep_alive(self) -> None:
+        for stream in self.streams:
+            stream.subscriber.put_nowait(KEEPALIVE)
+
+    def drain(self) -> None:
+        """End every stream (their tabs reconnect, elsewhere or after the restart) and open none."""
+        self.draining = True
+        for stream in list(self.streams):
+            stream.subscriber.close()
+
+    async def flush(self) -> None:
+        """Save new tabs, touch live ones, close ended ones: one transaction for all of them."""
+        async with self._saving:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        closed, self._closed = self._closed, []
+        pending = [s for s in (*self.streams, *closed) if not s.saved]
+        live = [s.tab for s in self.streams if s.saved]
+        try:
+            await to_thread.run_sync(
+                self._save, [s.tab for s in pending], live, [s.tab for s in closed]
+            )
+        except BaseException:
+            self._closed[:0] = closed  # saved on the next tick instead
+            raise
+        for stream in pending:
+            stream.saved = True
+
+    async def start(self) -> None:
+        self.draining = False
+        self._saving = asyncio.Lock()  # this loop's (tests start an app on more than one)
+        bind_loop(self.channels, asyncio.get_running_loop())
+        self._task = asyncio.create_task(self._run())
+        self._restore_signals = _drain_on_signals(self.drain)
+
+    async def stop(self) -> None:
+        if self._restore_signals:
+            self._restore_signals()
+        self.drain()
+        for _ in range(int(DRAIN_SECONDS / 0.05)):
+            if not self.streams:
+                break
+            await asyncio.sleep(0.05)
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+        bind_loop(self.channels, None)
+
+    async def _run(self) -> None:
+        ticks = 0
+        while True:
+            await asyncio.sleep(self.tick)
+            ticks += 1
+            self.keep_alive()
+            try:
+                await self.flush()
+                if ticks % PRUNE_EVERY == 1:
+                    await to_thread.run_sync(self._prune)
+                    self._reclaim()
+            except Exception:  # the database may be away for a while; streams carry on
+                log.exception("live: could not save sync sessions")
+
+    def _replay(self, last_event_id: int | None) -> Replay:
+        with session_scope(self.engine) as session:
+            return sync.replay_since(session, last_event_id)
+
+    def _save(
+        self, opened: list[LiveSession], live: list[LiveSession], closed: list[LiveSession]
+    ) -> None:
+        with session_scope(self.engine) as session:
+            sync_sessions.save_sessions(session, opened=opened, live=live, closed=closed)
+
+    def _prune(self) -> None:
+        with session_scope(self.engine) as session:
+            sync.prune_events(session)
+            sync_sessions.close_stale_sessions(session)
+
+
+def live_hub(app: Litestar) -> LiveHub:
+    hub: LiveHub = app.state["live"]
+    return hub
+
+
+def _drain_on_signals(drain: Callable[[], None]) -> Callable[[], None] | None:
+    """Uvicorn waits for open responses to end before it shuts down, and an event stream never
+    ends by itself: run `drain` first, then the server's own handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    loop = asyncio.get_running_loop()
+    previous: dict[int, Any] = {
+        sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+
+    def handler(sig: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(drain)
+        chained = previous[sig]
+        if callable(chained):
+            chained(sig, frame)
+
+    installed = [sig for sig, before in previous.items() if callable(before)]
+    for sig in installed:
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig in installed:
+            if signal.getsignal(sig) is handler:
+                signal.signal(sig, previous[sig])
+
+    return restore

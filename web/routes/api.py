@@ -1,0 +1,252 @@
+"""The JSON API (the seed's contract): upload, read, restore, delete and sync a member's picture.
+
+Bearer tokens only (a session cookie is not accepted, and CSRF does not apply to /api/). Each
+handler calls one service; a change is published to every open tab after its commit, exactly
+like the /profile forms'. Errors are problem details (see api_errors).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any, cast
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.channels import ChannelsPlugin
+from litestar.datastructures import ResponseHeader, UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter, JSONBody, MultipartBody, PathParameter
+from msgspec import Struct
+
+from web.api_views import (
+    MAX_ID,
+    DeletePicture,
+    History,
+    PictureState,
+    SyncAnswer,
+    SyncPicture,
+    UpdatePicture,
+    UserId,
+)
+from web.deps import DB, settings_of
+from web.live import publish_change
+from web.routes.api_common import SECURITY, bearer_guard, provide_caller, strict_json_body
+from web.routes.api_errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
+from web.services import api_changes, api_pictures, clamav, imaging
+from web.services.api_auth import ApiCaller
+from web.services.storage import MediaStore
+from web.services.sync import Change
+from web.settings import Settings
+
+Caller = NamedDependency[ApiCaller]
+Channels = NamedDependency[ChannelsPlugin]
+PathUserId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="The member's id.")]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string (a UUID): a retry with the same key and file gets the "
+        "first answer and makes no second version. Kept 24 hours.",
+    ),
+]
+ETAG_DOC = ResponseHeader(
+    name="ETag", documentation_only=True, description="Send as If-None-Match to get a 304."
+)
+REPLAYED_DOC = ResponseHeader(
+    name="Idempotent-Replayed",
+    documentation_only=True,
+    description="`true` when this is the stored answer to an earlier request with the same key.",
+)
+
+
+class UploadForm(Struct, rename="camel"):
+    """multipart/form-data: the picture file and the member it is for."""
+
+    profile_picture: UploadFile
+    user_id: UserId
+
+
+class ApiController(Controller):
+    path = "/api/profile"
+    tags = ["Profile pictures"]
+    include_in_schema = True
+    guards = [bearer_guard]
+    security = SECURITY
+    dependencies = {"caller": Provide(provide_caller, sync_to_thread=False)}
+    exception_handlers = EXCEPTION_HANDLERS
+
+    @post(
+        "/upload-picture",
+        operation_id="uploadPicture",
+        sync_to_thread=True,
+        opt={"rate_limited": True},
+        status_code=201,
+        summary="Upload a new version and make it the picture",
+        response_headers=[REPLAYED_DOC],
+        responses=error_docs(
+            404,
+            409,
+            413,
+            415,
+            422,
+            429,
+            503,
+            texts={
+                409: "A request with this Idempotency-Key is still running, or another change "
+                "took the version number first; retry.",
+                422: ERROR_TEXT[422] + " Or the Idempotency-Key was used for another file.",
+            },
+        ),
+    )
+    def upload_picture(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        caller: Caller,
+        channels: Channels,
+        data: MultipartBody[UploadForm],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[PictureState]:
+        """The file is checked and re-encoded like the /profile form's (JPEG, PNG, GIF or WebP,
+        judged by its bytes; cropped to a centred square) and becomes the member's picture:
+        every open page showing the member updates at once. With an `Idempotency-Key`, a
+        retry gets the first answer (and `Idempotent-Replayed: true`) and makes no second
+        version. Rate-limited per token (429)."""
+        settings = settings_of(request.app.state)
+        change, status, state = api_changes.upload(
+            db,
+            MediaStore(settings.media_root),
+            caller=caller,
+            user_id=data.user_id,
+            file=data.profile_picture.file,
+            original_name=data.profile_picture.filename,
+            limits=imaging.Limits(max_bytes=settings.max_upload_bytes),
+            scan=_scanner(settings),
+            idempotency_key=idempotency_key,
+        )
+        _publish(channels, change)
+        replayed = {"Idempotent-Replayed": "true"} if change is None else None
+        return Response(state, status_code=status, headers=replayed)
+
+    @get(
+        "/picture/{userId:int}",
+        operation_id="getPicture",
+        sync_to_thread=True,
+        summary="The member's picture (or default avatar), its version, URLs and updatedAt",
+        response_headers=[ETAG_DOC],
+        responses={304: ResponseSpec(None, description="Unchanged since If-None-Match.")}
+        | error_docs(404),
+    )
+    def picture(
+        self, request: Request[Any, Any, Any], db: DB, caller: Caller, userId: PathUserId
+    ) -> Response[PictureState]:
+        """With no picture, `version`, `filename` and `urls` are null and `defaultAvatar` says
+        what pages draw instead. The ETag changes with the answer; send it back as
+        `If-None-Match` for a 304."""
+        state = api_pictures.get_picture(db, caller=caller, user_id=userId)
+        etag = '"' + hashlib.sha256(msgspec.json.encode(state)).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+        if _matches(request.headers.get("if-none-match"), etag):
+            return cast("Response[PictureState]", Response(b"", status_code=304, headers=headers))
+        return Response(state, headers=headers)
+
+    @get(
+        "/picture/{userId:int}/history",
+        operation_id="getPictureHistory",
+        sync_to_thread=True,
+        summary="Every kept version of the member's picture, newest first",
+        responses=error_docs(404),
+    )
+    def history(self, db: DB, caller: Caller, userId: PathUserId) -> History:
+        """Deleted versions are left out (they can still be restored by filename for 30 days)."""
+        return api_pictures.get_history(db, caller=caller, user_id=userId)
+
+    @put(
+        "/update-picture",
+        before_request=strict_json_body,
+        operation_id="updatePicture",
+        sync_to_thread=True,
+        summary="Make an earlier version the picture again",
+        responses=error_docs(404)
+        | {409: conflict_doc("The picture changed after `updatedAt`: nothing was done.")},
+    )
+    def update_picture(
+        self, db: DB, caller: Caller, channels: Channels, data: JSONBody[UpdatePicture]
+    ) -> PictureState:
+        """`profilePicture` names the version by its `filename` (a deleted one is undeleted).
+        `updatedAt` is the `updatedAt` the caller last saw: when the picture changed after it,
+        nothing is done and the answer is 409 with `current`, so two clients never overwrite
+        each other's change unknowingly. Making the current version current changes nothing."""
+        change, state = api_changes.make_active(
+            db,
+            caller=caller,
+            user_id=data.user_id,
+            filename=data.profile_picture,
+            seen=data.updated_at,
+        )
+        _publish(channels, change)
+        return state
+
+    @delete(
+        "/delete-picture",
+        before_request=strict_json_body,
+        operation_id="deletePicture",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Delete the current picture (kept 30 days, restorable)",
+        responses=error_docs(404, 409),
+    )
+    def delete_picture(
+        self, db: DB, caller: Caller, channels: Channels, data: JSONBody[DeletePicture]
+    ) -> PictureState:
+        """A soft delete: the previous version (or the default avatar) becomes the picture; the
+        deleted one can be restored with update-picture for 30 days. Answers the new state."""
+        change, state = api_changes.delete_active(db, caller=caller, user_id=data.user_id)
+        _publish(channels, change)
+        return state
+
+    @post(
+        "/sync-picture",
+        before_request=strict_json_body,
+        operation_id="syncPicture",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Is the caller's copy of the picture current? Records the sync",
+        responses=error_docs(404),
+    )
+    def sync_picture(self, db: DB, caller: Caller, data: JSONBody[SyncPicture]) -> SyncAnswer:
+        """`stale` is true when the caller shows another picture than the current one, or its
+        `syncTimestamp` is older than the last change. Notes the member's `last_picture_sync`."""
+        return api_pictures.sync(
+            db,
+            caller=caller,
+            user_id=data.user_id,
+            filename=data.profile_picture,
+            synced=data.sync_timestamp,
+        )
+
+
+def _scanner(settings: Settings) -> Callable[[bytes], str | None] | None:
+    """The virus scan of the form path, when a clamd socket is configured."""
+    if not settings.clamd_socket:
+        return None
+    return partial(clamav.scan, socket_path=settings.clamd_socket)
+
+
+def _publish(channels: ChannelsPlugin, change: Change | None) -> None:
+    if change is not None:
+        publish_change(channels, change)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: `*`, or a list of (possibly weak) tags."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags

@@ -1,0 +1,136 @@
+"""What every JSON API handler shares: the Bearer guard, strict JSON bodies, the OpenAPI setup."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import anyio
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlmodel import Session
+
+from web.deps import engine_of
+from web.services import api_auth
+from web.services.api_auth import ApiCaller
+
+CALLER_KEY = "api_caller"
+SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
+# RFC 6750: `error` only when a token was sent; a bare challenge when none was.
+CHALLENGE = 'Bearer realm="api"'
+BAD_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'  # noqa: S105  (no secret)
+
+
+# --- who calls -----------------------------------------------------------------------------
+
+
+async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Only a live Bearer token gets in (a session cookie does not); before the body is read."""
+    token = api_auth.bearer_token(connection.headers.get("authorization"))
+    if token is None:
+        raise NotAuthorizedException(
+            "Send an API token: `Authorization: Bearer <token>`.",
+            headers={"WWW-Authenticate": CHALLENGE},
+        )
+    ip = connection.client.host if connection.client else None
+    engine = engine_of(connection.app.state)
+    caller = await anyio.to_thread.run_sync(_authenticate, engine, token, ip)
+    if caller is None:
+        raise NotAuthorizedException(
+            "This API token is not valid: it is unknown or was revoked.",
+            headers={"WWW-Authenticate": BAD_TOKEN_CHALLENGE},
+        )
+    connection.scope["state"][CALLER_KEY] = caller
+
+
+def _authenticate(engine: Any, token: str, ip: str | None) -> ApiCaller | None:
+    with Session(engine, expire_on_commit=False) as session:
+        return api_auth.authenticate(session, token, ip=ip)
+
+
+def provide_caller(request: Request[Any, Any, Any]) -> ApiCaller:
+    caller: ApiCaller = request.scope["state"][CALLER_KEY]
+    return caller
+
+
+# --- bodies as the schema says ----------------------------------------------------------------
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<key>[^`]*)`)?$")
+
+
+async def strict_json_body(request: Request[Any, Any, Any]) -> None:
+    """Litestar converts JSON bodies leniently ("1" for 1, 0 for a date-time): the API holds
+    them to its schema first. Malformed JSON is left to Litestar's own 400."""
+    field = request.route_handler.parsed_data_field
+    kwarg = field.kwarg_definition if field else None
+    if field is None or getattr(kwarg, "media_type", None) != RequestEncodingType.JSON:
+        return
+    try:
+        body = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError:
+        return
+    try:
+        msgspec.convert(_integral(body), type=field.annotation, strict=True)
+    except msgspec.ValidationError as error:
+        found = _AT.match(str(error))
+        key = found["key"] if found and found["key"] else None
+        message = found["message"] if found else str(error)
+        raise ValidationException(
+            "Validation failed", extra=[{"message": message, "key": key, "source": "body"}]
+        ) from None
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema counts 1.0 as an integer, and so does the API; msgspec's strict mode not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral(item) for key, item in value.items()}
+    return value
+
+
+# --- the OpenAPI document ---------------------------------------------------------------------
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Profile Picture Sync API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        use_handler_docstrings=True,
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API token from /profile or `ppsync token add`.",
+                )
+            }
+        ),
+        # The document itself at /schema: a UI page would load scripts from a CDN, which the
+        # pages' Content-Security-Policy (rightly) refuses.
+        render_plugins=[
+            JsonRenderPlugin(path=["/", "/openapi.json"]),
+            YamlRenderPlugin(path=["/openapi.yaml"]),
+        ],
+    )
+
+
+API_DESCRIPTION = """\
+Members' profile pictures: upload, read, restore, delete and sync.
+
+Every call needs `Authorization: Bearer <token>`; a member creates tokens on /profile (each is
+shown once). A token acts for its own member only: another `userId` is 403 (and audited);
+an admin's token acts for any member. Errors are RFC 9457 problem details
+(`application/problem+json`). Every change is pushed to the member's open pages at once.
+"""

@@ -1,0 +1,101 @@
+"""Re-cropping a kept version from its private master, without uploading again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, URLEncodedBody
+from litestar.plugins.flash import flash
+from litestar.response import File, Redirect, Template
+from sqlmodel import Session
+
+from web.deps import DB, MEMBERS_ONLY, SignedIn, settings_of
+from web.live import publish_change
+from web.routes.profile import Channels, UploadForm, actor_of, audit_refusal, crop_from
+from web.services import imaging, pictures
+from web.services.storage import MediaStore
+from web.views import Viewer
+
+
+@dataclass
+class CropForm:
+    cropX: str = "0"  # noqa: N815  (the same names as the upload form)
+    cropY: str = "0"  # noqa: N815
+    cropSize: str = "1"  # noqa: N815
+
+
+class CropController(Controller):
+    path = "/profile/picture/{version:int}"
+    dependencies = MEMBERS_ONLY
+
+    @get("/crop", sync_to_thread=True)
+    def page(self, db: DB, viewer: SignedIn, version: FromPath[int]) -> Template | Redirect:
+        return _page(db, viewer, version, CropForm())
+
+    @get("/master", sync_to_thread=True)
+    def master(
+        self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn, version: FromPath[int]
+    ) -> File:
+        """The cleaned, uncropped master: its owner's eyes only, never cached by others."""
+        store = MediaStore(settings_of(request.app.state).media_root)
+        try:
+            key, mime = pictures.master_of(db, store, user_id=viewer.id, version=version)
+        except pictures.PictureError:
+            raise NotFoundException() from None
+        path = store.path(key)
+        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        return File(path, media_type=mime, content_disposition_type="inline", headers=headers)
+
+    @post("/crop", sync_to_thread=True, opt={"rate_limited": True})
+    def recrop(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        viewer: SignedIn,
+        channels: Channels,
+        version: FromPath[int],
+        data: URLEncodedBody[CropForm],
+    ) -> Template | Redirect:
+        try:
+            crop = crop_from(UploadForm(cropX=data.cropX, cropY=data.cropY, cropSize=data.cropSize))
+            change = pictures.recrop(
+                db,
+                MediaStore(settings_of(request.app.state).media_root),
+                actor=actor_of(request, viewer),
+                user_id=viewer.id,
+                version=version,
+                crop=crop,
+            )
+        except imaging.ImageRejected as error:
+            audit_refusal(request, viewer, "picture.recrop", error.code)
+            return _page(db, viewer, version, data, error.message, error.status)
+        except pictures.PictureError as error:
+            raise NotFoundException(error.message) from None
+        publish_change(channels, change)
+        flash(request, f"Version {change.version} saved from version {version}.", category="ok")
+        return Redirect("/profile", status_code=303)
+
+
+def _page(
+    db: Session,
+    viewer: Viewer,
+    version: int,
+    form: CropForm,
+    error: str | None = None,
+    status: int = 200,
+) -> Template:
+    try:
+        item = pictures.version_item(db, user_id=viewer.id, version=version)
+    except pictures.PictureError as missing:
+        raise NotFoundException(missing.message) from None
+    context = {
+        "viewer": viewer,
+        "item": item,
+        "form": form,
+        "error": error,
+        "master_url": f"/profile/picture/{version}/master",
+    }
+    return Template("crop.html", context=context, status_code=status)

@@ -1,0 +1,158 @@
+"""GET /events: the live stream, one per browser (see static/js/live-sync.js); and
+GET /events/sync: the one-request check of every avatar on a page, for when there is no stream.
+
+The stream is a plain ASGI handler: it sends the published frame bytes as they are, with no
+response object, serialiser or extra task between the queue and the socket, which keeps a
+stream's memory and the fan-out time near a bare ASGI broadcaster's (bench/sse_fanout.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, asgi, get
+from litestar.datastructures import Headers
+from litestar.exceptions import ValidationException
+from litestar.params import FromQuery
+from litestar.response import Response
+from litestar.types import Receive, Scope, Send
+
+from web.deps import DB, SESSION_USER_KEY
+from web.live import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
+from web.live_hub import LiveHub, Stream, live_hub
+from web.services import sync
+
+STREAM_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    # no-transform and X-Accel-Buffering keep proxies from compressing or holding back frames.
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+MAX_AVATARS = 500
+_CLAIM = re.compile(r"(\d{1,10}):(\d{1,10})")
+_EVENT_ID = re.compile(r"\d{1,18}")
+
+
+# GET is never CSRF-checked; excluded, the middleware also sets no cookie on the stream.
+@asgi("/events", copy_scope=False, opt={"exclude_from_csrf": True})
+async def stream(scope: Scope, receive: Receive, send: Send) -> None:
+    hub = live_hub(scope["app"])
+    if scope.get("method") != "GET":
+        await _refuse(send, 405, [(b"allow", b"GET")])
+        return
+    if hub.draining:  # shutting down: the tab retries, and reaches the next process
+        await _refuse(send, 503, [(b"retry-after", b"1")])
+        return
+    opened, replayed_up_to = await _open(hub, scope, send)
+    try:
+        watcher = asyncio.create_task(_end_on_disconnect(receive, opened.subscriber))
+        try:
+            await _pump(opened, send, replayed_up_to)
+        finally:
+            watcher.cancel()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        await hub.close(opened)
+
+
+async def _open(hub: LiveHub, scope: Scope, send: Send) -> tuple[Stream, int]:
+    """Subscribe, replay, send the opening. Its own function: what it needs (headers, the
+    replay) is let go before the stream settles down for hours."""
+    headers = Headers.from_scope(scope)
+    opened, replay = await hub.open(
+        viewer_id=_viewer_id(scope),
+        user_agent=headers.get("user-agent", ""),
+        last_event_id=_last_event_id(headers.get("last-event-id", "")),
+    )
+    try:
+        # A copy: middleware appends to the list it is given (the session cookie, for one).
+        headers_out = list(STREAM_HEADERS)
+        await send({"type": "http.response.start", "status": 200, "headers": headers_out})
+        body = opening_frames(replay)
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+    except BaseException:
+        await hub.close(opened)
+        raise
+    return opened, replay.last_event_id
+
+
+async def _pump(opened: Stream, send: Send, replayed_up_to: int) -> None:
+    """Queue to socket: the hot path, per stream per event. Frames at or below the replay's
+    last id were in the replay."""
+    subscriber, tab = opened.subscriber, opened.tab
+    while (frame := await subscriber.next()) is not None:
+        if frame is not KEEPALIVE:
+            event_id = frame_event_id(frame)
+            if event_id <= replayed_up_to:
+                continue
+            if event_id > tab.last_event_id:
+                tab.last_event_id = event_id
+        await send({"type": "http.response.body", "body": frame, "more_body": True})
+
+
+async def _end_on_disconnect(receive: Receive, subscriber: LiveSubscriber) -> None:
+    # The server does not fail a write to a closed connection: only receive() tells.
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    subscriber.close()
+
+
+async def _refuse(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _viewer_id(scope: Scope) -> int | None:
+    session = scope.get("session")
+    user_id = session.get(SESSION_USER_KEY) if isinstance(session, dict) else None
+    return user_id if isinstance(user_id, int) else None
+
+
+def _last_event_id(raw: str) -> int | None:
+    raw = raw.strip()
+    return int(raw) if _EVENT_ID.fullmatch(raw) else None
+
+
+class Changed(msgspec.Struct, rename="camel"):
+    user_id: int
+    version: int
+
+
+class SyncAnswer(msgspec.Struct):
+    changes: list[Changed]
+
+
+@get("/events/sync", sync_to_thread=True)
+def sync_avatars(
+    request: Request[Any, Any, Any], db: DB, avatars: FromQuery[str] = ""
+) -> Response[Any]:
+    """`?avatars=42:7,43:3` (member:version as the page shows them): 304 when all are current,
+    else the members whose picture changed and their current version."""
+    shown = parse_avatars(avatars)
+    current = sync.current_versions(db, shown)
+    viewer_id = _viewer_id(request.scope)
+    if viewer_id is not None and viewer_id in current and shown[viewer_id] == current[viewer_id]:
+        sync.confirm_current(db, user_id=viewer_id)
+        db.commit()
+    changed = [Changed(user, v) for user, v in current.items() if shown[user] != v]
+    headers = {"Cache-Control": "no-store"}
+    if not changed:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(SyncAnswer(changed), headers=headers)
+
+
+def parse_avatars(raw: str) -> dict[int, int]:
+    """Parse "42:7,43:3" to {42: 7, 43: 3}; a member shown at two versions counts at the older."""
+    shown: dict[int, int] = {}
+    for item in filter(None, raw.split(",")):
+        match = _CLAIM.fullmatch(item.strip())
+        if match is None:
+            raise ValidationException(f"avatars: {item!r} is not member:version")
+        user, version = int(match[1]), int(match[2])
+        shown[user] = min(version, shown.get(user, version))
+    if len(shown) > MAX_AVATARS:
+        raise ValidationException(f"avatars: at most {MAX_AVATARS} members per request")
+    return shown

@@ -1,0 +1,141 @@
+"""API tokens after their creation: who a Bearer token acts for, the member's list, revocation.
+
+A token is looked up by its hash on every request and must not be revoked, so a revocation
+takes effect at once, in every process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from db.models import ApiToken, User
+from db.types import utcnow
+from web.services import audit
+from web.services.audit import Actor
+from web.services.tokens import TOKEN_PREFIX, create_token, hash_token
+
+# last_used_at is written at most this often per token: a busy client costs no write per call.
+TOUCH_EVERY = timedelta(minutes=1)
+MAX_TOKEN_LENGTH = 128  # ours are 47 characters; longer is not one of ours, refused unhashed
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCaller:
+    """The member a valid token acts for."""
+
+    user_id: int
+    is_admin: bool
+    token_id: int
+    ip: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user_id=self.user_id, ip=self.ip)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """A token as its owner sees it on /profile: never the token itself."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return token
+
+
+def looks_like_token(token: str) -> bool:
+    return token.startswith(TOKEN_PREFIX) and len(token) <= MAX_TOKEN_LENGTH
+
+
+def authenticate(
+    session: Session, token: str, *, ip: str | None = None, now: datetime | None = None
+) -> ApiCaller | None:
+    """The caller of a live (not revoked) token; notes when the token was last used."""
+    if not looks_like_token(token):
+        return None
+    row = session.exec(
+        select(ApiToken, User.is_admin)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
+    ).first()
+    if row is None:
+        return None
+    found, is_admin = row
+    assert found.id is not None
+    _touch(session, found, now or utcnow())
+    return ApiCaller(user_id=found.user_id, is_admin=is_admin, token_id=found.id, ip=ip)
+
+
+def _touch(session: Session, token: ApiToken, now: datetime) -> None:
+    if token.last_used_at is not None and token.last_used_at > now - TOUCH_EVERY:
+        return
+    session.execute(update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))
+    session.commit()
+
+
+def list_tokens(session: Session, user_id: int) -> list[TokenView]:
+    """The member's live tokens, newest first."""
+    rows = session.exec(
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
+        .order_by(col(ApiToken.id).desc())
+    )
+    return [
+        TokenView(t.id, t.name, t.prefix, t.created_at, t.last_used_at)
+        for t in rows
+        if t.id is not None
+    ]
+
+
+def issue_token(session: Session, *, actor: Actor, name: str) -> str:
+    """A new token for the acting member, audited; returned once, stored only as a hash."""
+    assert actor.user_id is not None
+    token = create_token(session, user_id=actor.user_id, name=name)
+    audit.record(
+        session,
+        actor=actor,
+        action="token.create",
+        outcome="ok",
+        subject_id=actor.user_id,
+        detail=f"prefix {token[:10]}",
+    )
+    session.commit()
+    return token
+
+
+def revoke_token(session: Session, *, actor: Actor, token_id: int) -> str | None:
+    """Revoke one of the acting member's live tokens: its name, or None when there is none."""
+    token = session.exec(
+        select(ApiToken).where(
+            ApiToken.id == token_id,
+            ApiToken.user_id == actor.user_id,
+            col(ApiToken.revoked_at).is_(None),
+        )
+    ).first()
+    if token is None:
+        return None
+    token.revoked_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="token.revoke",
+        outcome="ok",
+        subject_id=actor.user_id,
+        detail=f"prefix {token.prefix}",
+    )
+    session.commit()
+    return token.name
