@@ -5,17 +5,22 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from sqlmodel import Session, select
 
 from db import migrate
 from db.engine import make_engine
 from db.models import User
-from web.services import members, retention, tokens
+from web import live
+from web.services import audit, members, pictures, retention, tokens
 from web.services.storage import MediaStore
+from web.services.sync import Change
 from web.settings import Settings, SettingsError
 
+CLI_ACTOR = audit.Actor(user_id=None, ip=None)
+T = TypeVar("T")
 DEMO_MEMBERS = (("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "Carol Danvers"))
 
 
@@ -53,6 +58,18 @@ def _parser() -> argparse.ArgumentParser:
     add_token.add_argument("handle")
     add_token.add_argument("--name", default="CLI token")
     add_token.set_defaults(run=_token_add)
+
+    picture = commands.add_parser("picture", help="a member's picture").add_subparsers(
+        required=True
+    )
+    restore = picture.add_parser("restore", help="make a kept version the picture again")
+    restore.add_argument("handle")
+    restore.add_argument("version", type=int)
+    restore.set_defaults(run=_picture_restore)
+    delete = picture.add_parser("delete", help="soft-delete a version (the current one by default)")
+    delete.add_argument("handle")
+    delete.add_argument("--version", type=int)
+    delete.set_defaults(run=_picture_delete)
 
     media = commands.add_parser("media", help="picture files").add_subparsers(required=True)
     sweep = media.add_parser("sweep", help="remove files that no kept version refers to")
@@ -100,13 +117,55 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def _token_add(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
-        user_id = session.scalar(select(User.id).where(User.handle == args.handle.lower()))
-        if user_id is None:
-            raise CliError(f"no member has the handle '{args.handle}'")
+        user_id = _member_id(session, args.handle)
         token = tokens.create_token(session, user_id=user_id, name=args.name)
         session.commit()
     print(token)
     return 0
+
+
+def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
+    with _session(settings) as session:
+        user_id = _member_id(session, args.handle)
+        change = _picture_change(
+            lambda: pictures.restore(
+                session, actor=CLI_ACTOR, user_id=user_id, version=args.version
+            )
+        )
+    if change is None:
+        print(f"Version {args.version} is the picture already.")
+        return 0
+    return _announce(settings, change, f"Version {args.version} restored")
+
+
+def _picture_delete(settings: Settings, args: argparse.Namespace) -> int:
+    with _session(settings) as session:
+        user_id = _member_id(session, args.handle)
+        change, version, _was_active = _picture_change(
+            lambda: pictures.delete(session, actor=CLI_ACTOR, user_id=user_id, version=args.version)
+        )
+    return _announce(settings, change, f"Version {version} deleted")
+
+
+def _picture_change(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except pictures.PictureError as error:
+        raise CliError(error.message) from None
+
+
+def _announce(settings: Settings, change: Change, done: str) -> int:
+    """Tell the running servers' open tabs (through Redis) about a committed change."""
+    reached = live.publish_outside_app(settings, change)
+    print(f"{done}; open tabs {'were told' if reached else 'catch up on their next sync'}.")
+    return 0
+
+
+def _member_id(session: Session, handle: str) -> int:
+    user_id = session.scalar(select(User.id).where(User.handle == handle.lower()))
+    if user_id is None:
+        raise CliError(f"no member has the handle '{handle}'")
+    return user_id
 
 
 def _media_sweep(settings: Settings, _args: argparse.Namespace) -> int:

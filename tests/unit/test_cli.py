@@ -74,3 +74,35 @@ def test_unknown_command_exits_non_zero_with_usage(var: Path) -> None:
     result = ppsync(var, "frobnicate")
     assert result.returncode == 2
     assert "usage: ppsync" in result.stderr
+
+
+def test_picture_restore_and_delete_change_the_picture_like_the_forms(var: Path) -> None:
+    from litestar.testing import TestClient
+    from sqlmodel import Session, select
+
+    from db.models import SyncEvent
+    from tests.conftest import log_in
+    from tests.unit.test_profile_pictures import jpeg, upload
+    from web.app import create_app
+    from web.settings import Settings
+
+    ppsync(var, "user", "add", "dora", stdin=PASSWORD + "\n")
+    app = create_app(Settings.from_env({"VAR_DIR": str(var), "SECRET_KEY": "s" * 40}))
+    with TestClient(app) as client:
+        log_in(client, "dora")
+        upload(client, jpeg("red"))
+        upload(client, jpeg("blue"))
+
+    restored = ppsync(var, "picture", "restore", "dora", "1")
+    assert restored.returncode == 0, restored.stderr
+    assert "Version 1 restored" in restored.stdout
+    deleted = ppsync(var, "picture", "delete", "dora")
+    assert "Version 1 deleted" in deleted.stdout
+    missing = ppsync(var, "picture", "restore", "dora", "9")
+    assert (missing.returncode, missing.stderr.strip()) == (
+        1,
+        "ppsync: error: There is no version 9 of your picture.",
+    )
+    with Session(app.state["engine"]) as db:
+        kinds = db.exec(select(SyncEvent.kind).order_by(SyncEvent.id)).all()
+    assert kinds == ["uploaded", "uploaded", "restored", "deleted"]
