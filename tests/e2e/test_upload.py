@@ -102,3 +102,24 @@ def test_refused_file_shows_its_message_and_the_form_still_works(alice_page: Pag
     upload(page, picture("red"))
     expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()
     expect(page.get_by_role("alert")).to_have_count(0)
+
+
+def test_dropped_picture_is_previewed_and_uploaded(alice_page: Page) -> None:
+    page = alice_page
+    page.evaluate(
+        """async () => {
+            const canvas = document.createElement("canvas");
+            Object.assign(canvas, {width: 320, height: 200});
+            canvas.getContext("2d").fillRect(0, 0, 320, 200);
+            const blob = await new Promise((done) => canvas.toBlob(done, "image/png"));
+            const drop = new DataTransfer();
+            drop.items.add(new File([blob], "dropped.png", {type: "image/png"}));
+            const form = document.querySelector("[data-drop-zone]");
+            form.dispatchEvent(new DragEvent("dragover", {bubbles: true, dataTransfer: drop}));
+            form.dispatchEvent(new DragEvent("drop", {bubbles: true, dataTransfer: drop}));
+        }"""
+    )
+    expect(page.get_by_role("img", name="Preview of the chosen picture")).to_be_visible()
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()
+    expect(page.locator(".history-meta")).to_contain_text("dropped.png")
