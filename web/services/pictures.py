@@ -169,16 +169,7 @@ def _commit_upload(
     )
     session.add(picture)
     _activate(session, profile, picture)
-    audit.record(
-        session,
-        actor=actor,
-        action="picture.upload",
-        outcome="ok",
-        subject_id=user_id,
-        picture_id=picture.id,
-        detail=f"version {picture.version}",
-    )
-    return _commit(session, user_id, "uploaded")
+    return _commit(session, actor, picture, "picture.upload", "uploaded")
 
 
 def restore(
@@ -191,16 +182,8 @@ def restore(
     picture.deleted_at = None
     if activate:
         _activate(session, _profile(session, user_id), picture)
-    audit.record(
-        session,
-        actor=actor,
-        action="picture.restore" if activate else "picture.undelete",
-        outcome="ok",
-        subject_id=user_id,
-        picture_id=picture.id,
-        detail=f"version {version}",
-    )
-    return _commit(session, user_id, "restored")
+    action = "picture.restore" if activate else "picture.undelete"
+    return _commit(session, actor, picture, action, "restored")
 
 
 def delete(
@@ -215,16 +198,8 @@ def delete(
     picture.is_active = False
     if was_active:
         _fall_back(session, _profile(session, user_id), picture)
-    audit.record(
-        session,
-        actor=actor,
-        action="picture.delete",
-        outcome="ok",
-        subject_id=user_id,
-        picture_id=picture.id,
-        detail=f"version {picture.version}",
-    )
-    return _commit(session, user_id, "deleted"), picture.version, was_active
+    change = _commit(session, actor, picture, "picture.delete", "deleted")
+    return change, picture.version, was_active
 
 
 def kept_versions(session: Session, user_id: int) -> list[ProfilePicture]:
@@ -329,8 +304,20 @@ def _fall_back(session: Session, profile: UserProfile, gone: ProfilePicture) -> 
     profile.profile_picture_path = None
 
 
-def _commit(session: Session, user_id: int, kind: str) -> Change:
-    change = record_change(session, user_id=user_id, kind=kind)
+def _commit(
+    session: Session, actor: Actor, picture: ProfilePicture, action: str, kind: str
+) -> Change:
+    """Audit the change, record its sync event and commit: one change, one transaction."""
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        outcome="ok",
+        subject_id=picture.user_id,
+        picture_id=picture.id,
+        detail=f"version {picture.version}",
+    )
+    change = record_change(session, user_id=picture.user_id, kind=kind)
     try:
         session.commit()
     except IntegrityError:  # a concurrent change took the same version number
