@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from PIL import Image
 from sqlmodel import Session
 
+from tests.factories import jpeg
 from web.services import tokens
 
 PROBLEM_JSON = "application/problem+json"
@@ -22,12 +21,6 @@ def make_token(db: Session, user_id: int, name: str = "test token") -> str:
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header of a token; none at all for ""."""
     return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-def jpeg(colour: str = "red", size: tuple[int, int] = (300, 200)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "JPEG")
-    return out.getvalue()
 
 
 def upload(

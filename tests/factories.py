@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
 from sqlmodel import Session
 
 from web.services import members
@@ -16,3 +19,10 @@ def add_member(db: Session, handle: str, display_name: str = "", *, admin: bool 
     db.commit()
     assert user.id is not None
     return user.id
+
+
+def jpeg(colour: str = "red", size: tuple[int, int] = (300, 200)) -> bytes:
+    """A plain photo-like upload for app-level tests (tests/images.py has the odd ones)."""
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG")
+    return out.getvalue()

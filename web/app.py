@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 from db.engine import make_engine
 from web import deps
 from web.assets import AssetUrls
-from web.deps import SESSION_USER_KEY
+from web.deps import signed_in_id
 from web.live import channels_plugin
 from web.live_hub import LiveHub
 from web.logs import RequestLogMiddleware, configure_logging
@@ -190,8 +190,7 @@ def member_or_address(request: Request[Any, Any, Any]) -> str:
     token = api_auth.bearer_token(request.headers.get("authorization"))
     if token is not None and request.url.path.startswith("/api/"):  # forms ignore tokens
         return f"token:{hash_token(token)[:32]}"
-    user_id = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
-    if isinstance(user_id, int):
+    if (user_id := signed_in_id(request.scope)) is not None:
         return f"member:{user_id}"
     return f"ip:{request.client.host if request.client else 'unknown'}"
 

@@ -9,6 +9,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
+from litestar.types import Scope
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -38,11 +39,16 @@ def provide_db(state: State) -> Iterator[Session]:
         yield session
 
 
+def signed_in_id(scope: Scope) -> int | None:
+    """The member id the session cookie carries, if any (no database read)."""
+    session = scope.get("session")
+    user_id = session.get(SESSION_USER_KEY) if isinstance(session, dict) else None
+    return user_id if isinstance(user_id, int) else None
+
+
 def provide_viewer(request: Request[Any, Any, Any], db: DB) -> Viewer | None:
-    user_id = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
-    if not isinstance(user_id, int):
-        return None
-    return members.viewer_by_id(db, user_id)
+    user_id = signed_in_id(request.scope)
+    return None if user_id is None else members.viewer_by_id(db, user_id)
 
 
 def provide_signed_in(request: Request[Any, Any, Any], db: DB) -> Viewer:

@@ -82,7 +82,8 @@ def test_picture_restore_and_delete_change_the_picture_like_the_forms(var: Path)
 
     from db.models import SyncEvent
     from tests.conftest import log_in
-    from tests.unit.test_profile_pictures import jpeg, upload
+    from tests.factories import jpeg
+    from tests.unit.test_profile_pictures import upload
     from web.app import create_app
     from web.settings import Settings
 

@@ -15,16 +15,11 @@ from sqlmodel import Session, select
 from db.models import AuditLog, ProfilePicture, SyncEvent, UserProfile
 from tests import images
 from tests.conftest import csrf, log_in
+from tests.factories import jpeg
 from tests.html import one, parse
 from web.settings import Settings
 
 HX = {"HX-Request": "true"}
-
-
-def jpeg(colour: str = "red", size: tuple[int, int] = (300, 200)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "JPEG")
-    return out.getvalue()
 
 
 def upload(

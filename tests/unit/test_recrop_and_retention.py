@@ -16,8 +16,9 @@ from sqlmodel import Session, select
 from db.models import ProfilePicture, UserProfile
 from db.types import utcnow
 from tests.conftest import log_in
+from tests.factories import jpeg
 from tests.html import one
-from tests.unit.test_profile_pictures import jpeg, post, upload
+from tests.unit.test_profile_pictures import post, upload
 from web.services import retention
 from web.services.storage import MediaStore
 from web.settings import Settings

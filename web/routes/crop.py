@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from web.deps import DB, MEMBERS_ONLY, SignedIn, settings_of
 from web.live import publish_change
-from web.routes.profile import Channels, UploadForm, actor_of, audit_refusal, crop_from
+from web.routes.profile import Channels, actor_of, audit_refusal, crop_from
 from web.services import imaging, pictures
 from web.services.storage import MediaStore
 from web.views import Viewer
@@ -60,7 +60,7 @@ class CropController(Controller):
         data: URLEncodedBody[CropForm],
     ) -> Template | Redirect:
         try:
-            crop = crop_from(UploadForm(cropX=data.cropX, cropY=data.cropY, cropSize=data.cropSize))
+            crop = crop_from(data.cropX, data.cropY, data.cropSize)
             change = pictures.recrop(
                 db,
                 MediaStore(settings_of(request.app.state).media_root),

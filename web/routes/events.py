@@ -20,7 +20,7 @@ from litestar.params import FromQuery
 from litestar.response import Response
 from litestar.types import Receive, Scope, Send
 
-from web.deps import DB, SESSION_USER_KEY
+from web.deps import DB, signed_in_id
 from web.live import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
 from web.live_hub import LiveHub, Stream, live_hub
 from web.services import sync
@@ -63,7 +63,7 @@ async def _open(hub: LiveHub, scope: Scope, send: Send) -> tuple[Stream, int]:
     replay) is let go before the stream settles down for hours."""
     headers = Headers.from_scope(scope)
     opened, replay = await hub.open(
-        viewer_id=_viewer_id(scope),
+        viewer_id=signed_in_id(scope),
         user_agent=headers.get("user-agent", ""),
         last_event_id=_last_event_id(headers.get("last-event-id", "")),
     )
@@ -105,12 +105,6 @@ async def _refuse(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _viewer_id(scope: Scope) -> int | None:
-    session = scope.get("session")
-    user_id = session.get(SESSION_USER_KEY) if isinstance(session, dict) else None
-    return user_id if isinstance(user_id, int) else None
-
-
 def _last_event_id(raw: str) -> int | None:
     raw = raw.strip()
     return int(raw) if _EVENT_ID.fullmatch(raw) else None
@@ -133,7 +127,7 @@ def sync_avatars(
     else the members whose picture changed and their current version."""
     shown = parse_avatars(avatars)
     current = sync.current_versions(db, shown)
-    viewer_id = _viewer_id(request.scope)
+    viewer_id = signed_in_id(request.scope)
     if viewer_id is not None and viewer_id in current and shown[viewer_id] == current[viewer_id]:
         sync.confirm_current(db, user_id=viewer_id)
         db.commit()

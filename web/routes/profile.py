@@ -20,7 +20,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
-from web.deps import DB, MEMBERS_ONLY, SESSION_USER_KEY, SignedIn, engine_of, settings_of
+from web.deps import DB, MEMBERS_ONLY, SignedIn, engine_of, settings_of, signed_in_id
 from web.live import publish_change
 from web.routes import tokens as api_tokens  # issue 5: the API tokens section of /profile
 from web.services import audit, clamav, imaging, members, pictures
@@ -49,6 +49,12 @@ class VersionForm:
 @dataclass
 class RestoreForm:
     activate: bool = True
+
+
+@dataclass
+class PreferencesForm:
+    # An unticked checkbox sends nothing, so absent means off.
+    animate: bool = False
 
 
 class ProfileController(Controller):
@@ -81,7 +87,7 @@ class ProfileController(Controller):
                 user_id=viewer.id,
                 data=upload,
                 original_name=data.profilePicture.filename if data.profilePicture else "",
-                crop=crop_from(data),
+                crop=crop_from(data.cropX, data.cropY, data.cropSize),
                 limits=imaging.Limits(max_bytes=settings.max_upload_bytes),
                 scan=partial(clamav.scan, socket_path=settings.clamd_socket)
                 if settings.clamd_socket
@@ -162,12 +168,6 @@ class ProfileController(Controller):
         return _done(request, db, viewer, channels, change, notice)
 
 
-@dataclass
-class PreferencesForm:
-    # An unticked checkbox sends nothing, so absent means off.
-    animate: bool = False
-
-
 def _read_upload(form: UploadForm, limit: int) -> bytes:
     upload = form.profilePicture
     if upload is None or not upload.filename:
@@ -178,8 +178,8 @@ def _read_upload(form: UploadForm, limit: int) -> bytes:
     return data
 
 
-def crop_from(form: UploadForm) -> imaging.Crop | None:
-    fields = (form.cropX, form.cropY, form.cropSize)
+def crop_from(*fields: str) -> imaging.Crop | None:
+    """The crop fields (left, top, side as fractions); all empty means a centred square."""
     if not any(field.strip() for field in fields):
         return None
     try:
@@ -277,8 +277,8 @@ def upload_refused(request: Request[Any, Any, Any], error: HTTPException) -> Res
     headers = dict(error.headers or {})
     if "RateLimit-Reset" in headers:
         headers["Retry-After"] = headers["RateLimit-Reset"]
-    user_id = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
-    if not isinstance(user_id, int):
+    user_id = signed_in_id(request.scope)
+    if user_id is None:
         return Response({"detail": error.detail}, status_code=error.status_code, headers=headers)
     if error.status_code == 413:
         limit = settings_of(request.app.state).max_upload_bytes

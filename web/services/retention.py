@@ -40,7 +40,9 @@ def purge(session: Session, store: MediaStore, *, now: datetime | None = None) -
     session.flush()
     doomed = {(p.user_id, p.filename) for p in expired} - _kept_files(session)
     session.commit()
-    store.remove(key for key in _all_keys(store) if _owner(key) in doomed)
+    # Only the folders of members who lost files are walked, not the whole media tree.
+    owners = {user_id for user_id, _ in doomed}
+    store.remove(key for key in _all_keys(store, owners) if _owner(key) in doomed)
     return len(expired)
 
 
@@ -66,8 +68,12 @@ def _kept_files(session: Session) -> set[tuple[int, str]]:
     return set(rows)
 
 
-def _all_keys(store: MediaStore) -> list[str]:
-    return [*store.keys_under("avatars"), *store.keys_under("masters")]
+def _all_keys(store: MediaStore, owners: set[int] | None = None) -> list[str]:
+    """Every stored key, or only those of the given members."""
+    folders = ["avatars", "masters"]
+    if owners is not None:
+        folders = [f"{folder}/{user_id}" for folder in folders for user_id in sorted(owners)]
+    return [key for folder in folders for key in store.keys_under(folder)]
 
 
 def _owner(key: str) -> tuple[int, str] | None:
