@@ -342,10 +342,6 @@ def _meta(processed: imaging.Processed) -> dict[str, Any]:
     }
 
 
-def retention_cutoff(now: datetime | None = None) -> datetime:
-    return (now or utcnow()) - RETENTION
-
-
 def media_status(session: Session, user_id: int, digest: str) -> str | None:
     """ "live" when a kept version uses these files, "gone" when only deleted ones did."""
     rows = session.exec(

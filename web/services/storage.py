@@ -40,9 +40,6 @@ class MediaStore:
         _check_name(digest, ext)
         return f"masters/{int(user_id)}/{digest}.{ext}"
 
-    def keys_for(self, user_id: int, processed: Processed) -> list[str]:
-        return [key for key, _ in self._files(user_id, processed)]
-
     def write_processed(self, user_id: int, processed: Processed) -> list[str]:
         """Writes every variant, then the master; returns all their keys.
 
