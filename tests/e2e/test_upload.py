@@ -52,8 +52,9 @@ def test_upload_with_javascript_swaps_in_place(
     expect(lg_image(page)).to_have_attribute("alt", "Alice Liddell")
     expect(header_image(page)).to_have_attribute("width", "24")
     assert page.evaluate("window.notReloaded") is True
-    assert (
-        page.evaluate("document.querySelector('main [data-avatar-size=lg] img').naturalWidth") > 0
+    # The new picture loads: wait for it, it arrives after the swap.
+    page.wait_for_function(
+        "document.querySelector('main [data-avatar-size=lg] img')?.naturalWidth > 0"
     )
     assert console_errors == []
 
