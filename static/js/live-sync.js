@@ -72,15 +72,16 @@
   function setLive(live) {
     const state = live ? "live" : "down";
     if (leader) relay?.postMessage({ state });
+    // Before the early return: a new leader may already show "live", relayed by the old one.
+    if (live && syncWhenReady) {
+      syncWhenReady = false;
+      syncOnPageLoad();
+    }
     if (root.dataset.state === state) return;
     root.dataset.state = state;
     log("stream", state);
     clearInterval(pollTimer);
     pollTimer = live ? null : setInterval(syncOnPageLoad, POLL_MS);
-    if (live && syncWhenReady) {
-      syncWhenReady = false;
-      syncOnPageLoad();
-    }
   }
 
   // The leader: its stream, through htmx's SSE extension (hx-sse:connect on the element).
@@ -100,10 +101,11 @@
   // The others: the leader's messages and the stream's state.
   relay?.addEventListener("message", ({ data }) => {
     if (leader) {
-      if (data.hello) relay.postMessage({ state: root.dataset.state });
+      if (data.hello) relay.postMessage({ state: root.dataset.state, id: lastEventId });
     } else if (data.message) {
       deliver(data.message, true, "relayed");
     } else if (data.state) {
+      if (data.id) lastEventId = data.id; // so a follower that takes over replays from there
       setLive(data.state === "live");
     }
   });
@@ -111,6 +113,7 @@
   function lead() {
     leader = true;
     root.dataset.role = "leader";
+    setLive(false); // until this tab's own stream is up (it showed the old leader's state)
     log("this tab holds the stream");
     htmx.trigger(root, "live-sync-lead"); // the element's hx-trigger: connect
     return new Promise(() => {}); // keep the lock while the page lives; the next tab takes over
