@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageCms, ImageDraw, ImageFile
@@ -276,6 +277,18 @@ def truncated_jpeg() -> bytes:
 def truncated_png() -> bytes:
     data = encode(Image.effect_noise((128, 128), 50), "PNG")
     return data[: len(data) // 2]
+
+
+def jpeg_with_junk_before_a_marker(junk: bytes = b"\x01\x02") -> bytes:
+    """A JPEG with stray bytes between two segments, as a writer that miscounts a length leaves."""
+    data = jpeg()
+    dqt = data.index(b"\xff\xdb")
+    return data[:dqt] + junk + data[dqt:]
+
+
+def fixture(name: str) -> bytes:
+    """A file kept under tests/fixtures/ (sources in its README)."""
+    return (Path(__file__).parent / "fixtures" / name).read_bytes()
 
 
 def twelve_bit_jpeg() -> bytes:

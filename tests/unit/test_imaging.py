@@ -178,6 +178,23 @@ def test_garbage_after_jpeg_magic_is_422_corrupt() -> None:
     assert_refused(refusal(b"\xff\xd8\xff\xe0" + b"\x00" * 200), 422, "corrupt")
 
 
+def test_jpeg_with_a_truncated_adobe_segment_is_accepted() -> None:
+    # From Pillow's own tests: the APP14 length is one byte short; Pillow and browsers show it.
+    processed = process(images.fixture("pillow_truncated_app14.jpg"))
+    assert (processed.source_format, processed.source_width) == ("JPEG", 100)
+
+
+def test_jpeg_with_junk_between_segments_is_accepted() -> None:
+    processed = process(images.jpeg_with_junk_before_a_marker())
+    assert processed.source_width == 64
+
+
+def test_jpeg_with_only_junk_after_its_segments_is_422_corrupt() -> None:
+    data = images.jpeg()
+    cut = data.index(b"\xff\xdb")
+    assert_refused(refusal(data[:cut] + b"\x01" * 64), 422, "corrupt")
+
+
 def test_truncated_files_stay_refused_by_default() -> None:
     refusal(images.truncated_jpeg())
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False

@@ -69,7 +69,7 @@ def check_header(header: Header, limits: Limits) -> None:
 
 def _jpeg(data: bytes, cap: int) -> tuple[int, int, int]:
     pos, sizes = 2, []
-    while (marker := _jpeg_marker(data, pos)) not in (0xDA, 0xD9):
+    while (marker := data[(pos := _jpeg_marker_at(data, pos)) + 1]) not in (0xDA, 0xD9):
         if marker in _JPEG_SOF:
             sizes.append(struct.unpack(">BHH", data[pos + 4 : pos + 9]))
         pos += _jpeg_skip(data, pos)
@@ -81,10 +81,13 @@ def _jpeg(data: bytes, cap: int) -> tuple[int, int, int]:
     return max(s[2] for s in sizes), max(s[1] for s in sizes), 1
 
 
-def _jpeg_marker(data: bytes, pos: int) -> int:
-    if data[pos] != 0xFF:
+def _jpeg_marker_at(data: bytes, pos: int) -> int:
+    """Where the next marker starts. Junk before it is skipped, as Pillow and libjpeg do: a
+    metadata segment whose length is off by a byte must not hide good pixels (or a bomb)."""
+    found = data.find(b"\xff", pos)
+    if found < 0:
         raise rejected("corrupt")
-    return data[pos + 1]
+    return found
 
 
 def _jpeg_skip(data: bytes, pos: int) -> int:
@@ -92,6 +95,8 @@ def _jpeg_skip(data: bytes, pos: int) -> int:
     marker = data[pos + 1]
     if marker == 0xFF:  # a fill byte before the marker
         return 1
+    if marker == 0x00:  # an escaped 0xFF in junk between segments
+        return 2
     if marker in _JPEG_STANDALONE:
         return 2
     return 2 + _u16(data, pos + 2)
