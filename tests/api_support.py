@@ -53,7 +53,7 @@ def update(client: Any, token: str, body: dict[str, Any]) -> Any:
     return client.put("/api/profile/update-picture", headers=bearer(token), json=body)
 
 
-def delete(client: Any, token: str, user_id: int) -> Any:
+def delete(client: Any, token: str, user_id: int | str) -> Any:
     return client.request(
         "DELETE", "/api/profile/delete-picture", headers=bearer(token), json={"userId": user_id}
     )

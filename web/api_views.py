@@ -10,12 +10,44 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+from litestar.openapi.spec import Example, OpenAPIType, Schema
+from litestar.params import KwargDefinition
 from msgspec import Meta, Struct
 
 # Ids stay within a 32-bit INTEGER column on every backend; bigger ones are refused with a 400,
 # not passed on to the database.
 MAX_ID = 2**31 - 1
-UserId = Annotated[int, Meta(ge=1, le=MAX_ID, description="The member's id.")]
+# The seed's contract types userId as a String; numbers are accepted too. Answers carry a string.
+
+
+def digits_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 1..limit, without leading zeros."""
+    text = str(limit)
+    options = [f"[1-9][0-9]{{0,{len(text) - 2}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            options.append(f"{text[:i]}[{low}-{int(digit) - 1}][0-9]{{{len(text) - i - 1}}}")
+    return "^(?:" + "|".join([*options, text]) + ")$"
+
+
+_ID_DIGITS = digits_up_to(MAX_ID)
+UserId = Annotated[
+    Annotated[int, Meta(ge=1, le=MAX_ID)] | Annotated[str, Meta(pattern=_ID_DIGITS)],
+    # Litestar drops the members' constraints from a union's schema: spelled out here.
+    KwargDefinition(
+        description=f"The member's id: a string of digits (as the seed has it) or a number, "
+        f"1 to {MAX_ID}.",
+        examples=[Example(value="5")],
+        schema_extra={
+            "one_of": [
+                Schema(type=OpenAPIType.STRING, pattern=_ID_DIGITS),
+                Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_ID),
+            ]
+        },
+    ),
+]
+MemberIdText = Annotated[str, Meta(description="The member's id.", examples=["5"])]
 # A version's files are named by a content hash: 32 lower-case hex digits.
 Filename = Annotated[
     str,
@@ -65,7 +97,7 @@ class PictureState(Struct, rename="camel"):
     version the live events carry.
     """
 
-    user_id: int
+    user_id: MemberIdText
     version: int | None
     filename: str | None
     urls: PictureUrls | None
@@ -92,7 +124,7 @@ class HistoryEntry(Struct, rename="camel"):
 class History(Struct, rename="camel"):
     """Every kept version, newest first."""
 
-    user_id: int
+    user_id: MemberIdText
     versions: list[HistoryEntry]
 
 

@@ -56,7 +56,7 @@ def test_upload_is_201_with_the_new_version(
     assert response.headers["content-type"] == "application/json"
     body = response.json()
     profile = profile_of(db, alice)
-    assert body["userId"] == alice
+    assert body["userId"] == str(alice)
     assert body["version"] == 1
     assert body["filename"] == profile.profile_picture
     assert body["updatedAt"] == iso(profile.updated_at)
@@ -142,7 +142,7 @@ def test_history_lists_kept_versions_newest_first(
     upload(client, token, alice, jpeg("green"))
     delete(client, token, alice)
     body = history(client, token, alice).json()
-    assert body["userId"] == alice
+    assert body["userId"] == str(alice)
     versions = body["versions"]
     assert [v["version"] for v in versions] == [2, 1]
     assert [v["isActive"] for v in versions] == [True, False]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -11,8 +13,19 @@ from litestar.testing import TestClient
 from sqlmodel import Session, select
 
 from db.models import AuditLog, ProfilePicture
-from tests.api_support import bearer, jpeg, make_token, problem, state, sync, update, upload
+from tests.api_support import (
+    bearer,
+    delete,
+    jpeg,
+    make_token,
+    problem,
+    state,
+    sync,
+    update,
+    upload,
+)
 from tests.conftest import csrf, log_in
+from web.api_views import MAX_ID, digits_up_to
 from web.app import create_app
 from web.settings import Settings
 
@@ -180,7 +193,8 @@ def test_malformed_json_body_is_400_problem_with_the_fields(
 @pytest.mark.parametrize(
     "body",
     [
-        {"userId": "1", "profilePicture": None, "syncTimestamp": "2030-01-01T00:00:00Z"},
+        {"userId": "01", "profilePicture": None, "syncTimestamp": "2030-01-01T00:00:00Z"},
+        {"userId": " 1", "profilePicture": None, "syncTimestamp": "2030-01-01T00:00:00Z"},
         {"userId": 1, "profilePicture": None, "syncTimestamp": 0},
         {"userId": 1.5, "profilePicture": None, "syncTimestamp": "2030-01-01T00:00:00Z"},
     ],
@@ -247,3 +261,48 @@ def test_a_bug_is_a_500_problem_not_a_traceback(
     monkeypatch.setattr("web.services.pictures.record_change", broken)
     body = problem(upload(client, token, alice), 500)
     assert "database" not in body["detail"]
+
+
+@pytest.mark.parametrize("as_text", [True, False])
+def test_user_id_as_the_seeds_string_or_a_number_is_accepted(
+    client: TestClient[Any], alice: int, token: str, as_text: bool
+) -> None:
+    sent: int | str = str(alice) if as_text else alice
+    body = {"userId": sent, "profilePicture": None, "syncTimestamp": "2030-01-01T00:00:00Z"}
+    response = sync(client, token, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["current"]["userId"] == str(alice)
+
+
+def test_user_id_string_past_the_largest_id_is_400_problem_naming_it(
+    client: TestClient[Any], alice: int, token: str
+) -> None:
+    body = {"userId": "9999999999", "profilePicture": None, "syncTimestamp": "2030-01-01T00:00:00Z"}
+    found = problem(sync(client, token, body), 400)
+    assert found["errors"][0]["key"] == "userId"
+
+
+def test_user_id_pattern_takes_exactly_1_to_max_id() -> None:
+    allowed = re.compile(digits_up_to(MAX_ID))
+    edges = [0, 1, 9, 10, 999_999_999, 1_000_000_000, MAX_ID - 1, MAX_ID, MAX_ID + 1, 10**10]
+    for number in [*edges, *random.Random(7).sample(range(3 * MAX_ID), 2000)]:
+        assert bool(allowed.match(str(number))) == (1 <= number <= MAX_ID), number
+    assert not allowed.match("01") and not allowed.match("1 ")
+
+
+def test_user_id_as_a_string_works_for_update_and_delete(
+    client: TestClient[Any], alice: int, token: str
+) -> None:
+    first = upload(client, token, alice).json()
+    second = upload(client, token, alice, jpeg("blue")).json()
+    body = {
+        "userId": str(alice),
+        "profilePicture": first["filename"],
+        "updatedAt": second["updatedAt"],
+    }
+    restored = update(client, token, body)
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["version"] == first["version"]
+    deleted = delete(client, token, str(alice))
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["userId"] == str(alice)

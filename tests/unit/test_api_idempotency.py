@@ -79,7 +79,7 @@ def test_keys_belong_to_the_calling_member(
     upload(client, token, alice, jpeg("red"), key="shared")
     response = upload(client, make_token(db, bob), bob, jpeg("red"), key="shared")
     assert response.status_code == 201
-    assert response.json()["userId"] == bob
+    assert response.json()["userId"] == str(bob)
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "has space", "tab\tkey"])

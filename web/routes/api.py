@@ -123,7 +123,7 @@ class ApiController(Controller):
             db,
             MediaStore(settings.media_root),
             caller=caller,
-            user_id=data.user_id,
+            user_id=int(data.user_id),
             file=data.profile_picture.file,
             original_name=data.profile_picture.filename,
             limits=imaging.Limits(max_bytes=settings.max_upload_bytes),
@@ -186,7 +186,7 @@ class ApiController(Controller):
         change, state = api_changes.make_active(
             db,
             caller=caller,
-            user_id=data.user_id,
+            user_id=int(data.user_id),
             filename=data.profile_picture,
             seen=data.updated_at,
         )
@@ -207,7 +207,7 @@ class ApiController(Controller):
     ) -> PictureState:
         """A soft delete: the previous version (or the default avatar) becomes the picture; the
         deleted one can be restored with update-picture for 30 days. Answers the new state."""
-        change, state = api_changes.delete_active(db, caller=caller, user_id=data.user_id)
+        change, state = api_changes.delete_active(db, caller=caller, user_id=int(data.user_id))
         _publish(channels, change)
         return state
 
@@ -226,7 +226,7 @@ class ApiController(Controller):
         return api_pictures.sync(
             db,
             caller=caller,
-            user_id=data.user_id,
+            user_id=int(data.user_id),
             filename=data.profile_picture,
             synced=data.sync_timestamp,
         )

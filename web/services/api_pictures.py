@@ -44,7 +44,7 @@ def picture_state(session: Session, user_id: int) -> PictureState:
     user, profile, picture = row
     initials = Avatar(user_id, user.display_name, 0, None)
     return PictureState(
-        user_id=user_id,
+        user_id=str(user_id),
         version=picture.version if picture else None,
         filename=picture.filename if picture else None,
         urls=urls_of(picture) if picture else None,
@@ -77,7 +77,7 @@ def get_picture(session: Session, *, caller: ApiCaller, user_id: int) -> Picture
 def get_history(session: Session, *, caller: ApiCaller, user_id: int) -> History:
     authorise(session, caller=caller, user_id=user_id, action="api.history.read")
     versions = [_entry(picture) for picture in pictures.kept_versions(session, user_id)]
-    return History(user_id=user_id, versions=versions)
+    return History(user_id=str(user_id), versions=versions)
 
 
 def _entry(picture: ProfilePicture) -> HistoryEntry:
