@@ -27,6 +27,7 @@ from web.deps import signed_in_id
 from web.live import channels_plugin
 from web.live_hub import LiveHub
 from web.logs import RequestLogMiddleware, configure_logging
+from web.profile_page import upload_refused
 from web.routes import (
     admin,
     api,
@@ -111,8 +112,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=_stores(settings),
         exception_handlers={
             401: auth.log_in_first,
-            413: profile.upload_refused,
-            429: profile.upload_refused,
+            413: upload_refused,
+            429: upload_refused,
             # Unknown /api/ paths and methods answer problem+json too (HTML paths as before).
             404: api_errors.routing_problem,
             405: api_errors.routing_problem,

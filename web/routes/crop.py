@@ -8,13 +8,11 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
-from litestar.plugins.flash import flash
 from litestar.response import File, Redirect, Template
 from sqlmodel import Session
 
 from web.deps import DB, MEMBERS_ONLY, SignedIn, settings_of
-from web.live import publish_change
-from web.routes.profile import Channels, actor_of, audit_refusal, crop_from
+from web.profile_page import Channels, actor_of, audit_refusal, crop_from, done
 from web.services import imaging, pictures
 from web.services.storage import MediaStore
 from web.views import Viewer
@@ -74,9 +72,8 @@ class CropController(Controller):
             return _page(db, viewer, version, data, error.message, error.status)
         except pictures.PictureError as error:
             raise NotFoundException(error.message) from None
-        publish_change(channels, change)
-        flash(request, f"Version {change.version} saved from version {version}.", category="ok")
-        return Redirect("/profile", status_code=303)
+        message = f"Version {change.version} saved from version {version}."
+        return done(request, db, viewer, message, channels=channels, change=change)
 
 
 def _page(

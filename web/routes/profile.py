@@ -11,26 +11,22 @@ from functools import partial
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.channels import ChannelsPlugin
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
-from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
-from sqlmodel import Session
 
-from web.deps import DB, MEMBERS_ONLY, SignedIn, engine_of, settings_of, signed_in_id
-from web.live import publish_change
-from web.routes import tokens as api_tokens  # issue 5: the API tokens section of /profile
-from web.services import audit, clamav, imaging, members, pictures
-from web.services.audit import Actor
+from web.deps import DB, MEMBERS_ONLY, SignedIn, settings_of
+from web.profile_page import (
+    Channels,
+    actor_of,
+    audit_refusal,
+    crop_from,
+    done,
+    profile_response,
+    refused,
+)
+from web.services import clamav, imaging, members, pictures
 from web.services.storage import MediaStore
-from web.services.sync import Change
-from web.views import Viewer
-
-Channels = NamedDependency[ChannelsPlugin]
-FLASH_KEY = "_messages"
 
 
 @dataclass
@@ -62,11 +58,8 @@ class ProfileController(Controller):
     dependencies = MEMBERS_ONLY
 
     @get("/", sync_to_thread=True)
-    def page(
-        self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn
-    ) -> Template | Redirect:
-        notices = [_notice(m) for m in request.session.pop(FLASH_KEY, [])]
-        return profile_response(request, db, viewer.id, notices=notices)
+    def page(self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn) -> Template:
+        return profile_response(request, db, viewer.id)
 
     @post("/picture", sync_to_thread=True, opt={"rate_limited": True})
     def upload(
@@ -101,7 +94,8 @@ class ProfileController(Controller):
             if error.status == 503:  # the scanner is down: a retry soon may pass
                 page.headers["Retry-After"] = "30"
             return page
-        return _done(request, db, viewer, channels, change, f"Version {change.version} uploaded.")
+        message = f"Version {change.version} uploaded."
+        return done(request, db, viewer, message, channels=channels, change=change)
 
     @post("/picture/{version:int}/restore", sync_to_thread=True)
     def restore(
@@ -122,12 +116,11 @@ class ProfileController(Controller):
                 activate=data.activate,
             )
         except pictures.PictureError as error:
-            return _refused(request, db, viewer, "picture.restore", error)
+            return refused(request, db, viewer, "picture.restore", error)
         if change is None:
-            return _done(
-                request, db, viewer, channels, None, f"Version {version} is your picture already."
-            )
-        return _done(request, db, viewer, channels, change, f"Version {version} restored.")
+            return done(request, db, viewer, f"Version {version} is your picture already.")
+        message = f"Version {version} restored."
+        return done(request, db, viewer, message, channels=channels, change=change)
 
     @post("/preferences", sync_to_thread=True)
     def preferences(
@@ -142,7 +135,7 @@ class ProfileController(Controller):
         message = (
             "Your picture plays its animation." if data.animate else "Your picture stays still."
         )
-        return _done(request, db, viewer, channels, change, message)
+        return done(request, db, viewer, message, channels=channels, change=change)
 
     @post("/picture/delete", sync_to_thread=True)
     def delete(
@@ -158,14 +151,13 @@ class ProfileController(Controller):
                 db, actor=actor_of(request, viewer), user_id=viewer.id, version=data.version
             )
         except pictures.PictureError as error:
-            return _refused(request, db, viewer, "picture.delete", error)
-        notice = {
+            return refused(request, db, viewer, "picture.delete", error)
+        undo = {
             "text": f"Version {version} deleted.",
-            "category": "ok",
             "undo_version": version,
             "undo_activate": was_active,
         }
-        return _done(request, db, viewer, channels, change, notice)
+        return done(request, db, viewer, undo, channels=channels, change=change)
 
 
 def _read_upload(form: UploadForm, limit: int) -> bytes:
@@ -176,116 +168,3 @@ def _read_upload(form: UploadForm, limit: int) -> bytes:
     if len(data) > limit:
         raise imaging.rejected("too_large", imaging.Limits(max_bytes=limit))
     return data
-
-
-def crop_from(*fields: str) -> imaging.Crop | None:
-    """The crop fields (left, top, side as fractions); all empty means a centred square."""
-    if not any(field.strip() for field in fields):
-        return None
-    try:
-        x, y, size = (float(field) for field in fields)
-    except ValueError:
-        raise imaging.rejected("bad_crop") from None
-    return imaging.Crop(x, y, size)
-
-
-def actor_of(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
-    return Actor(user_id=viewer.id, ip=request.client.host if request.client else None)
-
-
-def audit_refusal(
-    request: Request[Any, Any, Any], viewer: Viewer, action: str, detail: str
-) -> None:
-    audit.record_refusal(
-        engine_of(request.app.state),
-        actor=actor_of(request, viewer),
-        action=action,
-        outcome="invalid",
-        subject_id=viewer.id,
-        detail=detail,
-    )
-
-
-def _refused(
-    request: Request[Any, Any, Any],
-    db: Session,
-    viewer: Viewer,
-    action: str,
-    error: pictures.PictureError,
-) -> Template | Redirect:
-    audit_refusal(request, viewer, action, error.message)
-    return _done(
-        request, db, viewer, None, None, {"text": error.message, "category": "error"}, error.status
-    )
-
-
-def _done(
-    request: Request[Any, Any, Any],
-    db: Session,
-    viewer: Viewer,
-    channels: ChannelsPlugin | None,
-    change: Change | None,
-    message: str | dict[str, Any],
-    status: int = 200,
-) -> Template | Redirect:
-    """After an action: publish the committed change, then answer htmx or the plain form."""
-    if change is not None and channels is not None:
-        publish_change(channels, change)
-    notice = _notice({"message": message, "category": "ok"})
-    if request.headers.get("hx-request"):
-        return profile_response(request, db, viewer.id, status, notices=[notice])
-    flash(request, notice, category=notice["category"])
-    return Redirect("/profile", status_code=303)
-
-
-def _notice(flashed: dict[str, Any]) -> dict[str, Any]:
-    message = flashed.get("message")
-    if isinstance(message, dict):
-        return {"category": flashed.get("category", "ok")} | message
-    return {"text": str(message), "category": flashed.get("category", "ok")}
-
-
-def profile_response(
-    request: Request[Any, Any, Any],
-    db: Session,
-    user_id: int,
-    status: int = 200,
-    *,
-    upload_error: str | None = None,
-    notices: list[dict[str, Any]] | None = None,
-) -> Template:
-    """The profile page, whole for a browser, its main part (+ header avatar) for htmx."""
-    viewer = members.viewer_by_id(db, user_id)
-    context = {
-        "viewer": viewer,
-        "history_items": pictures.history(db, user_id),
-        "upload_error": upload_error,
-        "notices": notices or [],
-        "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
-        "preferences": members.preferences_of(db, user_id),
-    }
-    context |= api_tokens.tokens_context(request, db, user_id)  # issue 5: API tokens section
-    name = "profile_swap.html" if request.headers.get("hx-request") else "profile.html"
-    return Template(name, context=context, status_code=status, headers={"Vary": "HX-Request"})
-
-
-RATE_LIMITED = "You have uploaded many pictures in a short time: please wait a minute."
-
-
-def upload_refused(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
-    """413 from the body limit and 429 from the rate limit, shown in the form like any refusal."""
-    headers = dict(error.headers or {})
-    if "RateLimit-Reset" in headers:
-        headers["Retry-After"] = headers["RateLimit-Reset"]
-    user_id = signed_in_id(request.scope)
-    if user_id is None:
-        return Response({"detail": error.detail}, status_code=error.status_code, headers=headers)
-    if error.status_code == 413:
-        limit = settings_of(request.app.state).max_upload_bytes
-        message = imaging.rejected("too_large", imaging.Limits(max_bytes=limit)).message
-    else:
-        message = RATE_LIMITED
-    with Session(engine_of(request.app.state)) as db:
-        page = profile_response(request, db, user_id, error.status_code, upload_error=message)
-    page.headers.update(headers)
-    return page

@@ -1,0 +1,143 @@
+"""The /profile page, and what every form on it does after its action.
+
+The picture, crop and token routes share these: publish the committed change, then answer htmx
+with the page's main part (and header avatar) in place, or a plain form with a 303 back to
+/profile and the message as a flash. Messages are the flash plugin's shape either way,
+`{"message": text or {"text", "undo_version", "undo_activate"}, "category": "ok" | "error"}`,
+and components/notice.html draws them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Response, Template
+from sqlmodel import Session
+
+from web.deps import engine_of, settings_of, signed_in_id
+from web.live import publish_change
+from web.services import api_auth, audit, imaging, members, pictures
+from web.services.audit import Actor
+from web.services.sync import Change
+from web.views import Viewer
+
+Channels = NamedDependency[ChannelsPlugin]
+NEW_TOKEN_KEY = "new_api_token"  # noqa: S105  (a session key, not a secret)
+RATE_LIMITED = "You have uploaded many pictures in a short time: please wait a minute."
+
+Message = str | dict[str, Any]
+
+
+def actor_of(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
+    return Actor(user_id=viewer.id, ip=request.client.host if request.client else None)
+
+
+def audit_refusal(
+    request: Request[Any, Any, Any], viewer: Viewer, action: str, detail: str
+) -> None:
+    audit.record_refusal(
+        engine_of(request.app.state),
+        actor=actor_of(request, viewer),
+        action=action,
+        outcome="invalid",
+        subject_id=viewer.id,
+        detail=detail,
+    )
+
+
+def crop_from(*fields: str) -> imaging.Crop | None:
+    """The crop fields (left, top, side as fractions); all empty means a centred square."""
+    if not any(field.strip() for field in fields):
+        return None
+    try:
+        x, y, size = (float(field) for field in fields)
+    except ValueError:
+        raise imaging.rejected("bad_crop") from None
+    return imaging.Crop(x, y, size)
+
+
+def done(
+    request: Request[Any, Any, Any],
+    db: Session,
+    viewer: Viewer,
+    message: Message,
+    *,
+    channels: ChannelsPlugin | None = None,
+    change: Change | None = None,
+    category: str = "ok",
+    status: int = 200,
+) -> Template | Redirect:
+    """After an action: publish the committed change, then answer htmx or the plain form."""
+    if change is not None and channels is not None:
+        publish_change(channels, change)
+    if request.headers.get("hx-request"):
+        notice = {"message": message, "category": category}
+        return profile_response(request, db, viewer.id, status, notices=[notice])
+    flash(request, message, category=category)
+    return Redirect("/profile", status_code=303)
+
+
+def refused(
+    request: Request[Any, Any, Any],
+    db: Session,
+    viewer: Viewer,
+    action: str,
+    error: pictures.PictureError,
+) -> Template | Redirect:
+    audit_refusal(request, viewer, action, error.message)
+    return done(request, db, viewer, error.message, category="error", status=error.status)
+
+
+def profile_response(
+    request: Request[Any, Any, Any],
+    db: Session,
+    user_id: int,
+    status: int = 200,
+    *,
+    upload_error: str | None = None,
+    notices: list[dict[str, Any]] | None = None,
+) -> Template:
+    """The profile page, whole for a browser, its main part (+ header avatar) for htmx.
+
+    Without `notices` the page shows the session's flashes (components/notice.html).
+    """
+    context = {
+        "viewer": members.viewer_by_id(db, user_id),
+        "history_items": pictures.history(db, user_id),
+        "upload_error": upload_error,
+        "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
+        "preferences": members.preferences_of(db, user_id),
+        "api_token_items": api_auth.list_tokens(db, user_id),
+        # A new token waits in the session for this one render, which shows it and forgets it.
+        "new_api_token": request.session.pop(NEW_TOKEN_KEY, None)
+        if "session" in request.scope
+        else None,
+    }
+    if notices is not None:
+        context["notices"] = notices
+    name = "profile_swap.html" if request.headers.get("hx-request") else "profile.html"
+    return Template(name, context=context, status_code=status, headers={"Vary": "HX-Request"})
+
+
+def upload_refused(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    """413 from the body limit and 429 from the rate limit, shown in the form like any refusal."""
+    headers = dict(error.headers or {})
+    if "RateLimit-Reset" in headers:
+        headers["Retry-After"] = headers["RateLimit-Reset"]
+    user_id = signed_in_id(request.scope)
+    if user_id is None:
+        return Response({"detail": error.detail}, status_code=error.status_code, headers=headers)
+    if error.status_code == 413:
+        limit = settings_of(request.app.state).max_upload_bytes
+        message = imaging.rejected("too_large", imaging.Limits(max_bytes=limit)).message
+    else:
+        message = RATE_LIMITED
+    with Session(engine_of(request.app.state)) as db:
+        page = profile_response(request, db, user_id, error.status_code, upload_error=message)
+    page.headers.update(headers)
+    return page
