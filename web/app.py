@@ -26,7 +26,7 @@ from web.assets import AssetUrls
 from web.deps import signed_in_id
 from web.live import channels_plugin
 from web.live_hub import LiveHub
-from web.logs import RequestLogMiddleware, configure_logging
+from web.logs import RequestLogMiddleware, configure_logging, log_response
 from web.profile_page import upload_refused
 from web.routes import (
     admin,
@@ -130,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "fragments": components.FragmentCache(),
             }
         ),
+        before_send=[log_response],
         on_startup=[configure_logging, live.start, _freeze_gc],
         on_shutdown=[live.stop, engine.dispose],
     )

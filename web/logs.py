@@ -7,10 +7,10 @@ import sys
 import time
 
 import msgspec
-from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("ppsync.request")
+_STARTED = "ppsync.request_started"
 
 
 def configure_logging() -> None:
@@ -23,37 +23,29 @@ def configure_logging() -> None:
 
 
 class RequestLogMiddleware:
+    """Notes when a request reached the app; `log_response` writes its line."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
+        scope.setdefault("state", {})[_STARTED] = time.perf_counter()
+        await self.app(scope, receive, send)
 
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
 
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            self._write(scope, status, time.perf_counter() - started)
-
-    @staticmethod
-    def _write(scope: Scope, status: int, seconds: float) -> None:
-        if not log.isEnabledFor(logging.INFO):
-            return
-        client = scope.get("client")
-        record = {
-            "method": scope.get("method"),
-            "path": scope.get("path"),
-            "status": status,
-            "ms": round(seconds * 1000, 2),
-            "client": client[0] if client else None,
-        }
-        log.info(msgspec.json.encode(record).decode())
+async def log_response(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: it sees what the client gets, answers that middleware (CSRF, the
+    body limit, the rate limit) or an exception handler made included. `ms` is the time until
+    the response's headers went out (a stream's line is written when it opens)."""
+    if message["type"] != "http.response.start" or not log.isEnabledFor(logging.INFO):
+        return
+    started = scope.get("state", {}).get(_STARTED)
+    client = scope.get("client")
+    record = {
+        "method": scope.get("method"),
+        "path": scope.get("path"),
+        "status": message["status"],
+        "ms": None if started is None else round((time.perf_counter() - started) * 1000, 2),
+        "client": client[0] if client else None,
+    }
+    log.info(msgspec.json.encode(record).decode())
