@@ -101,6 +101,8 @@ class ProfileController(Controller):
             if error.status == 503:  # the scanner is down: a retry soon may pass
                 page.headers["Retry-After"] = "30"
             return page
+        except pictures.PictureError as error:  # another change of the member's came first
+            return _refused(request, db, viewer, "picture.upload", error)
         return _done(request, db, viewer, channels, change, f"Version {change.version} uploaded.")
 
     @post("/picture/{version:int}/restore", sync_to_thread=True)
