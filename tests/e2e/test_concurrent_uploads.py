@@ -5,7 +5,6 @@ These start `ppsync serve` in a subprocess (no browser): the races are between r
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
