@@ -14,7 +14,7 @@ from db import migrate
 from db.engine import make_engine
 from db.models import User
 from web import live
-from web.services import audit, members, pictures, retention, tokens
+from web.services import audit, media_check, members, pictures, retention, tokens
 from web.services.storage import MediaStore
 from web.services.sync import Change
 from web.settings import Settings, SettingsError
@@ -73,7 +73,23 @@ def _parser() -> argparse.ArgumentParser:
 
     media = commands.add_parser("media", help="picture files").add_subparsers(required=True)
     sweep = media.add_parser("sweep", help="remove files that no kept version refers to")
+    sweep.add_argument(
+        "--grace",
+        type=_seconds,
+        default=retention.SWEEP_GRACE_SECONDS,
+        metavar="SECONDS",
+        help="leave files younger than this (default %(default)s: an upload may be committing);"
+        " 0 right after a crash, with no server running",
+    )
     sweep.set_defaults(run=_media_sweep)
+
+    check = commands.add_parser(
+        "check", help="every kept version has all its files and each decodes; exit 1 if not"
+    )
+    check.add_argument(
+        "--repair", action="store_true", help="re-derive missing variants from the kept master"
+    )
+    check.set_defaults(run=_check)
 
     purge = commands.add_parser("purge", help="purge versions deleted past the retention window")
     purge.set_defaults(run=_purge)
@@ -168,13 +184,42 @@ def _member_id(session: Session, handle: str) -> int:
     return user_id
 
 
-def _media_sweep(settings: Settings, _args: argparse.Namespace) -> int:
+def _media_sweep(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
-        removed = retention.sweep(session, MediaStore(settings.media_root))
+        removed = retention.sweep(
+            session, MediaStore(settings.media_root), grace_seconds=args.grace
+        )
     for key in removed:
         print(f"removed {key}")
     print(f"{len(removed)} orphan files removed")
     return 0
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    with _session(settings) as session:
+        report = media_check.check(session, MediaStore(settings.media_root), repair=args.repair)
+    for problem in report.repaired:
+        print(f"{problem.key}: repaired (it was {problem.reason})")
+    for problem, why in report.unrepaired:
+        print(f"{problem.key}: cannot repair: {why}")
+    for problem in report.problems:
+        owner = f"member {problem.user_id}, version {problem.version}"
+        print(f"{problem.key}: {problem.reason} ({owner})")
+    for key in report.orphans:
+        print(f"{key}: orphan (no kept version refers to it)")
+    print(
+        f"{report.versions} kept versions, {report.files} files: "
+        f"{report.count(missing=True)} missing, {report.count(missing=False)} undecodable, "
+        f"{len(report.orphans)} orphans, {len(report.repaired)} repaired"
+    )
+    return 0 if report.ok else 1
+
+
+def _seconds(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a number of seconds, 0 or more: {raw}")
+    return value
 
 
 def _purge(settings: Settings, _args: argparse.Namespace) -> int:

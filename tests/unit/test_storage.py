@@ -11,9 +11,10 @@ import pytest
 
 from tests import images
 from web.services.imaging import Processed, process
-from web.services.storage import TEMP_PREFIX, MediaStore
+from web.services.storage import TEMP_PREFIX, MediaStore, new_name
 
 USER = 42
+NAME = "5" * 32  # what new_name() gives an upload's files
 
 
 @pytest.fixture(scope="module")
@@ -57,20 +58,20 @@ def test_key_with_a_bad_digest_is_refused() -> None:
 def test_write_processed_writes_master_and_every_variant(
     store: MediaStore, processed: Processed
 ) -> None:
-    keys = store.write_processed(USER, processed)
+    keys = store.write_processed(USER, NAME, processed)
     assert len(keys) == len(processed.variants) + 1
     assert files_in(store.root) == sorted(keys)
-    master_key = store.master_key(USER, processed.digest, processed.master.ext)
+    master_key = store.master_key(USER, NAME, processed.master.ext)
     assert store.path(master_key).read_bytes() == processed.master.data
     for variant in processed.variants:
-        key = store.public_key(USER, processed.digest, variant.px, variant.ext)
+        key = store.public_key(USER, NAME, variant.px, variant.ext)
         assert store.path(key).read_bytes() == variant.data
 
 
 def test_write_processed_keeps_animated_and_still_webp_apart(
     store: MediaStore, animated: Processed
 ) -> None:
-    keys = store.write_processed(USER, animated)
+    keys = store.write_processed(USER, NAME, animated)
     assert len(set(keys)) == len(animated.variants) + 1
     assert any(key.endswith("-96.anim.webp") for key in keys)
     assert any(key.endswith("-96.webp") for key in keys)
@@ -79,29 +80,29 @@ def test_write_processed_keeps_animated_and_still_webp_apart(
 def test_served_variants_are_world_readable_and_masters_private(
     store: MediaStore, processed: Processed
 ) -> None:
-    store.write_processed(USER, processed)
-    variant = store.path(store.public_key(USER, processed.digest, 96, "webp"))
-    master = store.path(store.master_key(USER, processed.digest, processed.master.ext))
+    store.write_processed(USER, NAME, processed)
+    variant = store.path(store.public_key(USER, NAME, 96, "webp"))
+    master = store.path(store.master_key(USER, NAME, processed.master.ext))
     assert stat.S_IMODE(variant.stat().st_mode) == 0o644
     assert stat.S_IMODE(master.stat().st_mode) & 0o077 == 0
 
 
 def test_write_processed_again_is_idempotent(store: MediaStore, processed: Processed) -> None:
-    first = store.write_processed(USER, processed)
+    first = store.write_processed(USER, NAME, processed)
     mtimes = {key: store.path(key).stat().st_mtime_ns for key in first}
-    assert store.write_processed(USER, processed) == first
+    assert store.write_processed(USER, NAME, processed) == first
     assert {key: store.path(key).stat().st_mtime_ns for key in first} == mtimes
 
 
 def test_exists_reports_written_files(store: MediaStore, processed: Processed) -> None:
-    key = store.master_key(USER, processed.digest, processed.master.ext)
+    key = store.master_key(USER, NAME, processed.master.ext)
     assert not store.exists(key)
-    store.write_processed(USER, processed)
+    store.write_processed(USER, NAME, processed)
     assert store.exists(key)
 
 
 def test_remove_deletes_and_ignores_missing(store: MediaStore, processed: Processed) -> None:
-    keys = store.write_processed(USER, processed)
+    keys = store.write_processed(USER, NAME, processed)
     store.remove([*keys, f"avatars/{USER}/{'0' * 32}-96.webp"])
     assert files_in(store.root) == []
 
@@ -120,7 +121,7 @@ def test_failure_midway_leaves_no_files(
 
     monkeypatch.setattr(os, "replace", replace_once)
     with pytest.raises(OSError, match="disk full"):
-        store.write_processed(USER, processed)
+        store.write_processed(USER, NAME, processed)
     assert len(calls) == 2
     assert files_in(store.root) == []
 
@@ -128,7 +129,7 @@ def test_failure_midway_leaves_no_files(
 def test_failure_midway_keeps_files_that_were_already_there(
     store: MediaStore, processed: Processed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = store.write_processed(USER, processed)
+    keys = store.write_processed(USER, NAME, processed)
     store.path(keys[-1]).unlink()  # the master is missing, the variants are there
 
     def failing_replace(src: Any, dst: Any) -> None:
@@ -136,12 +137,12 @@ def test_failure_midway_keeps_files_that_were_already_there(
 
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError):
-        store.write_processed(USER, processed)
+        store.write_processed(USER, NAME, processed)
     assert files_in(store.root) == sorted(keys[:-1])
 
 
 def test_no_temp_files_left_behind(store: MediaStore, processed: Processed) -> None:
-    store.write_processed(USER, processed)
+    store.write_processed(USER, NAME, processed)
     assert not [p for p in store.root.rglob("*") if p.name.startswith(TEMP_PREFIX)]
 
 
@@ -167,7 +168,7 @@ def test_path_resolves_inside_the_root(store: MediaStore) -> None:
 
 
 def test_keys_under_lists_files_and_temp_leftovers(store: MediaStore, processed: Processed) -> None:
-    keys = store.write_processed(USER, processed)
+    keys = store.write_processed(USER, NAME, processed)
     leftover = store.root / "avatars" / str(USER) / f"{TEMP_PREFIX}abc.webp"
     leftover.write_bytes(b"half")
     listed = list(store.keys_under("avatars")) + list(store.keys_under("masters"))
@@ -176,3 +177,19 @@ def test_keys_under_lists_files_and_temp_leftovers(store: MediaStore, processed:
 
 def test_keys_under_a_missing_prefix_is_empty(store: MediaStore) -> None:
     assert list(store.keys_under("avatars")) == []
+
+
+def test_new_name_is_32_hex_and_fresh_each_time() -> None:
+    names = {new_name() for _ in range(100)}
+    assert len(names) == 100
+    assert all(len(name) == 32 and int(name, 16) >= 0 for name in names)
+
+
+def test_two_uploads_of_the_same_picture_share_no_file(
+    store: MediaStore, processed: Processed
+) -> None:
+    first = store.write_processed(USER, new_name(), processed)
+    second = store.write_processed(USER, new_name(), processed)
+    assert not set(first) & set(second)
+    store.remove(second)
+    assert files_in(store.root) == sorted(first)

@@ -94,6 +94,8 @@ class ProfileController(Controller):
             if error.status == 503:  # the scanner is down: a retry soon may pass
                 page.headers["Retry-After"] = "30"
             return page
+        except pictures.PictureError as error:  # another change of the member's came first
+            return refused(request, db, viewer, "picture.upload", error)
         message = f"Version {change.version} uploaded."
         return done(request, db, viewer, message, channels=channels, change=change)
 

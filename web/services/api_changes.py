@@ -11,15 +11,15 @@ from datetime import datetime
 from typing import IO
 
 import msgspec
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from db.models import ProfilePicture, UserProfile
+from db.models import ProfilePicture
 from web.api_views import PictureState
 from web.services import idempotency, imaging, pictures
 from web.services.api_access import PictureError, authorise, refused
 from web.services.api_auth import ApiCaller
 from web.services.api_pictures import picture_state
+from web.services.change_lock import lock_member
 from web.services.storage import MediaStore
 from web.services.sync import Change
 
@@ -116,7 +116,8 @@ def make_active(
 ) -> tuple[Change | None, PictureState]:
     """Make the version named `filename` the picture, unless it changed after `seen`."""
     authorise(session, caller=caller, user_id=user_id, action="picture.restore")
-    _lock_profile(session, user_id)
+    # The lock before the comparison: two clients holding the same updatedAt cannot both pass.
+    lock_member(session, user_id)
     current = picture_state(session, user_id)
     if seen < current.updated_at:
         refused(session, caller, "picture.restore", user_id, "stale updatedAt")
@@ -130,16 +131,6 @@ def make_active(
     if change is None:  # it is the picture already: nothing changed, let the lock go
         session.rollback()
     return change, picture_state(session, user_id)
-
-
-def _lock_profile(session: Session, user_id: int) -> None:
-    # A write first: it takes SQLite's write lock (or PostgreSQL's row lock) before the
-    # comparison, so two clients holding the same updatedAt cannot both get through.
-    session.execute(
-        update(UserProfile)
-        .where(col(UserProfile.user_id) == user_id)
-        .values(picture_version=UserProfile.picture_version)
-    )
 
 
 def _version_named(session: Session, user_id: int, filename: str) -> int:

@@ -155,6 +155,7 @@ def _processed(
         placeholder=enc.placeholder(images[min(images)]),
         master=master,
         variants=tuple(sorted(variants, key=lambda v: (v.px, v.animated, v.ext))),
+        crop=source.crop,
     )
 
 

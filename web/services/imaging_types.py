@@ -163,3 +163,4 @@ class Processed:
     placeholder: str
     master: Master
     variants: tuple[Variant, ...]
+    crop: Crop  # the square cut from the master: its variants can be made again from it

@@ -1,33 +1,40 @@
 """Profile pictures: upload, restore, delete and history. One change, one transaction.
 
-Files are written (atomically) before the transaction commits and removed again if it fails;
-the caller publishes the returned Change only after the commit.
+Each change starts by taking the member's lock (change_lock), so one member's concurrent
+changes are serialised; a residual conflict is a 409, never a 500. An upload's files are
+written (atomically, under a name of their own) before the transaction commits and removed
+again when it is known to have failed; when the commit's outcome is unknown (the connection
+died during COMMIT) they stay for `ppsync media sweep`, which removes only unreferenced files.
+The caller publishes the returned Change only after the commit.
 """
 
 from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from db.models import ProfilePicture, UserProfile
 from db.types import utcnow
 from web.services import audit, clamav, imaging
 from web.services.audit import Actor
+from web.services.change_lock import is_conflict, lock_member
 from web.services.imaging_types import EXT_MIME
 from web.services.members import picture_ref
-from web.services.storage import MediaStore
+from web.services.storage import MediaStore, new_name
 from web.services.sync import Change, record_change
 from web.views import PictureRef
 
 RETENTION = timedelta(days=30)
+CONFLICT = "Another change to this picture came first; try again."
 log = logging.getLogger("ppsync.pictures")
 
 
@@ -103,16 +110,33 @@ def _keep(
     name: str,
     size: int,
 ) -> Change:
-    """Files first (atomic), then one transaction; a failed commit takes the new files away."""
-    shared = store.exists(store.master_key(user_id, processed.digest, processed.master.ext))
-    keys = store.write_processed(user_id, processed)
+    """Files first (atomic, this upload's own), then one transaction.
+
+    No other version refers to these files before the commit, so removing them when the
+    transaction is known to have failed never takes a kept version's files away.
+    """
+    filename = new_name()
+    keys = store.write_processed(user_id, filename, processed)
     try:
-        return _commit_upload(session, actor, user_id, processed, name, size)
+        change = _stage_upload(session, actor, user_id, processed, filename, name, size)
     except BaseException:
         session.rollback()
-        if not shared:  # the same picture kept before keeps its files
-            store.remove(keys)
+        store.remove(keys)
         raise
+    try:
+        _commit(session)
+    except PictureError:  # known to have rolled back
+        store.remove(keys)
+        raise
+    except BaseException:
+        log.warning(
+            "commit of member %s's upload %s failed with an unknown outcome; "
+            "its files stay for `ppsync media sweep`",
+            user_id,
+            filename,
+        )
+        raise
+    return change
 
 
 def master_of(
@@ -146,59 +170,70 @@ def _scan(scan: Callable[[bytes], str | None], data: bytes, user_id: int) -> Non
         raise imaging.rejected("infected")
 
 
-def _commit_upload(
+def _stage_upload(
     session: Session,
     actor: Actor,
     user_id: int,
     processed: imaging.Processed,
+    filename: str,
     name: str,
     size: int,
 ) -> Change:
-    profile = _profile(session, user_id)
-    picture = ProfilePicture(
-        user_id=user_id,
-        version=_next_version(session, user_id),
-        filename=processed.digest,
-        original_name=name,
-        file_path=f"avatars/{user_id}/{processed.digest}",
-        file_size=size,
-        mime_type=f"image/{processed.source_format.lower()}",
-        width=processed.source_width,
-        height=processed.source_height,
-        meta=_meta(processed),
-    )
-    session.add(picture)
-    _activate(session, profile, picture)
-    return _commit(session, actor, picture, "picture.upload", "uploaded")
+    with _change(session):
+        lock_member(session, user_id)
+        profile = _profile(session, user_id)
+        picture = ProfilePicture(
+            user_id=user_id,
+            version=_next_version(session, user_id),
+            filename=filename,
+            original_name=name,
+            file_path=f"avatars/{user_id}/{filename}",
+            file_size=size,
+            mime_type=f"image/{processed.source_format.lower()}",
+            width=processed.source_width,
+            height=processed.source_height,
+            meta=_meta(processed),
+        )
+        session.add(picture)
+        _activate(session, profile, picture)
+        return _record(session, actor, picture, "picture.upload", "uploaded")
 
 
 def restore(
     session: Session, *, actor: Actor, user_id: int, version: int, activate: bool = True
 ) -> Change | None:
     """Make a version the picture again (undeleting it); None when it already is."""
-    picture = _version(session, user_id, version)
-    if picture.is_active and picture.deleted_at is None:
-        return None
-    picture.deleted_at = None
-    if activate:
-        _activate(session, _profile(session, user_id), picture)
-    action = "picture.restore" if activate else "picture.undelete"
-    return _commit(session, actor, picture, action, "restored")
+    with _change(session):
+        lock_member(session, user_id)
+        picture = _version(session, user_id, version)
+        if picture.is_active and picture.deleted_at is None:
+            session.rollback()  # nothing to change: let the lock go
+            return None
+        picture.deleted_at = None
+        if activate:
+            _activate(session, _profile(session, user_id), picture)
+        action = "picture.restore" if activate else "picture.undelete"
+        change = _record(session, actor, picture, action, "restored")
+    _commit(session)
+    return change
 
 
 def delete(
     session: Session, *, actor: Actor, user_id: int, version: int | None = None
 ) -> tuple[Change, int, bool]:
     """Soft-delete a version (the active one by default): (change, version, was active)."""
-    picture = _version(session, user_id, version) if version else _active(session, user_id)
-    if picture.deleted_at is not None:
-        raise PictureError(409, f"Version {picture.version} is deleted already.")
-    was_active = picture.is_active
-    picture.deleted_at = utcnow()
-    picture.is_active = False
-    if was_active:
-        _fall_back(session, _profile(session, user_id), picture)
-    change = _commit(session, actor, picture, "picture.delete", "deleted")
+    with _change(session):
+        lock_member(session, user_id)
+        picture = _version(session, user_id, version) if version else _active(session, user_id)
+        if picture.deleted_at is not None:
+            raise PictureError(409, f"Version {picture.version} is deleted already.")
+        was_active = picture.is_active
+        picture.deleted_at = utcnow()
+        picture.is_active = False
+        if was_active:
+            _fall_back(session, _profile(session, user_id), picture)
+        change = _record(session, actor, picture, "picture.delete", "deleted")
+    _commit(session)
     return change, picture.version, was_active
 
 
@@ -304,10 +339,10 @@ def _fall_back(session: Session, profile: UserProfile, gone: ProfilePicture) -> 
     profile.profile_picture_path = None
 
 
-def _commit(
+def _record(
     session: Session, actor: Actor, picture: ProfilePicture, action: str, kind: str
 ) -> Change:
-    """Audit the change, record its sync event and commit: one change, one transaction."""
+    """Audit the change and record its sync event: one change, one transaction."""
     audit.record(
         session,
         actor=actor,
@@ -318,12 +353,32 @@ def _commit(
         detail=f"version {picture.version}",
     )
     change = record_change(session, user_id=picture.user_id, kind=kind)
+    session.flush()
+    return change
+
+
+@contextmanager
+def _change(session: Session) -> Iterator[None]:
+    """Before the commit: any failure rolls back (letting the lock go), and a concurrent change
+    that got in the way is a 409."""
+    try:
+        yield
+    except BaseException as error:
+        session.rollback()
+        if isinstance(error, DBAPIError) and is_conflict(error):
+            raise PictureError(409, CONFLICT) from error
+        raise
+
+
+def _commit(session: Session) -> None:
+    """COMMIT. A conflict is a 409 (known rolled back); anything else is raised as it is."""
     try:
         session.commit()
-    except IntegrityError:  # a concurrent change took the same version number
+    except BaseException as error:
         session.rollback()
-        raise PictureError(409, "Another change to this picture came first; try again.") from None
-    return change
+        if isinstance(error, DBAPIError) and is_conflict(error):
+            raise PictureError(409, CONFLICT) from error
+        raise
 
 
 def _meta(processed: imaging.Processed) -> dict[str, Any]:
@@ -335,6 +390,7 @@ def _meta(processed: imaging.Processed) -> dict[str, Any]:
         "has_alpha": processed.has_alpha,
         "placeholder": processed.placeholder,
         "master": {"ext": processed.master.ext, "bytes": len(processed.master.data)},
+        "crop": [processed.crop.x, processed.crop.y, processed.crop.size],
         "variants": [
             {"px": v.px, "ext": v.ext, "bytes": len(v.data), "animated": v.animated}
             for v in processed.variants

@@ -38,7 +38,7 @@ def purge(session: Session, store: MediaStore, *, now: datetime | None = None) -
             detail=f"version {picture.version}",
         )
     session.flush()
-    doomed = {(p.user_id, p.filename) for p in expired} - _kept_files(session)
+    doomed = {(p.user_id, p.filename) for p in expired} - kept_files(session)
     session.commit()
     # Only the folders of members who lost files are walked, not the whole media tree.
     owners = {user_id for user_id, _ in doomed}
@@ -46,20 +46,35 @@ def purge(session: Session, store: MediaStore, *, now: datetime | None = None) -
     return len(expired)
 
 
-def sweep(session: Session, store: MediaStore) -> list[str]:
-    """Remove files no kept version refers to (crashed uploads, leftovers); the keys removed."""
-    kept = _kept_files(session)
-    cutoff = time.time() - SWEEP_GRACE_SECONDS
-    orphans = [
-        key
-        for key in _all_keys(store)
-        if _owner(key) not in kept and store.path(key).stat().st_mtime < cutoff
-    ]
+def sweep(
+    session: Session, store: MediaStore, *, grace_seconds: float = SWEEP_GRACE_SECONDS
+) -> list[str]:
+    """Remove files no kept version refers to (crashed uploads, leftovers); the keys removed.
+
+    Files younger than the grace are left: an operator sweeping right after a crash, with no
+    server running, may pass 0.
+    """
+    cutoff = time.time() - grace_seconds
+    orphans = [key for key in orphan_keys(session, store) if _mtime(store, key) < cutoff]
     store.remove(orphans)
     return orphans
 
 
-def _kept_files(session: Session) -> set[tuple[int, str]]:
+def orphan_keys(session: Session, store: MediaStore) -> list[str]:
+    """Every stored key (temporary leftovers too) that no kept version refers to."""
+    kept = kept_files(session)
+    return [key for key in _all_keys(store) if _owner(key) not in kept]
+
+
+def _mtime(store: MediaStore, key: str) -> float:
+    try:
+        return store.path(key).stat().st_mtime
+    except FileNotFoundError:  # removed meanwhile (a concurrent purge or sweep)
+        return float("inf")
+
+
+def kept_files(session: Session) -> set[tuple[int, str]]:
+    """(member, file name) of every version not purged: deleted ones are kept for Undo."""
     rows = session.exec(
         select(ProfilePicture.user_id, ProfilePicture.filename).where(
             col(ProfilePicture.purged_at).is_(None)

@@ -3,6 +3,10 @@
 A reader never sees half a file: each one is written to a temporary name in its own directory,
 fsynced, renamed over its final name, and the directory fsynced. Temporary names start with
 TEMP_PREFIX, so that a sweep can tell a crashed upload's leftovers from real files.
+
+Each upload's files get a name of their own (`new_name`), never shared with another upload of
+the same bytes: an upload that fails can then remove its files without taking away files that
+a kept version uses.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,10 +22,15 @@ from pathlib import Path
 from web.services.imaging import Processed
 
 TEMP_PREFIX = ".tmp-"
-_DIGEST = re.compile(r"[0-9a-f]{32}")
+_NAME = re.compile(r"[0-9a-f]{32}")
 _EXT = re.compile(r"[a-z0-9]{1,5}")
 # Served variants are readable by a front proxy running as another user; masters are not.
 _PUBLIC_MODE = 0o644
+
+
+def new_name() -> str:
+    """A fresh name for one upload's files: 32 hex digits, like the URLs and routes expect."""
+    return secrets.token_hex(16)
 
 
 class MediaStore:
@@ -28,30 +38,33 @@ class MediaStore:
         self.root = Path(root)
 
     def public_key(
-        self, user_id: int, digest: str, px: int, ext: str, *, animated: bool = False
+        self, user_id: int, name: str, px: int, ext: str, *, animated: bool = False
     ) -> str:
-        """The URL path under /media/ of a variant; an animated one is "<digest>-<px>.anim.webp"."""
-        _check_name(digest, ext)
+        """The URL path under /media/ of a variant; an animated one is "<name>-<px>.anim.webp"."""
+        _check_name(name, ext)
         anim = ".anim" if animated else ""
-        return f"avatars/{int(user_id)}/{digest}-{int(px)}{anim}.{ext}"
+        return f"avatars/{int(user_id)}/{name}-{int(px)}{anim}.{ext}"
 
-    def master_key(self, user_id: int, digest: str, ext: str) -> str:
+    def master_key(self, user_id: int, name: str, ext: str) -> str:
         """Where the private master lives: never under avatars/, so never served."""
-        _check_name(digest, ext)
-        return f"masters/{int(user_id)}/{digest}.{ext}"
+        _check_name(name, ext)
+        return f"masters/{int(user_id)}/{name}.{ext}"
 
-    def write_processed(self, user_id: int, processed: Processed) -> list[str]:
-        """Writes every variant, then the master; returns all their keys.
+    def write_processed(self, user_id: int, name: str, processed: Processed) -> list[str]:
+        """Writes every variant, then the master, under `name`; returns all their keys."""
+        return self.write(self._files(user_id, name, processed))
 
-        Files already there (the same digest: the same content) are left as they are, so a
-        repeat is harmless. If a write fails, the files this call created are removed.
+    def write(self, files: list[tuple[str, bytes]], *, replace: bool = False) -> list[str]:
+        """Writes (key, bytes) pairs atomically; returns their keys.
+
+        Files already there are left as they are (so a repeat is harmless) unless `replace`
+        (a repair). If a write fails, the files this call created are removed.
         """
-        files = self._files(user_id, processed)
         created: list[Path] = []
         try:
             for key, data in files:
                 path = self.path(key)
-                if not path.exists():
+                if replace or not path.exists():
                     _write_atomic(path, data, _PUBLIC_MODE if key.startswith("avatars/") else None)
                     created.append(path)
             for directory in {path.parent for path in created}:
@@ -90,19 +103,19 @@ class MediaStore:
             for name in sorted(names):
                 yield (Path(directory) / name).relative_to(root).as_posix()
 
-    def _files(self, user_id: int, processed: Processed) -> list[tuple[str, bytes]]:
-        digest, master = processed.digest, processed.master
+    def _files(self, user_id: int, name: str, processed: Processed) -> list[tuple[str, bytes]]:
+        master = processed.master
         files = [
-            (self.public_key(user_id, digest, v.px, v.ext, animated=v.animated), v.data)
+            (self.public_key(user_id, name, v.px, v.ext, animated=v.animated), v.data)
             for v in processed.variants
         ]
         # The master last: once it exists, the whole set does.
-        return [*files, (self.master_key(user_id, digest, master.ext), master.data)]
+        return [*files, (self.master_key(user_id, name, master.ext), master.data)]
 
 
-def _check_name(digest: str, ext: str) -> None:
-    if not _DIGEST.fullmatch(digest) or not _EXT.fullmatch(ext):
-        raise ValueError(f"not a digest and extension: {digest!r}, {ext!r}")
+def _check_name(name: str, ext: str) -> None:
+    if not _NAME.fullmatch(name) or not _EXT.fullmatch(ext):
+        raise ValueError(f"not a file name and extension: {name!r}, {ext!r}")
 
 
 def _write_atomic(path: Path, data: bytes, mode: int | None) -> None:

@@ -1,0 +1,149 @@
+"""`ppsync check [--repair]`: every kept version has all its files, each decodes; orphans listed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from sqlmodel import Session, select
+
+from db.models import ProfilePicture
+from tests import images
+from tests.api_support import make_token, upload
+from tests.factories import jpeg
+from web.services import imaging, media_check
+from web.services.storage import MediaStore
+from web.settings import Settings
+
+PPSYNC = str(Path(sys.executable).with_name("ppsync"))
+
+
+@pytest.fixture
+def store(settings: Settings) -> MediaStore:
+    return MediaStore(settings.media_root)
+
+
+@pytest.fixture
+def picture(client: TestClient[Any], db: Session, alice: int) -> ProfilePicture:
+    """Alice's one kept version, uploaded through the API."""
+    assert upload(client, make_token(db, alice), alice, jpeg("navy", (400, 300))).status_code == 201
+    return db.exec(select(ProfilePicture)).one()
+
+
+def check(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ppsync check` over the test app's database and media (VAR_DIR is their folder)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {"VAR_DIR": str(settings.var_dir), "SECRET_KEY": "s" * 40}
+    return subprocess.run(
+        [PPSYNC, "check", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def variant(store: MediaStore, picture: ProfilePicture, px: int = 96, ext: str = "webp") -> Path:
+    return store.path(store.public_key(picture.user_id, picture.filename, px, ext))
+
+
+def test_check_of_intact_files_exits_0_with_a_summary(
+    settings: Settings, picture: ProfilePicture
+) -> None:
+    result = check(settings)
+    assert result.returncode == 0, result.stdout
+    files = len(picture.meta["variants"]) + 1
+    assert result.stdout.splitlines()[-1] == (
+        f"1 kept versions, {files} files: 0 missing, 0 undecodable, 0 orphans, 0 repaired"
+    )
+
+
+def test_check_names_a_deleted_variant_and_exits_1(
+    settings: Settings, store: MediaStore, picture: ProfilePicture
+) -> None:
+    variant(store, picture).unlink()
+    result = check(settings)
+    assert result.returncode == 1
+    key = f"avatars/{picture.user_id}/{picture.filename}-96.webp"
+    assert f"{key}: missing (member {picture.user_id}, version 1)" in result.stdout
+
+
+def test_check_names_a_truncated_variant_and_exits_1(
+    settings: Settings, store: MediaStore, picture: ProfilePicture
+) -> None:
+    path = variant(store, picture, 192, "jpg")
+    path.write_bytes(path.read_bytes()[:200])
+    result = check(settings)
+    assert result.returncode == 1
+    assert f"{picture.filename}-192.jpg: does not decode" in result.stdout
+
+
+def test_repair_re_derives_deleted_and_truncated_variants_then_check_passes(
+    settings: Settings, store: MediaStore, picture: ProfilePicture
+) -> None:
+    variant(store, picture).unlink()
+    truncated = variant(store, picture, 192, "jpg")
+    truncated.write_bytes(truncated.read_bytes()[:200])
+    repaired = check(settings, "--repair")
+    assert repaired.returncode == 0, repaired.stdout
+    assert repaired.stdout.count(": repaired (it was") == 2
+    assert check(settings).returncode == 0
+    assert variant(store, picture).is_file()
+
+
+def test_repair_of_an_animated_version_makes_its_animation_again(
+    client: TestClient[Any], db: Session, store: MediaStore, alice: int
+) -> None:
+    token = make_token(db, alice)
+    assert upload(client, token, alice, images.animated_gif(), name="wave.gif").status_code == 201
+    picture = db.exec(select(ProfilePicture)).one()
+    key = store.public_key(alice, picture.filename, 96, "webp", animated=True)
+    store.path(key).unlink()
+    report = media_check.check(db, store, repair=True)
+    assert [p.key for p in report.repaired] == [key]
+    assert report.ok
+    assert media_check.check(db, store).ok
+
+
+def test_missing_master_is_reported_and_cannot_be_repaired(
+    settings: Settings, store: MediaStore, picture: ProfilePicture
+) -> None:
+    master = store.master_key(picture.user_id, picture.filename, picture.meta["master"]["ext"])
+    store.path(master).unlink()
+    variant(store, picture).unlink()
+    result = check(settings, "--repair")
+    assert result.returncode == 1
+    assert f"{master}: cannot repair: the master is missing or damaged" in result.stdout
+    assert "2 missing" in result.stdout.splitlines()[-1]
+
+
+def test_orphans_alone_are_listed_and_exit_0(
+    settings: Settings, store: MediaStore, picture: ProfilePicture
+) -> None:
+    orphan = f"avatars/{picture.user_id}/{'f' * 32}-96.webp"
+    store.write([(orphan, variant(store, picture).read_bytes())])
+    result = check(settings)
+    assert result.returncode == 0
+    assert f"{orphan}: orphan (no kept version refers to it)" in result.stdout
+    assert "1 orphans" in result.stdout.splitlines()[-1]
+
+
+def test_repair_of_a_version_from_before_crops_were_recorded_uses_its_proven_centre_crop(
+    db: Session, store: MediaStore, picture: ProfilePicture
+) -> None:
+    """Versions uploaded before this check were named by the digest of master and crop."""
+    ext = picture.meta["master"]["ext"]
+    master = store.path(store.master_key(picture.user_id, picture.filename, ext)).read_bytes()
+    digest = imaging.recrop(master, crop=None).digest
+    for key in [*store.keys_under("avatars"), *store.keys_under("masters")]:
+        renamed = key.replace(picture.filename, digest)
+        store.write([(renamed, store.path(key).read_bytes())])
+        store.remove([key])
+    picture.filename = digest
+    picture.meta = {k: v for k, v in picture.meta.items() if k != "crop"}
+    db.add(picture)
+    db.commit()
+    store.path(store.public_key(picture.user_id, digest, 48, "webp")).unlink()
+    report = media_check.check(db, store, repair=True)
+    assert len(report.repaired) == 1 and report.ok
