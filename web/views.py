@@ -5,16 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from web.services.imaging_types import ANIMATED_MAX_PX, SIZES
+from web.services.media_names import PictureRef
 
 __all__ = ["ANIMATED_MAX_PX", "SIZES", "Avatar", "Member", "PictureRef", "Viewer"]
-
-
-@dataclass(frozen=True, slots=True)
-class PictureRef:
-    base_url: str  # "/media/avatars/42/<digest>": a variant is f"{base_url}-{px}.{ext}"
-    fallback_ext: str  # "jpg", or "png" when the picture has transparency
-    placeholder: str  # "#rrggbb", the average colour
-    animated: bool = False  # plays "<base>-<px>.anim.webp" where the size has one
 
 
 @dataclass(frozen=True, slots=True)

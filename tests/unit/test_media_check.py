@@ -17,6 +17,7 @@ from tests import images
 from tests.api_support import make_token, upload
 from tests.factories import jpeg
 from web.services import imaging, media_check
+from web.services.media_names import master_key, variant_key
 from web.services.storage import MediaStore
 from web.settings import Settings
 
@@ -45,7 +46,7 @@ def check(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def variant(store: MediaStore, picture: ProfilePicture, px: int = 96, ext: str = "webp") -> Path:
-    return store.path(store.public_key(picture.user_id, picture.filename, px, ext))
+    return store.path(variant_key(picture.user_id, picture.filename, px, ext))
 
 
 def test_check_of_intact_files_exits_0_with_a_summary(
@@ -98,7 +99,7 @@ def test_repair_of_an_animated_version_makes_its_animation_again(
     token = make_token(db, alice)
     assert upload(client, token, alice, images.animated_gif(), name="wave.gif").status_code == 201
     picture = db.exec(select(ProfilePicture)).one()
-    key = store.public_key(alice, picture.filename, 96, "webp", animated=True)
+    key = variant_key(alice, picture.filename, 96, "webp", animated=True)
     store.path(key).unlink()
     report = media_check.check(db, store, repair=True)
     assert [p.key for p in report.repaired] == [key]
@@ -109,7 +110,7 @@ def test_repair_of_an_animated_version_makes_its_animation_again(
 def test_missing_master_is_reported_and_cannot_be_repaired(
     settings: Settings, store: MediaStore, picture: ProfilePicture
 ) -> None:
-    master = store.master_key(picture.user_id, picture.filename, picture.meta["master"]["ext"])
+    master = master_key(picture.user_id, picture.filename, picture.meta["master"]["ext"])
     store.path(master).unlink()
     variant(store, picture).unlink()
     result = check(settings, "--repair")
@@ -134,7 +135,7 @@ def test_repair_of_a_version_from_before_crops_were_recorded_uses_its_proven_cen
 ) -> None:
     """Versions uploaded before this check were named by the digest of master and crop."""
     ext = picture.meta["master"]["ext"]
-    master = store.path(store.master_key(picture.user_id, picture.filename, ext)).read_bytes()
+    master = store.path(master_key(picture.user_id, picture.filename, ext)).read_bytes()
     digest = imaging.recrop(master, crop=None).digest
     for key in [*store.keys_under("avatars"), *store.keys_under("masters")]:
         renamed = key.replace(picture.filename, digest)
@@ -144,6 +145,6 @@ def test_repair_of_a_version_from_before_crops_were_recorded_uses_its_proven_cen
     picture.meta = {k: v for k, v in picture.meta.items() if k != "crop"}
     db.add(picture)
     db.commit()
-    store.path(store.public_key(picture.user_id, digest, 48, "webp")).unlink()
+    store.path(variant_key(picture.user_id, digest, 48, "webp")).unlink()
     report = media_check.check(db, store, repair=True)
     assert len(report.repaired) == 1 and report.ok

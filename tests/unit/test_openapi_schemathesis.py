@@ -88,7 +88,7 @@ def _seed_picture(db: Session, settings: Settings, member: int, colour: str) -> 
         original_name=f"{colour}.jpg",
     )
     db.expire_all()
-    return pictures.history(db, member)[0].picture.base_url.rsplit("/", 1)[-1]
+    return pictures.history(db, member)[0].picture.name
 
 
 def _reaching_deeper(member: int, filenames: list[str]) -> Any:

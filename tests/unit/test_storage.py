@@ -11,7 +11,8 @@ import pytest
 
 from tests import images
 from web.services.imaging import Processed, process
-from web.services.storage import TEMP_PREFIX, MediaStore, new_name
+from web.services.media_names import PictureRef, master_key, new_name, owner_of, variant_key
+from web.services.storage import TEMP_PREFIX, MediaStore
 
 USER = 42
 NAME = "5" * 32  # what new_name() gives an upload's files
@@ -37,22 +38,22 @@ def files_in(root: Path) -> list[str]:
 
 
 def test_public_key_is_the_url_path() -> None:
-    key = MediaStore(Path("/m")).public_key(7, "ab" * 16, 96, "webp")
+    key = variant_key(7, "ab" * 16, 96, "webp")
     assert key == f"avatars/7/{'ab' * 16}-96.webp"
 
 
 def test_animated_public_key_is_marked_anim() -> None:
-    key = MediaStore(Path("/m")).public_key(7, "ab" * 16, 96, "webp", animated=True)
+    key = variant_key(7, "ab" * 16, 96, "webp", animated=True)
     assert key == f"avatars/7/{'ab' * 16}-96.anim.webp"
 
 
 def test_master_key_is_outside_avatars() -> None:
-    assert MediaStore(Path("/m")).master_key(7, "ab" * 16, "jpg") == f"masters/7/{'ab' * 16}.jpg"
+    assert master_key(7, "ab" * 16, "jpg") == f"masters/7/{'ab' * 16}.jpg"
 
 
 def test_key_with_a_bad_digest_is_refused() -> None:
     with pytest.raises(ValueError):
-        MediaStore(Path("/m")).public_key(7, "../../etc/passwd", 96, "webp")
+        variant_key(7, "../../etc/passwd", 96, "webp")
 
 
 def test_write_processed_writes_master_and_every_variant(
@@ -61,10 +62,10 @@ def test_write_processed_writes_master_and_every_variant(
     keys = store.write_processed(USER, NAME, processed)
     assert len(keys) == len(processed.variants) + 1
     assert files_in(store.root) == sorted(keys)
-    master_key = store.master_key(USER, NAME, processed.master.ext)
-    assert store.path(master_key).read_bytes() == processed.master.data
+    master = master_key(USER, NAME, processed.master.ext)
+    assert store.path(master).read_bytes() == processed.master.data
     for variant in processed.variants:
-        key = store.public_key(USER, NAME, variant.px, variant.ext)
+        key = variant_key(USER, NAME, variant.px, variant.ext)
         assert store.path(key).read_bytes() == variant.data
 
 
@@ -81,8 +82,8 @@ def test_served_variants_are_world_readable_and_masters_private(
     store: MediaStore, processed: Processed
 ) -> None:
     store.write_processed(USER, NAME, processed)
-    variant = store.path(store.public_key(USER, NAME, 96, "webp"))
-    master = store.path(store.master_key(USER, NAME, processed.master.ext))
+    variant = store.path(variant_key(USER, NAME, 96, "webp"))
+    master = store.path(master_key(USER, NAME, processed.master.ext))
     assert stat.S_IMODE(variant.stat().st_mode) == 0o644
     assert stat.S_IMODE(master.stat().st_mode) & 0o077 == 0
 
@@ -95,7 +96,7 @@ def test_write_processed_again_is_idempotent(store: MediaStore, processed: Proce
 
 
 def test_exists_reports_written_files(store: MediaStore, processed: Processed) -> None:
-    key = store.master_key(USER, NAME, processed.master.ext)
+    key = master_key(USER, NAME, processed.master.ext)
     assert not store.exists(key)
     store.write_processed(USER, NAME, processed)
     assert store.exists(key)
@@ -193,3 +194,17 @@ def test_two_uploads_of_the_same_picture_share_no_file(
     assert not set(first) & set(second)
     store.remove(second)
     assert files_in(store.root) == sorted(first)
+
+
+def test_picture_ref_urls_are_the_served_keys() -> None:
+    ref = PictureRef(7, "ab" * 16, "png", "#000000", animated=True)
+    assert ref.url(96) == "/media/" + variant_key(7, "ab" * 16, 96, "png")
+    assert ref.url(96, "webp") == "/media/" + variant_key(7, "ab" * 16, 96, "webp")
+    assert ref.url(48, animated=True) == f"/media/avatars/7/{'ab' * 16}-48.anim.webp"
+
+
+def test_owner_of_names_the_member_and_files_of_any_key() -> None:
+    name = "cd" * 16
+    assert owner_of(variant_key(3, name, 96, "jpg")) == (3, name)
+    assert owner_of(master_key(3, name, "webp")) == (3, name)
+    assert owner_of("elsewhere/3/x") is None

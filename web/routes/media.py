@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from litestar import get
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException
@@ -14,11 +12,9 @@ from litestar.status_codes import HTTP_410_GONE
 from web.deps import DB, settings_of
 from web.services import pictures
 from web.services.imaging_types import EXT_MIME
+from web.services.media_names import VARIANT_FILE, variant_key
 from web.services.storage import MediaStore
 
-NAME_RE = re.compile(
-    r"(?P<digest>[0-9a-f]{32})-(?P<px>\d{2,3})(?P<anim>\.anim)?\.(?P<ext>webp|jpg|png)"
-)
 MEDIA_HEADERS = {
     "Cache-Control": "public, max-age=31536000, immutable",
     "X-Content-Type-Options": "nosniff",
@@ -30,13 +26,16 @@ MEDIA_HEADERS = {
 
 @get("/media/avatars/{user_id:int}/{name:str}", sync_to_thread=True, include_in_schema=False)
 def avatar_file(db: DB, state: State, user_id: FromPath[int], name: FromPath[str]) -> File:
-    match = NAME_RE.fullmatch(name)
+    match = VARIANT_FILE.fullmatch(name)
     if match is None:
         raise NotFoundException()
-    status = pictures.media_status(db, user_id, match["digest"])
+    status = pictures.media_status(db, user_id, match["name"])
     if status == "gone":
         raise HTTPException(status_code=HTTP_410_GONE, detail="This picture was deleted.")
-    path = MediaStore(settings_of(state).media_root).path(f"avatars/{user_id}/{name}")
+    key = variant_key(
+        user_id, match["name"], int(match["px"]), match["ext"], animated=bool(match["anim"])
+    )
+    path = MediaStore(settings_of(state).media_root).path(key)
     if status is None or not path.is_file():
         raise NotFoundException()
     return File(

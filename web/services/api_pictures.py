@@ -23,7 +23,7 @@ from web.api_views import (
 from web.services import pictures
 from web.services.api_access import PictureError, authorise
 from web.services.api_auth import ApiCaller
-from web.services.members import picture_ref
+from web.services.media_names import picture_ref
 from web.services.sync import confirm_current
 from web.views import SIZES, Avatar
 
@@ -55,15 +55,14 @@ def picture_state(session: Session, user_id: int) -> PictureState:
 
 
 def urls_of(picture: ProfilePicture) -> PictureUrls:
-    ref = picture_ref(picture)
+    ref = picture_ref(picture.user_id, picture.filename, picture.meta)
 
     def size(px: int) -> SizeUrls:
-        base, ext = ref.base_url, ref.fallback_ext
         return SizeUrls(
-            x1=f"{base}-{px}.{ext}",
-            x2=f"{base}-{px * 2}.{ext}",
-            webp1x=f"{base}-{px}.webp",
-            webp2x=f"{base}-{px * 2}.webp",
+            x1=ref.url(px),
+            x2=ref.url(px * 2),
+            webp1x=ref.url(px, "webp"),
+            webp2x=ref.url(px * 2, "webp"),
         )
 
     return PictureUrls(**{name: size(px) for name, px in SIZES.items()})

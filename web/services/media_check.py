@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from db.models import ProfilePicture
 from web.services import imaging
+from web.services.media_names import master_key, variant_key
 from web.services.retention import orphan_keys
 from web.services.storage import MediaStore
 
@@ -73,13 +74,13 @@ def _expected(store: MediaStore, picture: ProfilePicture) -> dict[str, VariantId
         variant = (int(v["px"]), str(v["ext"]), bool(v.get("animated")))
         files[_variant_key(store, picture, variant)] = variant
     ext = str(meta.get("master", {}).get("ext", "jpg"))
-    files[store.master_key(picture.user_id, picture.filename, ext)] = None
+    files[master_key(picture.user_id, picture.filename, ext)] = None
     return files
 
 
 def _variant_key(store: MediaStore, picture: ProfilePicture, variant: VariantId) -> str:
     px, ext, animated = variant
-    return store.public_key(picture.user_id, picture.filename, px, ext, animated=animated)
+    return variant_key(picture.user_id, picture.filename, px, ext, animated=animated)
 
 
 def _problem(

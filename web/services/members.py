@@ -14,8 +14,9 @@ from sqlmodel.sql.expression import Select
 
 from db.models import ProfilePicture, User, UserProfile
 from web.services import passwords
+from web.services.media_names import picture_ref
 from web.services.sync import Change, record_change
-from web.views import Avatar, Member, PictureRef, Viewer
+from web.views import Avatar, Member, Viewer
 
 HANDLE_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{1,28}[a-z0-9])")
 MIN_PASSWORD = 10
@@ -158,7 +159,11 @@ def _member(
         user_id=user.id,
         display_name=user.display_name,
         version=version or 0,
-        picture=picture_ref(picture, animate=animates(preferences)) if picture else None,
+        picture=picture_ref(
+            picture.user_id, picture.filename, picture.meta, animate=animates(preferences)
+        )
+        if picture
+        else None,
     )
     return Member(
         id=user.id,
@@ -172,16 +177,6 @@ def _member(
 def animates(preferences: Mapping[str, Any] | None) -> bool:
     """Whether the member lets their animated picture play (they can turn it off)."""
     return bool((preferences or {}).get("animate", True))
-
-
-def picture_ref(picture: ProfilePicture, *, animate: bool = True) -> PictureRef:
-    meta = picture.meta or {}
-    return PictureRef(
-        base_url=f"/media/avatars/{picture.user_id}/{picture.filename}",
-        fallback_ext="png" if meta.get("has_alpha") else "jpg",
-        placeholder=str(meta.get("placeholder", "#888888")),
-        animated=animate and bool(meta.get("animated")),
-    )
 
 
 def set_animation(session: Session, *, user_id: int, animate: bool) -> Change | None:

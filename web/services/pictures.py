@@ -28,10 +28,9 @@ from web.services import audit, clamav, imaging
 from web.services.audit import Actor
 from web.services.change_lock import is_conflict, lock_member
 from web.services.imaging_types import EXT_MIME
-from web.services.members import picture_ref
-from web.services.storage import MediaStore, new_name
+from web.services.media_names import PictureRef, files_path, master_key, new_name, picture_ref
+from web.services.storage import MediaStore
 from web.services.sync import Change, record_change
-from web.views import PictureRef
 
 RETENTION = timedelta(days=30)
 CONFLICT = "Another change to this picture came first; try again."
@@ -148,7 +147,7 @@ def master_of(
 
 def _master_key(store: MediaStore, picture: ProfilePicture) -> tuple[str, str]:
     ext = str(picture.meta.get("master", {}).get("ext", "jpg"))
-    key = store.master_key(picture.user_id, picture.filename, ext)
+    key = master_key(picture.user_id, picture.filename, ext)
     if not store.exists(key):
         raise PictureError(404, f"Version {picture.version} has no master to re-crop from.")
     return key, EXT_MIME[ext]
@@ -187,7 +186,7 @@ def _stage_upload(
             version=_next_version(session, user_id),
             filename=filename,
             original_name=name,
-            file_path=f"avatars/{user_id}/{filename}",
+            file_path=files_path(user_id, filename),
             file_size=size,
             mime_type=f"image/{processed.source_format.lower()}",
             width=processed.source_width,
@@ -258,7 +257,7 @@ def history(session: Session, user_id: int) -> list[HistoryItem]:
 def _item(picture: ProfilePicture) -> HistoryItem:
     return HistoryItem(
         version=picture.version,
-        picture=picture_ref(picture),
+        picture=picture_ref(picture.user_id, picture.filename, picture.meta),
         original_name=picture.original_name,
         file_size=picture.file_size,
         width=picture.width,

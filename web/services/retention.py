@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from db.models import ProfilePicture
 from db.types import utcnow
 from web.services import audit
+from web.services.media_names import owner_of
 from web.services.pictures import RETENTION
 from web.services.storage import MediaStore
 
@@ -42,7 +43,7 @@ def purge(session: Session, store: MediaStore, *, now: datetime | None = None) -
     session.commit()
     # Only the folders of members who lost files are walked, not the whole media tree.
     owners = {user_id for user_id, _ in doomed}
-    store.remove(key for key in _all_keys(store, owners) if _owner(key) in doomed)
+    store.remove(key for key in _all_keys(store, owners) if owner_of(key) in doomed)
     return len(expired)
 
 
@@ -63,7 +64,7 @@ def sweep(
 def orphan_keys(session: Session, store: MediaStore) -> list[str]:
     """Every stored key (temporary leftovers too) that no kept version refers to."""
     kept = kept_files(session)
-    return [key for key in _all_keys(store) if _owner(key) not in kept]
+    return [key for key in _all_keys(store) if owner_of(key) not in kept]
 
 
 def _mtime(store: MediaStore, key: str) -> float:
@@ -89,11 +90,3 @@ def _all_keys(store: MediaStore, owners: set[int] | None = None) -> list[str]:
     if owners is not None:
         folders = [f"{folder}/{user_id}" for folder in folders for user_id in sorted(owners)]
     return [key for folder in folders for key in store.keys_under(folder)]
-
-
-def _owner(key: str) -> tuple[int, str] | None:
-    """(user id, digest) from "avatars/42/<digest>-96.webp" or "masters/42/<digest>.webp"."""
-    parts = key.split("/")
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return int(parts[1]), parts[2][:32]

@@ -4,51 +4,30 @@ A reader never sees half a file: each one is written to a temporary name in its 
 fsynced, renamed over its final name, and the directory fsynced. Temporary names start with
 TEMP_PREFIX, so that a sweep can tell a crashed upload's leftovers from real files.
 
-Each upload's files get a name of their own (`new_name`), never shared with another upload of
-the same bytes: an upload that fails can then remove its files without taking away files that
-a kept version uses.
+Each upload's files get a name of their own (`media_names.new_name`), never shared with another
+upload of the same bytes: an upload that fails can then remove its files without taking away
+files that a kept version uses. Keys follow `media_names`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
-import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from web.services.imaging import Processed
+from web.services.media_names import is_served, master_key, variant_key
 
 TEMP_PREFIX = ".tmp-"
-_NAME = re.compile(r"[0-9a-f]{32}")
-_EXT = re.compile(r"[a-z0-9]{1,5}")
 # Served variants are readable by a front proxy running as another user; masters are not.
 _PUBLIC_MODE = 0o644
-
-
-def new_name() -> str:
-    """A fresh name for one upload's files: 32 hex digits, like the URLs and routes expect."""
-    return secrets.token_hex(16)
 
 
 class MediaStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-
-    def public_key(
-        self, user_id: int, name: str, px: int, ext: str, *, animated: bool = False
-    ) -> str:
-        """The URL path under /media/ of a variant; an animated one is "<name>-<px>.anim.webp"."""
-        _check_name(name, ext)
-        anim = ".anim" if animated else ""
-        return f"avatars/{int(user_id)}/{name}-{int(px)}{anim}.{ext}"
-
-    def master_key(self, user_id: int, name: str, ext: str) -> str:
-        """Where the private master lives: never under avatars/, so never served."""
-        _check_name(name, ext)
-        return f"masters/{int(user_id)}/{name}.{ext}"
 
     def write_processed(self, user_id: int, name: str, processed: Processed) -> list[str]:
         """Writes every variant, then the master, under `name`; returns all their keys."""
@@ -65,7 +44,7 @@ class MediaStore:
             for key, data in files:
                 path = self.path(key)
                 if replace or not path.exists():
-                    _write_atomic(path, data, _PUBLIC_MODE if key.startswith("avatars/") else None)
+                    _write_atomic(path, data, _PUBLIC_MODE if is_served(key) else None)
                     created.append(path)
             for directory in {path.parent for path in created}:
                 _fsync_dir(directory)
@@ -106,16 +85,11 @@ class MediaStore:
     def _files(self, user_id: int, name: str, processed: Processed) -> list[tuple[str, bytes]]:
         master = processed.master
         files = [
-            (self.public_key(user_id, name, v.px, v.ext, animated=v.animated), v.data)
+            (variant_key(user_id, name, v.px, v.ext, animated=v.animated), v.data)
             for v in processed.variants
         ]
         # The master last: once it exists, the whole set does.
-        return [*files, (self.master_key(user_id, name, master.ext), master.data)]
-
-
-def _check_name(name: str, ext: str) -> None:
-    if not _NAME.fullmatch(name) or not _EXT.fullmatch(ext):
-        raise ValueError(f"not a file name and extension: {name!r}, {ext!r}")
+        return [*files, (master_key(user_id, name, master.ext), master.data)]
 
 
 def _write_atomic(path: Path, data: bytes, mode: int | None) -> None:
