@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from web.services.imaging_types import ANIMATED_MAX_PX, SIZES
+from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.media_names import PictureRef
 
 __all__ = ["ANIMATED_MAX_PX", "SIZES", "Avatar", "Member", "PictureRef", "Viewer"]

@@ -10,7 +10,6 @@ import pytest
 from PIL import Image, ImageFile
 
 from tests import images
-from web.services import imaging_decode
 from web.services.imaging import (
     SIZES,
     VARIANT_PX,
@@ -19,6 +18,7 @@ from web.services.imaging import (
     Limits,
     Processed,
     Variant,
+    decode,
     process,
     recrop,
     sniff_format,
@@ -424,12 +424,12 @@ def test_16_bit_grey_png_keeps_its_grey() -> None:
 
 
 def test_32_bit_grey_is_scaled_like_16_bit() -> None:
-    im = imaging_decode.to_srgb(Image.new("I", (4, 4), 65535 // 4), None)
+    im = decode.to_srgb(Image.new("I", (4, 4), 65535 // 4), None)
     assert im.mode == "RGB" and close(pixel(im, 0.5, 0.5), (64, 64, 64), 2)
 
 
 def test_float_grey_becomes_8_bit_rgb() -> None:
-    im = imaging_decode.to_srgb(Image.new("F", (4, 4), 100.0), None)
+    im = decode.to_srgb(Image.new("F", (4, 4), 100.0), None)
     assert im.mode == "RGB" and pixel(im, 0.5, 0.5) == (100, 100, 100)
 
 

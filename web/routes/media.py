@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_410_GONE
 
 from web.deps import DB, settings_of
 from web.services import pictures
-from web.services.imaging_types import EXT_MIME
+from web.services.imaging.types import EXT_MIME
 from web.services.media_names import VARIANT_FILE, variant_key
 from web.services.storage import MediaStore
 

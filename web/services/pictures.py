@@ -27,7 +27,7 @@ from db.types import utcnow
 from web.services import audit, clamav, imaging
 from web.services.audit import Actor
 from web.services.change_lock import is_conflict, lock_member
-from web.services.imaging_types import EXT_MIME
+from web.services.imaging.types import EXT_MIME
 from web.services.media_names import PictureRef, files_path, master_key, new_name, picture_ref
 from web.services.storage import MediaStore
 from web.services.sync import Change, record_change

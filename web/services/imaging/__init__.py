@@ -3,7 +3,7 @@
 Pure functions (no HTTP, database or files), safe to run in a worker thread. In order: size cap,
 format from the magic bytes, size and frame limits from the header, one Pillow plugin, decode
 at the JPEG draft scale, EXIF orientation, 8-bit sRGB, a square crop resized in one chain from
-large to small, and fresh encodes of the pixels only. The pieces live in imaging_*.py.
+large to small, and fresh encodes of the pixels only. The pieces: header, decode, encode, types.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageFile
 
-from web.services import imaging_decode as dec
-from web.services import imaging_encode as enc
-from web.services.imaging_header import Header, read_header, sniff_format
-from web.services.imaging_types import (
+from web.services.imaging import decode as dec
+from web.services.imaging import encode as enc
+from web.services.imaging.header import Header, read_header, sniff_format
+from web.services.imaging.types import (
     SIZES,
     VARIANT_PX,
     Crop,

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 from PIL import Image, ImageCms, ImageFile
 
-from web.services.imaging_header import Header, check_header
-from web.services.imaging_types import Limits, rejected
+from web.services.imaging.header import Header, check_header
+from web.services.imaging.types import Limits, rejected
 
 # EXIF orientation -> the transpose that makes the picture upright (as ImageOps.exif_transpose).
 _UPRIGHT = {

@@ -11,7 +11,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from web.services.imaging_types import Limits, rejected
+from web.services.imaging.types import Limits, rejected
 
 _MAGIC = (
     (b"\xff\xd8\xff", "JPEG"),

@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from web.services.imaging_types import ANIMATED_MAX_PX, VARIANT_PX, Master, Variant
+from web.services.imaging.types import ANIMATED_MAX_PX, VARIANT_PX, Master, Variant
 
 MASTER_SIDE = 1024
 # Every animated frame is encoded once per size: the master and variants of an animation stay
