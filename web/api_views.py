@@ -14,6 +14,10 @@ from litestar.openapi.spec import Example, OpenAPIType, Schema
 from litestar.params import KwargDefinition
 from msgspec import Meta, Struct
 
+from web.services.imaging.types import SIZES
+from web.services.pictures import reads
+from web.services.pictures.names import PictureRef
+
 # Ids stay within a 32-bit INTEGER column on every backend; bigger ones are refused with a 400,
 # not passed on to the database.
 MAX_ID = 2**31 - 1
@@ -198,3 +202,56 @@ class ConflictProblem(Struct):
     detail: str
     current: PictureState
     type: str = "about:blank"
+
+
+# --- bodies from the services' plain data --------------------------------------------------
+
+
+def picture_urls(ref: PictureRef) -> PictureUrls:
+    def size(px: int) -> SizeUrls:
+        return SizeUrls(
+            x1=ref.url(px),
+            x2=ref.url(px * 2),
+            webp1x=ref.url(px, "webp"),
+            webp2x=ref.url(px * 2, "webp"),
+        )
+
+    return PictureUrls(**{name: size(px) for name, px in SIZES.items()})
+
+
+def state_body(state: reads.PictureState) -> PictureState:
+    ref = state.picture
+    return PictureState(
+        user_id=str(state.user_id),
+        version=state.version,
+        filename=ref.name if ref else None,
+        urls=picture_urls(ref) if ref else None,
+        default_avatar=DefaultAvatar(initials=state.initials, colour=state.colour),
+        picture_version=state.picture_version,
+        updated_at=state.updated_at,
+    )
+
+
+def history_body(user_id: int, items: list[reads.HistoryItem]) -> History:
+    entries = [
+        HistoryEntry(
+            version=item.version,
+            filename=item.picture.name,
+            original_name=item.original_name,
+            file_size=item.file_size,
+            width=item.width,
+            height=item.height,
+            uploaded_at=item.uploaded,
+            is_active=item.is_active,
+            animated=item.animated,
+            urls=picture_urls(item.picture),
+        )
+        for item in items
+    ]
+    return History(user_id=str(user_id), versions=entries)
+
+
+def sync_body(check: reads.SyncCheck) -> SyncAnswer:
+    return SyncAnswer(
+        stale=check.stale, current=state_body(check.current), synced_at=check.synced_at
+    )

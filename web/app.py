@@ -44,10 +44,10 @@ from web.routes import (
     tokens,
 )
 from web.services import api_auth
+from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.tokens import hash_token
 from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings
-from web.views import ANIMATED_MAX_PX, SIZES
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DAYS = 14

@@ -14,8 +14,10 @@ from db import migrate
 from db.engine import make_engine
 from db.models import User
 from web import live
-from web.services import audit, media_check, members, pictures, retention, tokens
-from web.services.storage import MediaStore
+from web.services import audit, members, tokens
+from web.services.pictures import changes, media_check, retention
+from web.services.pictures.access import PictureError
+from web.services.pictures.storage import MediaStore
 from web.services.sync import Change
 from web.settings import Settings, SettingsError
 
@@ -144,9 +146,7 @@ def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
         user_id = _member_id(session, args.handle)
         change = _picture_change(
-            lambda: pictures.restore(
-                session, actor=CLI_ACTOR, user_id=user_id, version=args.version
-            )
+            lambda: changes.restore(session, actor=CLI_ACTOR, user_id=user_id, version=args.version)
         )
     if change is None:
         print(f"Version {args.version} is the picture already.")
@@ -157,16 +157,16 @@ def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
 def _picture_delete(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
         user_id = _member_id(session, args.handle)
-        change, version, _was_active = _picture_change(
-            lambda: pictures.delete(session, actor=CLI_ACTOR, user_id=user_id, version=args.version)
+        deleted = _picture_change(
+            lambda: changes.delete(session, actor=CLI_ACTOR, user_id=user_id, version=args.version)
         )
-    return _announce(settings, change, f"Version {version} deleted")
+    return _announce(settings, deleted.change, f"Version {deleted.version} deleted")
 
 
 def _picture_change(action: Callable[[], T]) -> T:
     try:
         return action()
-    except pictures.PictureError as error:
+    except PictureError as error:
         raise CliError(error.message) from None
 
 

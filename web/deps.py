@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from web.services import members
+from web.services.members import Viewer
 from web.settings import Settings
-from web.views import Viewer
 
 SESSION_USER_KEY = "uid"
 

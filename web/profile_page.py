@@ -21,10 +21,12 @@ from sqlmodel import Session
 
 from web.deps import engine_of, settings_of, signed_in_id
 from web.live import publish_change
-from web.services import api_auth, audit, imaging, members, pictures
+from web.services import api_auth, imaging, members
 from web.services.audit import Actor
+from web.services.members import Viewer
+from web.services.pictures import reads
+from web.services.pictures.access import PictureError
 from web.services.sync import Change
-from web.views import Viewer
 
 Channels = NamedDependency[ChannelsPlugin]
 NEW_TOKEN_KEY = "new_api_token"  # noqa: S105  (a session key, not a secret)
@@ -35,30 +37,6 @@ Message = str | dict[str, Any]
 
 def actor_of(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
     return Actor(user_id=viewer.id, ip=request.client.host if request.client else None)
-
-
-def audit_refusal(
-    request: Request[Any, Any, Any], viewer: Viewer, action: str, detail: str
-) -> None:
-    audit.record_refusal(
-        engine_of(request.app.state),
-        actor=actor_of(request, viewer),
-        action=action,
-        outcome="invalid",
-        subject_id=viewer.id,
-        detail=detail,
-    )
-
-
-def crop_from(*fields: str) -> imaging.Crop | None:
-    """The crop fields (left, top, side as fractions); all empty means a centred square."""
-    if not any(field.strip() for field in fields):
-        return None
-    try:
-        x, y, size = (float(field) for field in fields)
-    except ValueError:
-        raise imaging.rejected("bad_crop") from None
-    return imaging.Crop(x, y, size)
 
 
 def done(
@@ -83,13 +61,9 @@ def done(
 
 
 def refused(
-    request: Request[Any, Any, Any],
-    db: Session,
-    viewer: Viewer,
-    action: str,
-    error: pictures.PictureError,
+    request: Request[Any, Any, Any], db: Session, viewer: Viewer, error: PictureError
 ) -> Template | Redirect:
-    audit_refusal(request, viewer, action, error.message)
+    """A refused action (the service audited it), said like any other outcome."""
     return done(request, db, viewer, error.message, category="error", status=error.status)
 
 
@@ -108,7 +82,7 @@ def profile_response(
     """
     context = {
         "viewer": members.viewer_by_id(db, user_id),
-        "history_items": pictures.history(db, user_id),
+        "history_items": reads.history(db, user_id),
         "upload_error": upload_error,
         "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
         "preferences": members.preferences_of(db, user_id),

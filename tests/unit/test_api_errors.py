@@ -258,7 +258,7 @@ def test_a_bug_is_a_500_problem_not_a_traceback(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("web.services.pictures.record_change", broken)
+    monkeypatch.setattr("web.services.pictures.versions.record_change", broken)
     body = problem(upload(client, token, alice), 500)
     assert "database" not in body["detail"]
 

@@ -13,7 +13,7 @@ from db.models import IdempotencyKey, ProfilePicture, SyncEvent
 from db.types import utcnow
 from tests.api_support import bearer, jpeg, make_token, problem, upload
 from tests.factories import add_member
-from web.services import idempotency
+from web.services.pictures import idempotency
 
 
 @pytest.fixture

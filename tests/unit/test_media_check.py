@@ -16,9 +16,10 @@ from db.models import ProfilePicture
 from tests import images
 from tests.api_support import make_token, upload
 from tests.factories import jpeg
-from web.services import imaging, media_check
-from web.services.media_names import master_key, variant_key
-from web.services.storage import MediaStore
+from web.services import imaging
+from web.services.pictures import media_check
+from web.services.pictures.names import master_key, variant_key
+from web.services.pictures.storage import MediaStore
 from web.settings import Settings
 
 PPSYNC = str(Path(sys.executable).with_name("ppsync"))

@@ -28,9 +28,9 @@ from tests.api_support import make_token
 from tests.factories import add_member
 from web.api_views import MAX_ID
 from web.app import create_app
-from web.services import pictures
 from web.services.audit import Actor
-from web.services.storage import MediaStore
+from web.services.pictures import uploads
+from web.services.pictures.storage import MediaStore
 from web.settings import Settings
 
 MAX_EXAMPLES = 25
@@ -79,16 +79,16 @@ def api_schema(api_app: Litestar, settings: Settings) -> Any:
 
 
 def _seed_picture(db: Session, settings: Settings, member: int, colour: str) -> str:
-    pictures.upload(
+    uploaded = uploads.upload(
         db,
         MediaStore(settings.media_root),
         actor=Actor(member),
         user_id=member,
-        data=_jpeg(colour),
+        file=io.BytesIO(_jpeg(colour)),
         original_name=f"{colour}.jpg",
     )
-    db.expire_all()
-    return pictures.history(db, member)[0].picture.name
+    assert uploaded.state.picture is not None
+    return uploaded.state.picture.name
 
 
 def _reaching_deeper(member: int, filenames: list[str]) -> Any:

@@ -265,7 +265,7 @@ def test_failed_commit_leaves_no_files(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("web.services.pictures.record_change", broken)
+    monkeypatch.setattr("web.services.pictures.versions.record_change", broken)
     assert upload(client, jpeg()).status_code == 500
     assert [p for p in Path(settings.media_root).rglob("*") if p.is_file()] == []
 

@@ -19,8 +19,8 @@ from tests.conftest import log_in
 from tests.factories import jpeg
 from tests.html import one
 from tests.unit.test_profile_pictures import post, upload
-from web.services import retention
-from web.services.storage import MediaStore
+from web.services.pictures import retention
+from web.services.pictures.storage import MediaStore
 from web.settings import Settings
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from tests import images
 from web.services.imaging import Processed, process
-from web.services.media_names import PictureRef, master_key, new_name, owner_of, variant_key
-from web.services.storage import TEMP_PREFIX, MediaStore
+from web.services.pictures.names import PictureRef, master_key, new_name, owner_of, variant_key
+from web.services.pictures.storage import TEMP_PREFIX, MediaStore
 
 USER = 42
 NAME = "5" * 32  # what new_name() gives an upload's files

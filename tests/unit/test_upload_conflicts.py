@@ -12,8 +12,10 @@ from sqlmodel import Session
 
 from tests.api_support import make_token, upload
 from tests.factories import jpeg
-from web.services import audit, media_check, pictures, retention
-from web.services.storage import MediaStore
+from web.services import audit
+from web.services.pictures import changes, media_check, retention, versions
+from web.services.pictures.access import PictureError
+from web.services.pictures.storage import MediaStore
 from web.settings import Settings
 
 
@@ -38,7 +40,7 @@ def kept_files_present(db: Session, store: MediaStore) -> bool:
 
 def fail_the_commit_with(error: Exception, monkeypatch: pytest.MonkeyPatch) -> None:
     """The next picture commit fails like `error`, raised where COMMIT would be sent."""
-    real = pictures._commit
+    real = versions.commit
 
     def commit(session: Session) -> None:
         @event.listens_for(session, "before_commit", once=True)
@@ -47,7 +49,7 @@ def fail_the_commit_with(error: Exception, monkeypatch: pytest.MonkeyPatch) -> N
 
         real(session)
 
-    monkeypatch.setattr(pictures, "_commit", commit)
+    monkeypatch.setattr(versions, "commit", commit)
 
 
 def test_upload_that_takes_a_taken_version_number_is_409_not_500(
@@ -59,7 +61,7 @@ def test_upload_that_takes_a_taken_version_number_is_409_not_500(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert upload(client, token, alice, jpeg()).status_code == 201
-    monkeypatch.setattr(pictures, "_next_version", lambda _session, _user: 1)
+    monkeypatch.setattr(versions, "next_version", lambda _session, _user: 1)
     response = upload(client, token, alice, jpeg())
     assert response.status_code == 409
     assert "came first" in response.json()["detail"]
@@ -75,7 +77,7 @@ def test_upload_that_conflicts_keeps_the_files_of_the_same_picture_kept_before(
 ) -> None:
     upload(client, token, alice, jpeg())
     before = files(store)
-    monkeypatch.setattr(pictures, "_next_version", lambda _session, _user: 1)
+    monkeypatch.setattr(versions, "next_version", lambda _session, _user: 1)
     upload(client, token, alice, jpeg())
     assert files(store) == before
     assert kept_files_present(db, store)
@@ -89,7 +91,7 @@ def test_form_upload_that_conflicts_is_409_not_500(
 
     log_in(client, "alice")
     form_upload(client, jpeg())
-    monkeypatch.setattr(pictures, "_next_version", lambda _session, _user: 1)
+    monkeypatch.setattr(versions, "next_version", lambda _session, _user: 1)
     response = form_upload(client, jpeg(), headers={"HX-Request": "true"})
     assert response.status_code == 409
 
@@ -134,6 +136,6 @@ def test_failed_restore_lets_the_member_lock_go(
     db: Session, alice: int, client: TestClient[Any], token: str
 ) -> None:
     upload(client, token, alice, jpeg())
-    with pytest.raises(pictures.PictureError):
-        pictures.restore(db, actor=audit.Actor(user_id=None), user_id=alice, version=9)
+    with pytest.raises(PictureError):
+        changes.restore(db, actor=audit.Actor(user_id=None), user_id=alice, version=9)
     assert not db.in_transaction()

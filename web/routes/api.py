@@ -8,8 +8,6 @@ like the /profile forms'. Errors are problem details (see api_errors).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from functools import partial
 from typing import Annotated, Any, cast
 
 import msgspec
@@ -30,16 +28,19 @@ from web.api_views import (
     SyncPicture,
     UpdatePicture,
     UserId,
+    history_body,
+    state_body,
+    sync_body,
 )
 from web.deps import DB, settings_of
 from web.live import publish_change
 from web.routes.api_common import SECURITY, bearer_guard, provide_caller, strict_json_body
 from web.routes.api_errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
-from web.services import api_changes, api_pictures, clamav, imaging
+from web.services import imaging
 from web.services.api_auth import ApiCaller
-from web.services.storage import MediaStore
+from web.services.pictures import changes, reads, uploads
+from web.services.pictures.storage import MediaStore
 from web.services.sync import Change
-from web.settings import Settings
 
 Caller = NamedDependency[ApiCaller]
 Channels = NamedDependency[ChannelsPlugin]
@@ -119,20 +120,20 @@ class ApiController(Controller):
         retry gets the first answer (and `Idempotent-Replayed: true`) and makes no second
         version. Rate-limited per token (429)."""
         settings = settings_of(request.app.state)
-        change, status, state = api_changes.upload(
+        done = uploads.upload(
             db,
             MediaStore(settings.media_root),
-            caller=caller,
+            actor=caller.actor,
             user_id=int(data.user_id),
             file=data.profile_picture.file,
             original_name=data.profile_picture.filename,
             limits=imaging.Limits(max_bytes=settings.max_upload_bytes),
-            scan=_scanner(settings),
+            scan=uploads.scanner(settings.clamd_socket),
             idempotency_key=idempotency_key,
         )
-        _publish(channels, change)
-        replayed = {"Idempotent-Replayed": "true"} if change is None else None
-        return Response(state, status_code=status, headers=replayed)
+        _publish(channels, done.change)
+        replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
+        return Response(state_body(done.state), status_code=201, headers=replayed)
 
     @get(
         "/picture/{userId:int}",
@@ -149,7 +150,7 @@ class ApiController(Controller):
         """With no picture, `version`, `filename` and `urls` are null and `defaultAvatar` says
         what pages draw instead. The ETag changes with the answer; send it back as
         `If-None-Match` for a 304."""
-        state = api_pictures.get_picture(db, caller=caller, user_id=userId)
+        state = state_body(reads.read(db, actor=caller.actor, user_id=userId))
         etag = '"' + hashlib.sha256(msgspec.json.encode(state)).hexdigest()[:32] + '"'
         headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
         if _matches(request.headers.get("if-none-match"), etag):
@@ -165,7 +166,8 @@ class ApiController(Controller):
     )
     def history(self, db: DB, caller: Caller, userId: PathUserId) -> History:
         """Deleted versions are left out (they can still be restored by filename for 30 days)."""
-        return api_pictures.get_history(db, caller=caller, user_id=userId)
+        items = reads.read_history(db, actor=caller.actor, user_id=userId)
+        return history_body(userId, items)
 
     @put(
         "/update-picture",
@@ -183,15 +185,15 @@ class ApiController(Controller):
         `updatedAt` is the `updatedAt` the caller last saw: when the picture changed after it,
         nothing is done and the answer is 409 with `current`, so two clients never overwrite
         each other's change unknowingly. Making the current version current changes nothing."""
-        change, state = api_changes.make_active(
+        change, state = changes.restore_named(
             db,
-            caller=caller,
+            actor=caller.actor,
             user_id=int(data.user_id),
-            filename=data.profile_picture,
+            name=data.profile_picture,
             seen=data.updated_at,
         )
         _publish(channels, change)
-        return state
+        return state_body(state)
 
     @delete(
         "/delete-picture",
@@ -207,9 +209,10 @@ class ApiController(Controller):
     ) -> PictureState:
         """A soft delete: the previous version (or the default avatar) becomes the picture; the
         deleted one can be restored with update-picture for 30 days. Answers the new state."""
-        change, state = api_changes.delete_active(db, caller=caller, user_id=int(data.user_id))
-        _publish(channels, change)
-        return state
+        user_id = int(data.user_id)
+        deleted = changes.delete(db, actor=caller.actor, user_id=user_id)
+        _publish(channels, deleted.change)
+        return state_body(reads.state(db, user_id))
 
     @post(
         "/sync-picture",
@@ -223,20 +226,14 @@ class ApiController(Controller):
     def sync_picture(self, db: DB, caller: Caller, data: JSONBody[SyncPicture]) -> SyncAnswer:
         """`stale` is true when the caller shows another picture than the current one, or its
         `syncTimestamp` is older than the last change. Notes the member's `last_picture_sync`."""
-        return api_pictures.sync(
+        check = reads.sync(
             db,
-            caller=caller,
+            actor=caller.actor,
             user_id=int(data.user_id),
-            filename=data.profile_picture,
-            synced=data.sync_timestamp,
+            name=data.profile_picture,
+            seen=data.sync_timestamp,
         )
-
-
-def _scanner(settings: Settings) -> Callable[[bytes], str | None] | None:
-    """The virus scan of the form path, when a clamd socket is configured."""
-    if not settings.clamd_socket:
-        return None
-    return partial(clamav.scan, socket_path=settings.clamd_socket)
+        return sync_body(check)
 
 
 def _publish(channels: ChannelsPlugin, change: Change | None) -> None:

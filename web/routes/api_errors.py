@@ -15,11 +15,12 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.responses import create_exception_response
 from litestar.openapi.datastructures import ResponseSpec
 
-from web.api_views import ConflictProblem, FieldError, Problem, ValidationProblem
+from web.api_views import ConflictProblem, FieldError, Problem, ValidationProblem, state_body
 from web.deps import settings_of
-from web.services import idempotency, imaging
-from web.services.api_access import PictureError
-from web.services.api_changes import StaleUpdate
+from web.services import imaging
+from web.services.pictures import idempotency
+from web.services.pictures.access import PictureError
+from web.services.pictures.changes import StaleUpdate
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -81,18 +82,18 @@ _DETAILS = {
 
 
 def service_problem(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    if isinstance(error, imaging.ImageRejected | PictureError | idempotency.IdempotencyError):
-        # 503: the virus scanner is down, and a retry soon may pass (as on the form path).
-        retry = {"Retry-After": "30"} if error.status == 503 else None
-        return problem(error.status, error.message, retry)
     if isinstance(error, StaleUpdate):
         body = ConflictProblem(
             status=409,
             title="Conflict",
             detail="The picture changed after the given updatedAt; `current` is what it is now.",
-            current=error.current,
+            current=state_body(error.current),
         )
         return Response(body, status_code=409, media_type=PROBLEM_JSON)
+    if isinstance(error, imaging.ImageRejected | PictureError | idempotency.IdempotencyError):
+        # 503: the virus scanner is down, and a retry soon may pass (as on the form path).
+        retry = {"Retry-After": "30"} if error.status == 503 else None
+        return problem(error.status, error.message, retry)
     return internal_problem(_, error)
 
 

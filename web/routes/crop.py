@@ -12,10 +12,12 @@ from litestar.response import File, Redirect, Template
 from sqlmodel import Session
 
 from web.deps import DB, MEMBERS_ONLY, SignedIn, settings_of
-from web.profile_page import Channels, actor_of, audit_refusal, crop_from, done
-from web.services import imaging, pictures
-from web.services.storage import MediaStore
-from web.views import Viewer
+from web.profile_page import Channels, actor_of, done
+from web.services import imaging
+from web.services.members import Viewer
+from web.services.pictures import reads, uploads
+from web.services.pictures.access import PictureError
+from web.services.pictures.storage import MediaStore
 
 
 @dataclass
@@ -40,8 +42,8 @@ class CropController(Controller):
         """The cleaned, uncropped master: its owner's eyes only, never cached by others."""
         store = MediaStore(settings_of(request.app.state).media_root)
         try:
-            key, mime = pictures.master_of(db, store, user_id=viewer.id, version=version)
-        except pictures.PictureError:
+            key, mime = reads.master_of(db, store, user_id=viewer.id, version=version)
+        except PictureError:
             raise NotFoundException() from None
         path = store.path(key)
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
@@ -58,22 +60,20 @@ class CropController(Controller):
         data: URLEncodedBody[CropForm],
     ) -> Template | Redirect:
         try:
-            crop = crop_from(data.cropX, data.cropY, data.cropSize)
-            change = pictures.recrop(
+            recropped = uploads.recrop(
                 db,
                 MediaStore(settings_of(request.app.state).media_root),
                 actor=actor_of(request, viewer),
                 user_id=viewer.id,
                 version=version,
-                crop=crop,
+                crop=(data.cropX, data.cropY, data.cropSize),
             )
         except imaging.ImageRejected as error:
-            audit_refusal(request, viewer, "picture.recrop", error.code)
             return _page(db, viewer, version, data, error.message, error.status)
-        except pictures.PictureError as error:
+        except PictureError as error:
             raise NotFoundException(error.message) from None
-        message = f"Version {change.version} saved from version {version}."
-        return done(request, db, viewer, message, channels=channels, change=change)
+        message = f"Version {recropped.version} saved from version {version}."
+        return done(request, db, viewer, message, channels=channels, change=recropped.change)
 
 
 def _page(
@@ -85,8 +85,8 @@ def _page(
     status: int = 200,
 ) -> Template:
     try:
-        item = pictures.version_item(db, user_id=viewer.id, version=version)
-    except pictures.PictureError as missing:
+        item = reads.version_item(db, user_id=viewer.id, version=version)
+    except PictureError as missing:
         raise NotFoundException(missing.message) from None
     context = {
         "viewer": viewer,

@@ -10,10 +10,10 @@ from litestar.response import File
 from litestar.status_codes import HTTP_410_GONE
 
 from web.deps import DB, settings_of
-from web.services import pictures
 from web.services.imaging.types import EXT_MIME
-from web.services.media_names import VARIANT_FILE, variant_key
-from web.services.storage import MediaStore
+from web.services.pictures import reads
+from web.services.pictures.names import VARIANT_FILE, variant_key
+from web.services.pictures.storage import MediaStore
 
 MEDIA_HEADERS = {
     "Cache-Control": "public, max-age=31536000, immutable",
@@ -29,7 +29,7 @@ def avatar_file(db: DB, state: State, user_id: FromPath[int], name: FromPath[str
     match = VARIANT_FILE.fullmatch(name)
     if match is None:
         raise NotFoundException()
-    status = pictures.media_status(db, user_id, match["name"])
+    status = reads.media_status(db, user_id, match["name"])
     if status == "gone":
         raise HTTPException(status_code=HTTP_410_GONE, detail="This picture was deleted.")
     key = variant_key(

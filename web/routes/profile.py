@@ -7,7 +7,6 @@ htmx, as an in-place swap of the page's main part plus the header avatar.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -16,17 +15,11 @@ from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
 from web.deps import DB, MEMBERS_ONLY, SignedIn, settings_of
-from web.profile_page import (
-    Channels,
-    actor_of,
-    audit_refusal,
-    crop_from,
-    done,
-    profile_response,
-    refused,
-)
-from web.services import clamav, imaging, members, pictures
-from web.services.storage import MediaStore
+from web.profile_page import Channels, actor_of, done, profile_response, refused
+from web.services import imaging, members
+from web.services.pictures import changes, uploads
+from web.services.pictures.access import PictureError
+from web.services.pictures.storage import MediaStore
 
 
 @dataclass
@@ -71,33 +64,30 @@ class ProfileController(Controller):
         data: MultipartBody[UploadForm],
     ) -> Template | Redirect | Response[Any]:
         settings = settings_of(request.app.state)
+        file = data.profilePicture
         try:
-            upload = _read_upload(data, settings.max_upload_bytes)
-            change = pictures.upload(
+            uploaded = uploads.upload(
                 db,
                 MediaStore(settings.media_root),
                 actor=actor_of(request, viewer),
                 user_id=viewer.id,
-                data=upload,
-                original_name=data.profilePicture.filename if data.profilePicture else "",
-                crop=crop_from(data.cropX, data.cropY, data.cropSize),
+                file=file.file if file and file.filename else None,
+                original_name=file.filename if file else "",
+                crop=(data.cropX, data.cropY, data.cropSize),
                 limits=imaging.Limits(max_bytes=settings.max_upload_bytes),
-                scan=partial(clamav.scan, socket_path=settings.clamd_socket)
-                if settings.clamd_socket
-                else None,
+                scan=uploads.scanner(settings.clamd_socket),
             )
         except imaging.ImageRejected as error:
-            audit_refusal(request, viewer, "picture.upload", error.code)
             page = profile_response(
                 request, db, viewer.id, error.status, upload_error=error.message
             )
             if error.status == 503:  # the scanner is down: a retry soon may pass
                 page.headers["Retry-After"] = "30"
             return page
-        except pictures.PictureError as error:  # another change of the member's came first
-            return refused(request, db, viewer, "picture.upload", error)
-        message = f"Version {change.version} uploaded."
-        return done(request, db, viewer, message, channels=channels, change=change)
+        except PictureError as error:  # another change of the member's came first
+            return refused(request, db, viewer, error)
+        message = f"Version {uploaded.version} uploaded."
+        return done(request, db, viewer, message, channels=channels, change=uploaded.change)
 
     @post("/picture/{version:int}/restore", sync_to_thread=True)
     def restore(
@@ -110,15 +100,15 @@ class ProfileController(Controller):
         data: URLEncodedBody[RestoreForm],
     ) -> Template | Redirect:
         try:
-            change = pictures.restore(
+            change = changes.restore(
                 db,
                 actor=actor_of(request, viewer),
                 user_id=viewer.id,
                 version=version,
                 activate=data.activate,
             )
-        except pictures.PictureError as error:
-            return refused(request, db, viewer, "picture.restore", error)
+        except PictureError as error:
+            return refused(request, db, viewer, error)
         if change is None:
             return done(request, db, viewer, f"Version {version} is your picture already.")
         message = f"Version {version} restored."
@@ -149,24 +139,14 @@ class ProfileController(Controller):
         data: URLEncodedBody[VersionForm],
     ) -> Template | Redirect:
         try:
-            change, version, was_active = pictures.delete(
+            deleted = changes.delete(
                 db, actor=actor_of(request, viewer), user_id=viewer.id, version=data.version
             )
-        except pictures.PictureError as error:
-            return refused(request, db, viewer, "picture.delete", error)
+        except PictureError as error:
+            return refused(request, db, viewer, error)
         undo = {
-            "text": f"Version {version} deleted.",
-            "undo_version": version,
-            "undo_activate": was_active,
+            "text": f"Version {deleted.version} deleted.",
+            "undo_version": deleted.version,
+            "undo_activate": deleted.was_active,
         }
-        return done(request, db, viewer, undo, channels=channels, change=change)
-
-
-def _read_upload(form: UploadForm, limit: int) -> bytes:
-    upload = form.profilePicture
-    if upload is None or not upload.filename:
-        raise imaging.ImageRejected(400, "missing", "Choose a picture to upload first.")
-    data = upload.file.read(limit + 1)
-    if len(data) > limit:
-        raise imaging.rejected("too_large", imaging.Limits(max_bytes=limit))
-    return data
+        return done(request, db, viewer, undo, channels=channels, change=deleted.change)

@@ -34,7 +34,7 @@ class ApiCaller:
 
     @property
     def actor(self) -> Actor:
-        return Actor(user_id=self.user_id, ip=self.ip)
+        return Actor(self.user_id, self.ip, token_id=self.token_id, is_admin=self.is_admin)
 
 
 @dataclass(frozen=True, slots=True)

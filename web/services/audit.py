@@ -14,10 +14,13 @@ OUTCOMES = ("ok", "denied", "invalid")
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who acts, from where: the signed-in member or token owner, and the client address."""
+    """Who acts, from where: the signed-in member or token owner (None: an operator at the
+    command line), the client address, and for the API the token and its owner's admin flag."""
 
     user_id: int | None
     ip: str | None = None
+    token_id: int | None = None
+    is_admin: bool = False
 
 
 def record(

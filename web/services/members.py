@@ -1,10 +1,11 @@
-"""Members: sign-up, sign-in and the read models pages show."""
+"""Members: sign-up, sign-in, and the plain data pages show of them (avatars, cards, viewer)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
@@ -14,13 +15,60 @@ from sqlmodel.sql.expression import Select
 
 from db.models import ProfilePicture, User, UserProfile
 from web.services import passwords
-from web.services.media_names import picture_ref
+from web.services.pictures.names import PictureRef, picture_ref
 from web.services.sync import Change, record_change
-from web.views import Avatar, Member, Viewer
 
 HANDLE_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{1,28}[a-z0-9])")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Avatar:
+    """What every avatar on a page draws: the picture, or initials on a colour."""
+
+    user_id: int
+    display_name: str
+    version: int
+    picture: PictureRef | None
+
+    @property
+    def initials(self) -> str:
+        return initials(self.display_name)
+
+    @property
+    def colour(self) -> str:
+        return colour(self.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    handle: str
+    display_name: str
+    created_at: str
+    avatar: Avatar
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in member, as pages and guards see them."""
+
+    id: int
+    handle: str
+    display_name: str
+    is_admin: bool
+    avatar: Avatar
+
+
+def initials(display_name: str) -> str:
+    words = display_name.split()
+    return "".join(word[0] for word in words[:2]).upper() or "?"
+
+
+def colour(user_id: int) -> str:
+    # Golden-angle hue steps keep neighbouring ids far apart on the colour wheel.
+    return f"hsl({user_id * 137.508 % 360:.0f} 55% 38%)"
 
 
 class MemberError(ValueError):

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from web.services.imaging import Processed
-from web.services.media_names import is_served, master_key, variant_key
+from web.services.pictures.names import is_served, master_key, variant_key
 
 TEMP_PREFIX = ".tmp-"
 # Served variants are readable by a front proxy running as another user; masters are not.

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from db.models import ProfilePicture
 from db.types import utcnow
 from web.services import audit
-from web.services.media_names import owner_of
-from web.services.pictures import RETENTION
-from web.services.storage import MediaStore
+from web.services.pictures.names import owner_of
+from web.services.pictures.storage import MediaStore
 
 # A file younger than this may belong to an upload whose transaction has not committed yet.
 SWEEP_GRACE_SECONDS = 3600
+RETENTION = timedelta(days=30)  # a deleted version is kept this long for Undo
 
 
 def purge(session: Session, store: MediaStore, *, now: datetime | None = None) -> int:

@@ -15,9 +15,9 @@ from sqlmodel import Session, col, select
 
 from db.models import ProfilePicture
 from web.services import imaging
-from web.services.media_names import master_key, variant_key
-from web.services.retention import orphan_keys
-from web.services.storage import MediaStore
+from web.services.pictures.names import master_key, variant_key
+from web.services.pictures.retention import orphan_keys
+from web.services.pictures.storage import MediaStore
 
 VariantId = tuple[int, str, bool]  # px, ext, animated
 

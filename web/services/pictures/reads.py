@@ -1,0 +1,181 @@
+"""What there is to see of a member's picture: its state, its versions, whether a copy is stale.
+
+Plain data for pages and for the API, which shapes its own bodies from it (web/api_views.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from db.models import ProfilePicture, User, UserProfile
+from db.types import utcnow
+from web.services.audit import Actor
+from web.services.imaging.types import EXT_MIME
+from web.services.members import colour, initials
+from web.services.pictures.access import PictureError, authorise
+from web.services.pictures.names import PictureRef, master_key, picture_ref
+from web.services.pictures.storage import MediaStore
+from web.services.sync import confirm_current
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    version: int
+    picture: PictureRef
+    original_name: str
+    file_size: int
+    width: int
+    height: int
+    uploaded: datetime
+    is_active: bool
+    animated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PictureState:
+    """A member's current picture (None: the default avatar, initials on a colour).
+    `picture_version` goes up on every change; it is what the live events carry."""
+
+    user_id: int
+    version: int | None
+    picture: PictureRef | None
+    initials: str
+    colour: str
+    picture_version: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCheck:
+    stale: bool
+    current: PictureState
+    synced_at: datetime
+
+
+def state(session: Session, user_id: int) -> PictureState:
+    row = session.exec(
+        select(User, UserProfile, ProfilePicture)
+        .join(UserProfile, col(UserProfile.user_id) == col(User.id))
+        .join(
+            ProfilePicture,
+            col(ProfilePicture.id) == col(UserProfile.active_picture_id),
+            isouter=True,
+        )
+        .where(User.id == user_id)
+    ).first()
+    if row is None:
+        raise PictureError(404, f"There is no member {user_id}.")
+    user, profile, picture = row
+    return PictureState(
+        user_id=user_id,
+        version=picture.version if picture else None,
+        picture=picture_ref(user_id, picture.filename, picture.meta) if picture else None,
+        initials=initials(user.display_name),
+        colour=colour(user_id),
+        picture_version=profile.picture_version,
+        updated_at=profile.updated_at,
+    )
+
+
+def read(session: Session, *, actor: Actor, user_id: int) -> PictureState:
+    authorise(session, actor=actor, user_id=user_id, action="api.picture.read")
+    return state(session, user_id)
+
+
+def read_history(session: Session, *, actor: Actor, user_id: int) -> list[HistoryItem]:
+    authorise(session, actor=actor, user_id=user_id, action="api.history.read")
+    return history(session, user_id)
+
+
+def sync(
+    session: Session, *, actor: Actor, user_id: int, name: str | None, seen: datetime
+) -> SyncCheck:
+    """Is a copy showing `name` (None: the default avatar) as of `seen` still current? Notes
+    the member's sync."""
+    authorise(session, actor=actor, user_id=user_id, action="api.picture.sync")
+    current = state(session, user_id)
+    shown = current.picture.name if current.picture else None
+    stale = name != shown or seen < current.updated_at
+    now = utcnow()
+    confirm_current(session, user_id=user_id, now=now)
+    session.commit()
+    return SyncCheck(stale=stale, current=current, synced_at=now)
+
+
+def kept_versions(session: Session, user_id: int) -> list[ProfilePicture]:
+    """The versions a member sees (not deleted), newest first."""
+    rows = session.exec(
+        select(ProfilePicture)
+        .where(
+            ProfilePicture.user_id == user_id,
+            col(ProfilePicture.deleted_at).is_(None),
+            col(ProfilePicture.purged_at).is_(None),
+        )
+        .order_by(col(ProfilePicture.version).desc())
+    )
+    return list(rows)
+
+
+def history(session: Session, user_id: int) -> list[HistoryItem]:
+    return [_item(picture) for picture in kept_versions(session, user_id)]
+
+
+def version_item(session: Session, *, user_id: int, version: int) -> HistoryItem:
+    return _item(version_row(session, user_id, version))
+
+
+def version_row(session: Session, user_id: int, version: int) -> ProfilePicture:
+    picture = session.exec(
+        select(ProfilePicture).where(
+            ProfilePicture.user_id == user_id,
+            ProfilePicture.version == version,
+            col(ProfilePicture.purged_at).is_(None),
+        )
+    ).first()
+    if picture is None:
+        raise PictureError(404, f"There is no version {version} of your picture.")
+    return picture
+
+
+def master_of(
+    session: Session, store: MediaStore, *, user_id: int, version: int
+) -> tuple[str, str]:
+    """The storage key and type of a version's private master, for its owner's re-crop page."""
+    return master_key_of(store, version_row(session, user_id, version))
+
+
+def master_key_of(store: MediaStore, picture: ProfilePicture) -> tuple[str, str]:
+    ext = str(picture.meta.get("master", {}).get("ext", "jpg"))
+    key = master_key(picture.user_id, picture.filename, ext)
+    if not store.exists(key):
+        raise PictureError(404, f"Version {picture.version} has no master to re-crop from.")
+    return key, EXT_MIME[ext]
+
+
+def media_status(session: Session, user_id: int, name: str) -> str | None:
+    """ "live" when a kept version uses these files, "gone" when only deleted ones did."""
+    rows = session.exec(
+        select(ProfilePicture.deleted_at, ProfilePicture.purged_at).where(
+            ProfilePicture.user_id == user_id, ProfilePicture.filename == name
+        )
+    ).all()
+    if any(deleted is None and purged is None for deleted, purged in rows):
+        return "live"
+    return "gone" if rows else None
+
+
+def _item(picture: ProfilePicture) -> HistoryItem:
+    return HistoryItem(
+        version=picture.version,
+        picture=picture_ref(picture.user_id, picture.filename, picture.meta),
+        original_name=picture.original_name,
+        file_size=picture.file_size,
+        width=picture.width,
+        height=picture.height,
+        uploaded=picture.upload_date,
+        is_active=picture.is_active,
+        animated=bool(picture.meta.get("animated")),
+    )

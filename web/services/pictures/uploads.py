@@ -1,0 +1,253 @@
+"""New versions: an upload (from the form, the API or an import) and a re-crop of a kept one.
+
+An upload is read with a hard cap, scanned when a scanner is configured, processed by the
+imaging pipeline, and kept: its files first (atomically, under a name of their own), then one
+transaction. The files are removed again when the transaction is known to have failed; when
+the commit's outcome is unknown (the connection died during COMMIT) they stay for
+`ppsync media sweep`, which removes only unreferenced files. Every refusal is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+import msgspec
+from sqlmodel import Session
+
+from db.models import ProfilePicture
+from web.services import clamav, imaging
+from web.services.audit import Actor
+from web.services.pictures import idempotency, reads, versions
+from web.services.pictures.access import PictureError, authorise, refusals_audited
+from web.services.pictures.names import files_path, new_name
+from web.services.pictures.storage import MediaStore
+from web.services.sync import Change
+
+Scanner = Callable[[bytes], str | None]  # clamav.scan with its socket: a virus's name or None
+CropFields = tuple[str, str, str]  # left, top, side: fractions of the picture, as typed
+NO_CROP: CropFields = ("", "", "")
+log = logging.getLogger("ppsync.pictures")
+
+
+@dataclass(frozen=True, slots=True)
+class Uploaded:
+    """The new version (`change` None: a retry, answered from its Idempotency-Key)."""
+
+    change: Change | None
+    version: int
+    state: reads.PictureState
+
+
+def upload(
+    session: Session,
+    store: MediaStore,
+    *,
+    actor: Actor,
+    user_id: int,
+    file: IO[bytes] | None,
+    original_name: str,
+    crop: CropFields = NO_CROP,
+    limits: imaging.Limits = imaging.DEFAULT_LIMITS,
+    scan: Scanner | None = None,
+    idempotency_key: str | None = None,
+) -> Uploaded:
+    """A new version from an uploaded file, made the member's picture. `crop` as the member
+    typed it: left, top and side as fractions of the picture; all empty, a centred square."""
+    authorise(session, actor=actor, user_id=user_id, action="picture.upload")
+    with refusals_audited(session, actor=actor, action="picture.upload", user_id=user_id):
+        data = _read_capped(file, limits)
+        if idempotency_key is None:
+            return _upload(session, store, actor, user_id, data, original_name, crop, limits, scan)
+        assert actor.user_id is not None  # keys belong to the calling member
+        fingerprint = idempotency.fingerprint(str(user_id).encode(), data)
+        stored = idempotency.claim(
+            session, user_id=actor.user_id, key=idempotency_key, fingerprint=fingerprint
+        )
+        if stored is not None:
+            return _replayed(session, user_id, stored.body)
+        try:
+            done = _upload(session, store, actor, user_id, data, original_name, crop, limits, scan)
+        except BaseException:
+            idempotency.release(session, user_id=actor.user_id, key=idempotency_key)
+            raise
+        body = msgspec.to_builtins(done.state)
+        idempotency.complete(
+            session, user_id=actor.user_id, key=idempotency_key, status=201, body=body
+        )
+        return done
+
+
+def recrop(
+    session: Session,
+    store: MediaStore,
+    *,
+    actor: Actor,
+    user_id: int,
+    version: int,
+    crop: CropFields,
+) -> Uploaded:
+    """A new version cut from a kept version's master: no second upload needed."""
+    authorise(session, actor=actor, user_id=user_id, action="picture.recrop")
+    with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
+        source = reads.version_row(session, user_id, version)
+        key, _mime = reads.master_key_of(store, source)
+        processed = imaging.recrop(store.path(key).read_bytes(), crop=crop_from(crop))
+        name, size = source.original_name, source.file_size
+        return _keep(session, store, actor, user_id, processed, name, size)
+
+
+def scanner(clamd_socket: str | None) -> Scanner | None:
+    """The virus scan of uploads, when a clamd socket is configured."""
+    if not clamd_socket:
+        return None
+    return lambda data: clamav.scan(data, socket_path=clamd_socket)
+
+
+def clean_name(raw: str) -> str:
+    """The client's file name, for display only: no path, no control characters, bounded."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
+    return name.strip()[:120] or "picture"
+
+
+def crop_from(fields: CropFields) -> imaging.Crop | None:
+    if not any(field.strip() for field in fields):
+        return None
+    try:
+        x, y, size = (float(field) for field in fields)
+    except ValueError:
+        raise imaging.rejected("bad_crop") from None
+    return imaging.Crop(x, y, size)
+
+
+def _read_capped(file: IO[bytes] | None, limits: imaging.Limits) -> bytes:
+    if file is None:
+        raise imaging.ImageRejected(400, "missing", "Choose a picture to upload first.")
+    data = file.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise imaging.rejected("too_large", limits)
+    return data
+
+
+def _upload(
+    session: Session,
+    store: MediaStore,
+    actor: Actor,
+    user_id: int,
+    data: bytes,
+    original_name: str,
+    crop: CropFields,
+    limits: imaging.Limits,
+    scan: Scanner | None,
+) -> Uploaded:
+    if scan is not None:
+        _scan(scan, data, user_id)
+    processed = imaging.process(data, crop=crop_from(crop), limits=limits)
+    return _keep(session, store, actor, user_id, processed, clean_name(original_name), len(data))
+
+
+def _replayed(session: Session, user_id: int, body: dict[str, Any]) -> Uploaded:
+    try:
+        first = msgspec.convert(body, reads.PictureState, strict=False)
+    except msgspec.ValidationError:  # stored by an older release in another shape
+        first = reads.state(session, user_id)
+    return Uploaded(None, first.version or 0, first)
+
+
+def _scan(scan: Scanner, data: bytes, user_id: int) -> None:
+    """Refuse what the virus scanner flags, and refuse rather than store unscanned if it fails."""
+    try:
+        found = scan(data)
+    except clamav.ScanFailed as error:
+        log.warning("upload by member %s refused: virus scan failed: %s", user_id, error)
+        raise imaging.rejected("scan_unavailable") from error
+    if found is not None:
+        log.warning("upload by member %s refused: virus scanner found %s", user_id, found)
+        raise imaging.rejected("infected")
+
+
+def _keep(
+    session: Session,
+    store: MediaStore,
+    actor: Actor,
+    user_id: int,
+    processed: imaging.Processed,
+    name: str,
+    size: int,
+) -> Uploaded:
+    """Files first (atomic, this upload's own), then one transaction.
+
+    No other version refers to these files before the commit, so removing them when the
+    transaction is known to have failed never takes a kept version's files away.
+    """
+    filename = new_name()
+    keys = store.write_processed(user_id, filename, processed)
+    try:
+        change, version = _stage(session, actor, user_id, processed, filename, name, size)
+    except BaseException:
+        store.remove(keys)
+        raise
+    try:
+        versions.commit(session)
+    except PictureError:  # known to have rolled back
+        store.remove(keys)
+        raise
+    except BaseException:
+        log.warning(
+            "commit of member %s's upload %s failed with an unknown outcome; "
+            "its files stay for `ppsync media sweep`",
+            user_id,
+            filename,
+        )
+        raise
+    return Uploaded(change, version, reads.state(session, user_id))
+
+
+def _stage(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    processed: imaging.Processed,
+    filename: str,
+    name: str,
+    size: int,
+) -> tuple[Change, int]:
+    with versions.staged(session, user_id) as profile:
+        picture = ProfilePicture(
+            user_id=user_id,
+            version=versions.next_version(session, user_id),
+            filename=filename,
+            original_name=name,
+            file_path=files_path(user_id, filename),
+            file_size=size,
+            mime_type=f"image/{processed.source_format.lower()}",
+            width=processed.source_width,
+            height=processed.source_height,
+            meta=_meta(processed),
+        )
+        session.add(picture)
+        versions.activate(session, profile, picture)
+        return versions.record(
+            session, actor, picture, "picture.upload", "uploaded"
+        ), picture.version
+
+
+def _meta(processed: imaging.Processed) -> dict[str, Any]:
+    return {
+        "source_format": processed.source_format,
+        "original_size": [processed.source_width, processed.source_height],
+        "orientation_applied": processed.orientation_applied,
+        "animated": processed.animated,
+        "has_alpha": processed.has_alpha,
+        "placeholder": processed.placeholder,
+        "master": {"ext": processed.master.ext, "bytes": len(processed.master.data)},
+        "crop": [processed.crop.x, processed.crop.y, processed.crop.size],
+        "variants": [
+            {"px": v.px, "ext": v.ext, "bytes": len(v.data), "animated": v.animated}
+            for v in processed.variants
+        ],
+    }
