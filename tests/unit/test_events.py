@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from anyio import to_thread
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.testing import TestClient
@@ -478,3 +480,32 @@ def test_every_page_carries_the_live_sync_element_and_script(client: TestClient[
     assert element["hx-sse:connect"] == "/events"
     assert element["data-live-sync"] == "/events/sync"
     assert one(page, "script[src^='/static/js/live-sync.js']")
+
+
+@pytest.mark.anyio
+async def test_a_stream_opened_during_a_catch_up_gets_each_event_once(
+    app: Litestar, alice: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = change_sync(app, alice)
+    async with running(app) as open_stream:
+        feed = hub_of(app).feed
+        missed = [change_sync(app, alice), change_sync(app, alice)]  # no doorbell rang
+        reading, release = threading.Event(), threading.Event()
+        read = feed._read
+
+        def slow_read(last: int | None) -> sync.Replay:
+            reading.set()
+            release.wait(3)
+            return read(last)
+
+        monkeypatch.setattr(feed, "_read", slow_read)
+        hub_of(app).catch_up_soon()
+        await to_thread.run_sync(reading.wait, 3)
+        client = open_stream(**{"Last-Event-ID": str(seen.event_id)})  # mid-catch-up
+        await client.start()
+        opening = await client.frames(3)
+        release.set()
+        later = change(app, alice)
+        [live] = await client.frames(1)
+    assert ids(opening) == [missed[0].event_id, missed[1].event_id, missed[1].event_id]
+    assert ids([live]) == [later.event_id]  # the catch-up's copies of the replay were dropped

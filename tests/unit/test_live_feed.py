@@ -284,3 +284,28 @@ async def test_change_made_while_redis_is_down_reaches_an_open_stream_once_in_or
         assert stream.subscriber.qsize == 0
         hub.close(stream)
     assert frames == [sse_frame(before), sse_frame(during), sse_frame(after)]
+
+
+@pytest.mark.anyio
+async def test_an_error_delivering_one_event_is_logged_and_the_next_still_goes_out(
+    app: Litestar, alice: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with app.lifespan():
+        hub = live_hub(app)
+        stream, _replay = await hub.open(viewer_id=None, user_agent="t", last_event_id=None)
+        arrive = hub.feed.arrive
+        failures = [RuntimeError("a bug")]
+
+        async def fails_once(frame: bytes) -> None:
+            if failures:
+                raise failures.pop()
+            await arrive(frame)
+
+        monkeypatch.setattr(hub.feed, "arrive", fails_once)
+        lost, later = change_and_publish(app, alice), change_and_publish(app, alice)
+        async with asyncio.timeout(2):
+            frames = [await stream.subscriber.next(), await stream.subscriber.next()]
+        assert hub.events_state == "ok"
+        hub.close(stream)
+    assert frames == [sse_frame(lost), sse_frame(later)]  # the gap was read from the database
+    assert "live: could not deliver an event" in caplog.text
