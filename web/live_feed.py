@@ -61,7 +61,7 @@ class EventFeed:
         and keeps `last`: the next catch-up tries again."""
         try:
             replay = await to_thread.run_sync(self._read, self.last)
-        except Exception as error:  # noqa: BLE001 - the database may be away for a while
+        except Exception as error:  # the database may be away for a while
             if not self._reading_fails:
                 self._reading_fails = True
                 log.warning("live: cannot read sync_events (%s); retrying", error)

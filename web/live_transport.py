@@ -76,7 +76,7 @@ class RedisTransport(ChannelsBackend):
         try:
             for channel in channels:
                 await self._redis.publish(self._prefix + channel, data)
-        except Exception as error:  # noqa: BLE001 - any failure: the database catch-up covers it
+        except Exception as error:  # any failure: the database catch-up covers it
             if not self._publish_failing:  # once an outage
                 self._publish_failing = True
                 log.warning("live: cannot publish to Redis (%s); catching up from the db", error)
@@ -108,17 +108,17 @@ class RedisTransport(ChannelsBackend):
             await self._event().wait()
             try:
                 pubsub = await self._connect()
-                delay = BACKOFF_MIN
                 while self._channels:
                     message = await pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=READ_TIMEOUT
                     )
+                    delay = BACKOFF_MIN  # after a read: a Redis that accepts then drops backs off
                     if message is not None and message["type"] == "message":
                         channel = message["channel"].decode().removeprefix(self._prefix)
                         if channel in self._channels:
                             yield channel, message["data"]
                 self._event().clear()
-            except Exception as error:  # noqa: BLE001 - whatever it was, reconnect
+            except Exception as error:  # whatever it was, reconnect
                 self._lost(error)
                 await self._drop_pubsub()
                 await asyncio.sleep(delay)
