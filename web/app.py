@@ -24,7 +24,7 @@ from db.engine import make_engine
 from web import deps
 from web.assets import AssetUrls
 from web.deps import signed_in_id
-from web.live import channels_plugin
+from web.live import channels_plugin, transport
 from web.live_hub import LiveHub
 from web.logs import RequestLogMiddleware, configure_logging, log_response
 from web.profile_page import upload_refused
@@ -73,8 +73,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessions = SessionConfig(
         max_age=SESSION_DAYS * 86400, secure=settings.production, samesite="lax", httponly=True
     )
-    channels = channels_plugin(settings)
-    live = LiveHub(engine, channels)
+    backend = transport(settings)
+    channels = channels_plugin(backend)
+    live = LiveHub(engine, channels, backend)
     return Litestar(
         route_handlers=[
             auth.AuthController,

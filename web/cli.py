@@ -14,6 +14,7 @@ from db import migrate
 from db.engine import make_engine
 from db.models import User
 from web import live
+from web.live_feed import CATCH_UP_SECONDS
 from web.services import audit, members, tokens
 from web.services.pictures import changes, media_check, retention
 from web.services.pictures.access import PictureError
@@ -171,9 +172,11 @@ def _picture_change(action: Callable[[], T]) -> T:
 
 
 def _announce(settings: Settings, change: Change, done: str) -> int:
-    """Tell the running servers' open tabs (through Redis) about a committed change."""
-    reached = live.publish_outside_app(settings, change)
-    print(f"{done}; open tabs {'were told' if reached else 'catch up on their next sync'}.")
+    """Tell the running servers' open tabs (through Redis) about a committed change. Without
+    Redis, or with Redis down, the servers find it in the database on their next catch-up."""
+    told = live.publish_outside_app(settings, change)
+    within = f"get it within {CATCH_UP_SECONDS:.0f} s (the servers read the database)"
+    print(f"{done}; open tabs {'were told' if told else within}.")
     return 0
 
 

@@ -1,26 +1,25 @@
 """Live events: one channel for every avatar change, memory or Redis backed.
 
 A change is encoded once, as the exact SSE frame bytes, and those same bytes go to every stream.
-Each stream is one subscriber (a small queue), the request's own task and one task waiting for
-the disconnect; keep-alives come from one process-wide timer through the same queues, so an
-idle stream holds no timer. The streams themselves: web/routes/events.py and web/live_hub.py.
+The process's hub alone subscribes to the channel; it puts each event, once and in id order
+(web/live_feed.py), into every stream's small queue. A stream is that queue, the request's own
+task and one task waiting for the disconnect; keep-alives come from one process-wide timer through
+the same queues, so an idle stream holds no timer. The streams: web/routes/events.py and
+web/live_hub.py; the Redis transport: web/live_transport.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, Iterable
-from typing import Any
 
 import msgspec
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
-from litestar.channels.subscriber import BacklogStrategy, Subscriber
 from redis.asyncio import Redis
 
+from web.live_transport import RedisTransport, redis_client
 from web.services.sync import Change, Replay
 from web.settings import Settings
 
@@ -63,24 +62,18 @@ def opening_frames(replay: Replay) -> bytes:
     return missed + ready
 
 
-class LiveSubscriber(Subscriber):
+class LiveSubscriber:
     """One stream's queue, lean because thousands are open at once: a list and, while the
-    stream waits, one future. (Subscriber's asyncio.Queue is four deques, ~3 KB a stream.)
+    stream waits, one future. The hub fills it (LiveHub.deliver); the plugin never sees it.
 
-    It never blocks a publisher: a stream more than `max_backlog` frames behind is closed,
-    and its tab reconnects and replays. None, the plugin's "stop", closes it too.
+    It never blocks the fan-out: a stream more than `max_backlog` frames behind is closed,
+    and its tab reconnects and replays.
     """
 
-    def __init__(
-        self,
-        plugin: ChannelsPlugin,
-        max_backlog: int | None = None,
-        backlog_strategy: BacklogStrategy = "backoff",
-    ) -> None:
-        # Not Subscriber.__init__, which makes the queue; these are what its methods use.
-        self._task = None
-        self._plugin = plugin
-        self._backlog = max_backlog or BACKLOG
+    __slots__ = ("_backlog", "_items", "_waiter", "closed")
+
+    def __init__(self, max_backlog: int = BACKLOG) -> None:
+        self._backlog = max_backlog
         self._items: list[bytes] = []
         self._waiter: asyncio.Future[None] | None = None
         self.closed = False
@@ -94,9 +87,6 @@ class LiveSubscriber(Subscriber):
             self._waiter.set_result(None)
         return not self.closed
 
-    async def put(self, item: bytes | None) -> None:
-        self.put_nowait(item)
-
     async def next(self) -> bytes | None:
         """The next frame, or None once the stream should end."""
         while not self._items and not self.closed:
@@ -107,10 +97,6 @@ class LiveSubscriber(Subscriber):
                 self._waiter = None
         return None if self.closed else self._items.pop(0)
 
-    async def iter_events(self) -> AsyncGenerator[bytes, None]:
-        while (item := await self.next()) is not None:
-            yield item
-
     @property
     def qsize(self) -> int:
         return len(self._items)
@@ -119,45 +105,21 @@ class LiveSubscriber(Subscriber):
         self.put_nowait(None)
 
 
-class PrefixedPubSubBackend(RedisChannelsPubSubBackend):
-    """Redis pub/sub with the deployment's prefix on every channel name.
-
-    Litestar's pub/sub backend takes a key_prefix but publishes and subscribes to the bare
-    channel names, so deployments (and test runs) sharing one Redis would hear each other.
-    """
-
-    def __init__(self, *, redis: Redis, prefix: str) -> None:
-        super().__init__(redis=redis, key_prefix=prefix)
-        self._prefix = f"{prefix}:"
-
-    async def subscribe(self, channels: Iterable[str]) -> None:
-        await super().subscribe([self._prefix + channel for channel in channels])
-
-    async def unsubscribe(self, channels: Iterable[str]) -> None:
-        await super().unsubscribe([self._prefix + channel for channel in channels])
-
-    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
-        await super().publish(data, [self._prefix + channel for channel in channels])
-
-    async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
-        async for channel, data in super().stream_events():
-            yield channel.removeprefix(self._prefix), data
-
-
-def channels_backend(settings: Settings, redis: Redis | None = None) -> ChannelsBackend:
+def transport(settings: Settings) -> ChannelsBackend:
+    """Redis pub/sub between processes when REDIS_URL is set, else within this process."""
     if settings.redis_url:
-        redis = redis or Redis.from_url(settings.redis_url)
-        return PrefixedPubSubBackend(redis=redis, prefix=f"{settings.redis_prefix}:channels")
+        return redis_transport(settings, redis_client(settings.redis_url))
     return MemoryChannelsBackend()
 
 
-def channels_plugin(settings: Settings) -> ChannelsPlugin:
-    return ChannelsPlugin(
-        backend=channels_backend(settings),
-        channels=[CHANNEL],
-        subscriber_max_backlog=BACKLOG,
-        subscriber_class=LiveSubscriber,
-    )
+def redis_transport(settings: Settings, redis: Redis) -> RedisTransport:
+    return RedisTransport(redis=redis, prefix=f"{settings.redis_prefix}:channels")
+
+
+def channels_plugin(backend: ChannelsBackend) -> ChannelsPlugin:
+    """The plugin carries frames between the transport and the hub, which alone subscribes (one
+    unbounded queue it reads at once) and fans out to the streams: see web/live_hub.py."""
+    return ChannelsPlugin(backend=backend, channels=[CHANNEL])
 
 
 # The loop each started plugin runs on (set by LiveHub.start): sync handlers publish from
@@ -192,19 +154,20 @@ def _running_in(loop: asyncio.AbstractEventLoop) -> bool:
 
 
 def publish_outside_app(settings: Settings, change: Change) -> bool:
-    """Publish from a process that runs no app (the CLI). Only Redis reaches the servers.
+    """Publish from a process that runs no app (the CLI); never raises.
 
-    Without Redis, open tabs still catch up: on their next page load, on being shown again,
-    or in the fallback sync while their stream is down. Returns whether it was sent.
+    Returns whether Redis took it. Either way the servers deliver it: each reads `sync_events`
+    at least every CATCH_UP_SECONDS (web/live_feed.py), so a doorbell that never rings (no
+    Redis, or Redis down) only delays it.
     """
     if not settings.redis_url:
         return False
 
-    async def send(redis: Redis) -> None:
+    async def send(url: str) -> bool:
+        redis = redis_client(url)
         try:
-            await channels_backend(settings, redis).publish(sse_frame(change), [CHANNEL])
+            return await redis_transport(settings, redis).send(sse_frame(change), [CHANNEL])
         finally:
             await redis.aclose()
 
-    asyncio.run(send(Redis.from_url(settings.redis_url)))
-    return True
+    return asyncio.run(send(settings.redis_url))

@@ -1,5 +1,6 @@
-"""The process's open streams: opening one (subscribe, then replay), keep-alives, their
-`sync_sessions` rows, and ending them all when the server stops.
+"""The process's open streams: opening one (register, then replay), the fan-out of each event to
+all of them (in order and once, through web/live_feed.py), keep-alives, their `sync_sessions`
+rows, and ending them all when the server stops.
 
 Everything periodic happens once per process on one timer, never per stream: an idle stream is
 a queue and a parked task, and nothing else.
@@ -21,11 +22,15 @@ from typing import Any
 from anyio import to_thread
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
+from litestar.channels.subscriber import Subscriber
 from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.types import utcnow
 from web.live import CHANNEL, KEEPALIVE, LiveSubscriber, bind_loop
+from web.live_feed import CATCH_UP_SECONDS, EventFeed
+from web.live_transport import RedisTransport
 from web.services import sync, sync_sessions
 from web.services.sync import Replay
 from web.services.sync_sessions import LiveSession
@@ -36,6 +41,7 @@ TICK_SECONDS = 15.0  # keep-alive comment and sync_sessions write, for every str
 PRUNE_EVERY = 40  # ticks (10 minutes): drop events past the window, close stale session rows
 FREEZE_EVERY = 500  # new streams; see LiveHub._settle
 DRAIN_SECONDS = 5.0
+CATCH_UP = b""  # put in the hub's own queue: "read the database", never a frame
 
 
 class Stream:
@@ -51,11 +57,22 @@ class Stream:
 
 class LiveHub:
     def __init__(
-        self, engine: Engine, channels: ChannelsPlugin, *, tick: float = TICK_SECONDS
+        self,
+        engine: Engine,
+        channels: ChannelsPlugin,
+        transport: ChannelsBackend,
+        *,
+        tick: float = TICK_SECONDS,
     ) -> None:
         self.engine = engine
         self.channels = channels
+        self.redis = transport if isinstance(transport, RedisTransport) else None
         self.tick = tick
+        self.feed = EventFeed(engine, self.deliver)
+        self._inbox: Subscriber | None = None  # the plugin's frames and our CATCH_UPs, in order
+        self._catch_up_asked = False
+        self._feeding: asyncio.Task[None] | None = None
+        self._ringing: asyncio.Task[None] | None = None
         self.streams: set[Stream] = set()
         self.draining = False
         self._closed: list[Stream] = []
@@ -68,19 +85,44 @@ class LiveHub:
     async def open(
         self, *, viewer_id: int | None, user_agent: str, last_event_id: int | None
     ) -> tuple[Stream, Replay]:
-        """Subscribe first, then read what the tab missed: nothing can fall between the two."""
-        subscriber = await self.channels.subscribe(CHANNEL)
-        assert isinstance(subscriber, LiveSubscriber)
+        """Register first, then read what the tab missed: nothing can fall between the two.
+
+        From registration on, the stream is sent every event past the feed's `last` (in order,
+        even while a catch-up reads); the replay covers everything up to its own newest id, at
+        least that `last`. The stream drops what the replay sent (web/routes/events.py).
+        """
+        tab = LiveSession(uuid.uuid4().hex, viewer_id, user_agent, utcnow(), self.feed.last or 0)
+        stream = Stream(LiveSubscriber(), tab)
+        self.streams.add(stream)
         try:
             replay = await to_thread.run_sync(self._replay, last_event_id)
         except BaseException:
-            await self.channels.unsubscribe(subscriber, CHANNEL)
+            self.streams.discard(stream)
             raise
-        tab = LiveSession(uuid.uuid4().hex, viewer_id, user_agent, utcnow(), replay.last_event_id)
-        stream = Stream(subscriber, tab)
-        self.streams.add(stream)
+        tab.last_event_id = replay.last_event_id
         self._settle()
         return stream, replay
+
+    def deliver(self, frame: bytes) -> None:
+        """The fan-out: the same bytes into every stream's queue, nothing awaited."""
+        for stream in self.streams:
+            stream.subscriber.put_nowait(frame)
+
+    def catch_up_soon(self) -> None:
+        """Ask the feed to read the database, after whatever is queued (asked twice: once)."""
+        if self._inbox is not None and not self._catch_up_asked:
+            self._catch_up_asked = True
+            self._inbox.put_nowait(CATCH_UP)
+
+    @property
+    def events_state(self) -> str:
+        """For /readyz: "ok", "reconnecting" (Redis away: changes still arrive, from the
+        database, within CATCH_UP_SECONDS) or "stopped" (no events are delivered)."""
+        if self._feeding is None or self._feeding.done():
+            return "stopped"
+        if self.redis is not None and not self.redis.connected:
+            return "reconnecting"
+        return "ok"
 
     def _settle(self) -> None:
         """Every FREEZE_EVERY new streams, take what they hold out of the collector's walks.
@@ -105,11 +147,10 @@ class LiveHub:
             gc.collect()
             gc.freeze()
 
-    async def close(self, stream: Stream) -> None:
+    def close(self, stream: Stream) -> None:
         if stream in self.streams:
             self.streams.remove(stream)
             self._closed.append(stream)
-        await self.channels.unsubscribe(stream.subscriber, CHANNEL)
 
     def keep_alive(self) -> None:
         for stream in self.streams:
@@ -144,6 +185,14 @@ class LiveHub:
         self.draining = False
         self._saving = asyncio.Lock()  # this loop's (tests start an app on more than one)
         bind_loop(self.channels, asyncio.get_running_loop())
+        # Subscribed before the feed reads the newest id: a change in between is a duplicate.
+        self._inbox = await self.channels.subscribe(CHANNEL)
+        self._catch_up_asked = False
+        await self.feed.start()
+        if self.redis is not None:
+            self.redis.on_subscribed = self.catch_up_soon
+        self._feeding = asyncio.create_task(self._feed_streams())
+        self._ringing = asyncio.create_task(self._ring_every(CATCH_UP_SECONDS))
         self._task = asyncio.create_task(self._run())
         self._restore_signals = _drain_on_signals(self.drain)
 
@@ -155,12 +204,38 @@ class LiveHub:
             if not self.streams:
                 break
             await asyncio.sleep(0.05)
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._ringing, self._feeding):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self.redis is not None:
+            self.redis.on_subscribed = None
+        if self._inbox is not None:
+            await self.channels.unsubscribe(self._inbox, CHANNEL)
+            self._inbox = None
         await self.flush()
         bind_loop(self.channels, None)
+
+    async def _feed_streams(self) -> None:
+        """The one task that calls the feed: frames and catch-ups, one at a time, in order."""
+        assert self._inbox is not None
+        async for item in self._inbox.iter_events():
+            try:
+                if item == CATCH_UP:
+                    self._catch_up_asked = False
+                    await self.feed.catch_up()
+                else:
+                    await self.feed.arrive(item)
+            except Exception:  # a bug must not end live sync: logged, and the next item runs
+                log.exception("live: could not deliver an event")
+        log.warning("live: event feed stopped")
+
+    async def _ring_every(self, seconds: float) -> None:
+        """The safety net: doorbells that never rang (Redis away) are caught up within this."""
+        while True:
+            await asyncio.sleep(seconds)
+            self.catch_up_soon()
 
     async def _run(self) -> None:
         ticks = 0

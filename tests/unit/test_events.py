@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from anyio import to_thread
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.testing import TestClient
@@ -110,7 +112,8 @@ def events(frames: list[bytes]) -> list[str]:
     return [line[7:].decode() for f in frames for line in f.split(b"\n") if line[:7] == b"event: "]
 
 
-def stream_subscribers(app: Litestar) -> int:
+def plugin_subscribers(app: Litestar) -> int:
+    """The hub alone subscribes to the plugin, however many streams are open."""
     plugin = app.plugins.get(ChannelsPlugin)
     return len(plugin._channels[CHANNEL])
 
@@ -221,20 +224,17 @@ async def test_reconnect_past_the_kept_window_sends_resync(app: Litestar, alice:
 
 
 @pytest.mark.anyio
-async def test_disconnect_brings_the_subscriber_count_back_to_zero(
-    app: Litestar, alice: int
-) -> None:
+async def test_disconnect_brings_the_stream_count_back_to_zero(app: Litestar, alice: int) -> None:
     async with running(app) as open_stream:
         baseline_tasks = len(asyncio.all_tasks())
         clients = [open_stream() for _ in range(3)]
         for client in clients:
             await client.start()
             await client.frames(1)
-        assert stream_subscribers(app) == 3
         assert len(hub_of(app).streams) == 3
+        assert plugin_subscribers(app) == 1
         for client in clients:
             await client.disconnect()
-        assert stream_subscribers(app) == 0
         assert not hub_of(app).streams
         assert len(asyncio.all_tasks()) == baseline_tasks  # no watcher task left behind
 
@@ -261,7 +261,8 @@ async def test_server_shutdown_ends_streams_and_closes_their_sessions(
         await client.frames(1)
         await hub_of(app).flush()
     assert await client.ended()
-    assert stream_subscribers(app) == 0
+    assert not hub_of(app).streams
+    assert plugin_subscribers(app) == 0
     with Session(app.state["engine"]) as db:
         [row] = db.exec(select(SyncSession)).all()
     assert row.user_agent == "Firefox/140"
@@ -479,3 +480,32 @@ def test_every_page_carries_the_live_sync_element_and_script(client: TestClient[
     assert element["hx-sse:connect"] == "/events"
     assert element["data-live-sync"] == "/events/sync"
     assert one(page, "script[src^='/static/js/live-sync.js']")
+
+
+@pytest.mark.anyio
+async def test_a_stream_opened_during_a_catch_up_gets_each_event_once(
+    app: Litestar, alice: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = change_sync(app, alice)
+    async with running(app) as open_stream:
+        feed = hub_of(app).feed
+        missed = [change_sync(app, alice), change_sync(app, alice)]  # no doorbell rang
+        reading, release = threading.Event(), threading.Event()
+        read = feed._read
+
+        def slow_read(last: int | None) -> sync.Replay:
+            reading.set()
+            release.wait(3)
+            return read(last)
+
+        monkeypatch.setattr(feed, "_read", slow_read)
+        hub_of(app).catch_up_soon()
+        await to_thread.run_sync(reading.wait, 3)
+        client = open_stream(**{"Last-Event-ID": str(seen.event_id)})  # mid-catch-up
+        await client.start()
+        opening = await client.frames(3)
+        release.set()
+        later = change(app, alice)
+        [live] = await client.frames(1)
+    assert ids(opening) == [missed[0].event_id, missed[1].event_id, missed[1].event_id]
+    assert ids([live]) == [later.event_id]  # the catch-up's copies of the replay were dropped

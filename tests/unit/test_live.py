@@ -31,7 +31,9 @@ from web.live import (
     publish_change,
     publish_outside_app,
     sse_frame,
+    transport,
 )
+from web.live_hub import live_hub
 from web.services import sync, sync_sessions
 from web.services.sync import Change, Replay, record_change
 from web.services.sync_sessions import LiveSession
@@ -200,33 +202,27 @@ def test_overview_lists_live_tabs_with_their_lag(db: Session, alice: int) -> Non
 
 
 @pytest.mark.anyio
-async def test_publish_from_a_worker_thread_reaches_subscribers(
+async def test_publish_from_a_worker_thread_reaches_streams(
     app: Litestar, db: Session, alice: int
 ) -> None:
-    channels = app.plugins.get(ChannelsPlugin)
+    channels, hub = app.plugins.get(ChannelsPlugin), live_hub(app)
     async with app.lifespan():
-        subscriber = await channels.subscribe(CHANNEL)
-        assert isinstance(subscriber, LiveSubscriber)
+        stream, _replay = await hub.open(viewer_id=None, user_agent="", last_event_id=None)
         made = change(db, alice)
         # Sync handlers publish from worker threads; an asyncio queue must not be touched there.
         await to_thread.run_sync(publish_change, channels, made)
         async with asyncio.timeout(2):
-            assert await subscriber.next() == sse_frame(made)
-        await channels.unsubscribe(subscriber)
+            assert await stream.subscriber.next() == sse_frame(made)
+        hub.close(stream)
 
 
 @pytest.mark.anyio
-async def test_a_subscriber_past_its_backlog_is_closed_not_blocking(app: Litestar) -> None:
-    channels = app.plugins.get(ChannelsPlugin)
-    async with app.lifespan():
-        subscriber = await channels.subscribe(CHANNEL)
-        assert isinstance(subscriber, LiveSubscriber)
-        for event_id in range(1, 100):
-            subscriber.put_nowait(sse_frame(Change(event_id, 1, event_id, "uploaded")))
-        assert subscriber.closed
-        assert await subscriber.next() is None
-        async with asyncio.timeout(1):  # the plugin's put(None) must not wait on a full queue
-            await channels.unsubscribe(subscriber)
+async def test_a_subscriber_past_its_backlog_is_closed_not_blocking() -> None:
+    subscriber = LiveSubscriber()
+    for event_id in range(1, 100):
+        subscriber.put_nowait(sse_frame(Change(event_id, 1, event_id, "uploaded")))
+    assert subscriber.closed
+    assert await subscriber.next() is None
 
 
 def test_saving_a_new_tab_twice_is_harmless(db: Session, alice: int) -> None:
@@ -300,12 +296,12 @@ async def test_redis_channels_are_kept_apart_by_prefix_and_reach_the_cli(tmp_pat
         )
 
     ours, theirs = settings(fresh_redis_prefix()), settings(fresh_redis_prefix())
-    async with channels_plugin(ours) as mine, channels_plugin(theirs) as other:
+    mine, other = channels_plugin(transport(ours)), channels_plugin(transport(theirs))
+    async with mine, other:
         heard, overheard = await mine.subscribe(CHANNEL), await other.subscribe(CHANNEL)
-        assert isinstance(heard, LiveSubscriber) and isinstance(overheard, LiveSubscriber)
         made = Change(7, 1, 2, "restored")
         assert await to_thread.run_sync(publish_outside_app, ours, made)
         async with asyncio.timeout(5):
-            assert await heard.next() == sse_frame(made)
+            assert await anext(heard.iter_events()) == sse_frame(made)
         await asyncio.sleep(0.2)  # time enough for a leak across prefixes to show
         assert overheard.qsize == 0

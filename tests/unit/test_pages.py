@@ -76,7 +76,7 @@ def test_static_assets_are_versioned_by_content(client: TestClient[Any]) -> None
 
 def test_healthz_and_readyz(client: TestClient[Any]) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ok", "database": "ok"}
+    assert client.get("/readyz").json() == {"status": "ok", "database": "ok", "events": "ok"}
 
 
 def test_every_post_form_carries_a_csrf_token(

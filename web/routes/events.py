@@ -55,11 +55,11 @@ async def stream(scope: Scope, receive: Receive, send: Send) -> None:
             watcher.cancel()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:
-        await hub.close(opened)
+        hub.close(opened)
 
 
 async def _open(hub: LiveHub, scope: Scope, send: Send) -> tuple[Stream, int]:
-    """Subscribe, replay, send the opening. Its own function: what it needs (headers, the
+    """Register, replay, send the opening. Its own function: what it needs (headers, the
     replay) is let go before the stream settles down for hours."""
     headers = Headers.from_scope(scope)
     opened, replay = await hub.open(
@@ -74,7 +74,7 @@ async def _open(hub: LiveHub, scope: Scope, send: Send) -> tuple[Stream, int]:
         body = opening_frames(replay)
         await send({"type": "http.response.body", "body": body, "more_body": True})
     except BaseException:
-        await hub.close(opened)
+        hub.close(opened)
         raise
     return opened, replay.last_event_id
 
