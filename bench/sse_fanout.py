@@ -10,7 +10,7 @@ server's monotonic clock, shared by every process on the machine) to its arrival
 
 Variants, in the same run:
   app     the application itself: GET /events (web/routes/events.py) over the channels plugin,
-          fed by a real change (record_change, commit, publish_change from a worker thread).
+          fed by a real change (record_change, commit, LiveHub.publish from a worker thread).
   stream  the same application, with the stream written as Litestar's Stream response over the
           same subscription: only the handler differs.
   bare    a bare ASGI broadcaster: a set of queues, the frame encoded once, put into each.
@@ -70,12 +70,11 @@ def serve(variant: str, port: int, var: Path) -> None:
 
 def app_server(var: Path) -> Any:
     from litestar import Request, get
-    from litestar.channels import ChannelsPlugin
 
     from db import migrate
     from web.app import create_app
     from web.deps import DB
-    from web.live import publish_change
+    from web.live_hub import live_hub
     from web.services import members
     from web.services.sync import record_change
     from web.settings import Settings
@@ -96,7 +95,7 @@ def app_server(var: Path) -> Any:
         made = record_change(db, user_id=1, kind="uploaded")
         db.commit()
         committed = time.monotonic()
-        publish_change(request.app.plugins.get(ChannelsPlugin), made)
+        live_hub(request.app).publish(made)
         return repr(committed)
 
     from sqlmodel import Session

@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "db": Provide(deps.provide_db),
             "viewer": Provide(deps.provide_viewer, sync_to_thread=True),
+            "live": Provide(deps.provide_live, sync_to_thread=False),
         },
         middleware=[
             RequestLogMiddleware,

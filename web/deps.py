@@ -13,6 +13,7 @@ from litestar.types import Scope
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from web.live_hub import LiveHub
 from web.services import members
 from web.services.members import Viewer
 from web.settings import Settings
@@ -59,5 +60,11 @@ def provide_signed_in(request: Request[Any, Any, Any], db: DB) -> Viewer:
     return viewer
 
 
+def provide_live(state: State) -> LiveHub:
+    hub: LiveHub = state["live"]
+    return hub
+
+
+Live = NamedDependency[LiveHub]
 SignedIn = NamedDependency[Viewer]
 MEMBERS_ONLY = {"viewer": Provide(provide_signed_in, sync_to_thread=True)}

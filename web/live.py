@@ -11,7 +11,6 @@ web/live_hub.py; the Redis transport: web/live_transport.py.
 from __future__ import annotations
 
 import asyncio
-import weakref
 
 import msgspec
 from litestar.channels import ChannelsPlugin
@@ -120,37 +119,6 @@ def channels_plugin(backend: ChannelsBackend) -> ChannelsPlugin:
     """The plugin carries frames between the transport and the hub, which alone subscribes (one
     unbounded queue it reads at once) and fans out to the streams: see web/live_hub.py."""
     return ChannelsPlugin(backend=backend, channels=[CHANNEL])
-
-
-# The loop each started plugin runs on (set by LiveHub.start): sync handlers publish from
-# executor threads, and the plugin's asyncio queue may only be touched from its loop.
-_loops: weakref.WeakKeyDictionary[ChannelsPlugin, asyncio.AbstractEventLoop] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def bind_loop(channels: ChannelsPlugin, loop: asyncio.AbstractEventLoop | None) -> None:
-    if loop is None:
-        _loops.pop(channels, None)
-    else:
-        _loops[channels] = loop
-
-
-def publish_change(channels: ChannelsPlugin, change: Change) -> None:
-    """Call after the change's transaction has committed, never before. Any thread may call."""
-    frame = sse_frame(change)
-    loop = _loops.get(channels)
-    if loop is not None and not _running_in(loop):
-        loop.call_soon_threadsafe(channels.publish, frame, CHANNEL)
-    else:
-        channels.publish(frame, CHANNEL)
-
-
-def _running_in(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
 
 
 def publish_outside_app(settings: Settings, change: Change) -> bool:

@@ -28,11 +28,11 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.types import utcnow
-from web.live import CHANNEL, KEEPALIVE, LiveSubscriber, bind_loop
+from web.live import CHANNEL, KEEPALIVE, LiveSubscriber, sse_frame
 from web.live_feed import CATCH_UP_SECONDS, EventFeed
 from web.live_transport import RedisTransport
 from web.services import sync, sync_sessions
-from web.services.sync import Replay
+from web.services.sync import Change, Replay
 from web.services.sync_sessions import LiveSession
 
 log = logging.getLogger("ppsync.live")
@@ -81,6 +81,7 @@ class LiveHub:
         self._frozen_streams = False
         self._task: asyncio.Task[None] | None = None
         self._restore_signals: Callable[[], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by start: publish() needs it
 
     async def open(
         self, *, viewer_id: int | None, user_agent: str, last_event_id: int | None
@@ -184,7 +185,7 @@ class LiveHub:
     async def start(self) -> None:
         self.draining = False
         self._saving = asyncio.Lock()  # this loop's (tests start an app on more than one)
-        bind_loop(self.channels, asyncio.get_running_loop())
+        self._loop = asyncio.get_running_loop()
         # Subscribed before the feed reads the newest id: a change in between is a duplicate.
         self._inbox = await self.channels.subscribe(CHANNEL)
         self._catch_up_asked = False
@@ -215,7 +216,17 @@ class LiveHub:
             await self.channels.unsubscribe(self._inbox, CHANNEL)
             self._inbox = None
         await self.flush()
-        bind_loop(self.channels, None)
+        self._loop = None
+
+    def publish(self, change: Change) -> None:
+        """Call after the change's transaction has committed, never before. Any thread may
+        call: handlers run in worker threads, and the plugin's queue is the hub's loop's."""
+        frame = sse_frame(change)
+        loop = self._loop
+        if loop is not None and not _running_in(loop):
+            loop.call_soon_threadsafe(self.channels.publish, frame, CHANNEL)
+        else:
+            self.channels.publish(frame, CHANNEL)
 
     async def _feed_streams(self) -> None:
         """The one task that calls the feed: frames and catch-ups, one at a time, in order."""
@@ -265,6 +276,13 @@ class LiveHub:
         with session_scope(self.engine) as session:
             sync.prune_events(session)
             sync_sessions.close_stale_sessions(session)
+
+
+def _running_in(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def live_hub(app: Litestar) -> LiveHub:

@@ -12,15 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.channels import ChannelsPlugin
-from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
 from web.deps import engine_of, settings_of, signed_in_id
-from web.live import publish_change
+from web.live_hub import LiveHub
 from web.services import api_auth, imaging, members
 from web.services.audit import Actor
 from web.services.members import Viewer
@@ -28,7 +26,6 @@ from web.services.pictures import reads
 from web.services.pictures.access import PictureError
 from web.services.sync import Change
 
-Channels = NamedDependency[ChannelsPlugin]
 NEW_TOKEN_KEY = "new_api_token"  # noqa: S105  (a session key, not a secret)
 RATE_LIMITED = "You have uploaded many pictures in a short time: please wait a minute."
 
@@ -45,14 +42,14 @@ def done(
     viewer: Viewer,
     message: Message,
     *,
-    channels: ChannelsPlugin | None = None,
+    live: LiveHub | None = None,
     change: Change | None = None,
     category: str = "ok",
     status: int = 200,
 ) -> Template | Redirect:
     """After an action: publish the committed change, then answer htmx or the plain form."""
-    if change is not None and channels is not None:
-        publish_change(channels, change)
+    if change is not None and live is not None:
+        live.publish(change)
     if request.headers.get("hx-request"):
         notice = {"message": message, "category": category}
         return profile_response(request, db, viewer.id, status, notices=[notice])

@@ -21,6 +21,7 @@ from tests.api_support import (
     update,
     upload,
 )
+from web.live_hub import LiveHub
 from web.services.sync import Change
 
 
@@ -33,7 +34,7 @@ def token(db: Session, alice: int) -> str:
 def published(monkeypatch: pytest.MonkeyPatch) -> list[Change]:
     """The changes the API hands to the live channel, in order."""
     changes: list[Change] = []
-    monkeypatch.setattr("web.routes.api.publish_change", lambda _channels, c: changes.append(c))
+    monkeypatch.setattr(LiveHub, "publish", lambda _hub, c: changes.append(c))
     return changes
 
 

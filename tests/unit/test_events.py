@@ -27,7 +27,7 @@ from tests.conftest import log_in
 from tests.factories import add_member
 from tests.html import one
 from web import live_hub
-from web.live import CHANNEL, KEEPALIVE, publish_change
+from web.live import CHANNEL, KEEPALIVE
 from web.live_hub import LiveHub
 from web.services import sync
 from web.services.sync import Change, record_change
@@ -127,7 +127,7 @@ def change(app: Litestar, user_id: int, kind: str = "uploaded") -> Change:
     with Session(app.state["engine"]) as db:
         made = record_change(db, user_id=user_id, kind=kind)
         db.commit()
-    publish_change(app.plugins.get(ChannelsPlugin), made)
+    live_hub.live_hub(app).publish(made)
     return made
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from anyio import to_thread
 from litestar import Litestar
-from litestar.channels import ChannelsPlugin
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -28,7 +27,6 @@ from web.live import (
     channels_plugin,
     frame_event_id,
     opening_frames,
-    publish_change,
     publish_outside_app,
     sse_frame,
     transport,
@@ -205,12 +203,12 @@ def test_overview_lists_live_tabs_with_their_lag(db: Session, alice: int) -> Non
 async def test_publish_from_a_worker_thread_reaches_streams(
     app: Litestar, db: Session, alice: int
 ) -> None:
-    channels, hub = app.plugins.get(ChannelsPlugin), live_hub(app)
+    hub = live_hub(app)
     async with app.lifespan():
         stream, _replay = await hub.open(viewer_id=None, user_agent="", last_event_id=None)
         made = change(db, alice)
         # Sync handlers publish from worker threads; an asyncio queue must not be touched there.
-        await to_thread.run_sync(publish_change, channels, made)
+        await to_thread.run_sync(hub.publish, made)
         async with asyncio.timeout(2):
             assert await stream.subscriber.next() == sse_frame(made)
         hub.close(stream)

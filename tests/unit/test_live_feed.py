@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from anyio import to_thread
 from litestar import Litestar
-from litestar.channels import ChannelsPlugin
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -23,7 +22,7 @@ from tests.factories import add_member
 from tests.private_redis import PrivateRedis, private_redis
 from tests.services import fresh_redis_prefix
 from web.app import create_app
-from web.live import CHANNEL, RESYNC, publish_change, sse_frame
+from web.live import CHANNEL, RESYNC, sse_frame
 from web.live_feed import CATCH_UP_SECONDS, EventFeed
 from web.live_hub import live_hub
 from web.live_transport import BACKOFF_MAX, RedisTransport, redis_client
@@ -253,7 +252,7 @@ def redis_app(tmp_path: Path, redis_server: PrivateRedis) -> Litestar:
 
 def change_and_publish(app: Litestar, user_id: int) -> Change:
     [made] = committed(app.state["engine"], user_id)
-    publish_change(app.plugins.get(ChannelsPlugin), made)
+    live_hub(app).publish(made)
     return made
 
 

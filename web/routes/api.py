@@ -12,7 +12,6 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.channels import ChannelsPlugin
 from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
@@ -32,8 +31,8 @@ from web.api_views import (
     state_body,
     sync_body,
 )
-from web.deps import DB, settings_of
-from web.live import publish_change
+from web.deps import DB, Live, settings_of
+from web.live_hub import LiveHub
 from web.routes.api_common import SECURITY, bearer_guard, provide_caller, strict_json_body
 from web.routes.api_errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
 from web.services import imaging
@@ -43,7 +42,6 @@ from web.services.pictures.storage import MediaStore
 from web.services.sync import Change
 
 Caller = NamedDependency[ApiCaller]
-Channels = NamedDependency[ChannelsPlugin]
 PathUserId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="The member's id.")]
 IdempotencyKey = Annotated[
     str | None,
@@ -110,7 +108,7 @@ class ApiController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         caller: Caller,
-        channels: Channels,
+        live: Live,
         data: MultipartBody[UploadForm],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[PictureState]:
@@ -131,7 +129,7 @@ class ApiController(Controller):
             scan=uploads.scanner(settings.clamd_socket),
             idempotency_key=idempotency_key,
         )
-        _publish(channels, done.change)
+        _publish(live, done.change)
         replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
         return Response(state_body(done.state), status_code=201, headers=replayed)
 
@@ -179,7 +177,7 @@ class ApiController(Controller):
         | {409: conflict_doc("The picture changed after `updatedAt`: nothing was done.")},
     )
     def update_picture(
-        self, db: DB, caller: Caller, channels: Channels, data: JSONBody[UpdatePicture]
+        self, db: DB, caller: Caller, live: Live, data: JSONBody[UpdatePicture]
     ) -> PictureState:
         """`profilePicture` names the version by its `filename` (a deleted one is undeleted).
         `updatedAt` is the `updatedAt` the caller last saw: when the picture changed after it,
@@ -192,7 +190,7 @@ class ApiController(Controller):
             name=data.profile_picture,
             seen=data.updated_at,
         )
-        _publish(channels, change)
+        _publish(live, change)
         return state_body(state)
 
     @delete(
@@ -205,13 +203,13 @@ class ApiController(Controller):
         responses=error_docs(404, 409),
     )
     def delete_picture(
-        self, db: DB, caller: Caller, channels: Channels, data: JSONBody[DeletePicture]
+        self, db: DB, caller: Caller, live: Live, data: JSONBody[DeletePicture]
     ) -> PictureState:
         """A soft delete: the previous version (or the default avatar) becomes the picture; the
         deleted one can be restored with update-picture for 30 days. Answers the new state."""
         user_id = int(data.user_id)
         deleted = changes.delete(db, actor=caller.actor, user_id=user_id)
-        _publish(channels, deleted.change)
+        _publish(live, deleted.change)
         return state_body(reads.state(db, user_id))
 
     @post(
@@ -236,9 +234,9 @@ class ApiController(Controller):
         return sync_body(check)
 
 
-def _publish(channels: ChannelsPlugin, change: Change | None) -> None:
+def _publish(live: LiveHub, change: Change | None) -> None:
     if change is not None:
-        publish_change(channels, change)
+        live.publish(change)
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

@@ -11,8 +11,8 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import File, Redirect, Template
 from sqlmodel import Session
 
-from web.deps import DB, MEMBERS_ONLY, SignedIn, settings_of
-from web.profile_page import Channels, actor_of, done
+from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, settings_of
+from web.profile_page import actor_of, done
 from web.services import imaging
 from web.services.members import Viewer
 from web.services.pictures import reads, uploads
@@ -55,7 +55,7 @@ class CropController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
-        channels: Channels,
+        live: Live,
         version: FromPath[int],
         data: URLEncodedBody[CropForm],
     ) -> Template | Redirect:
@@ -73,7 +73,7 @@ class CropController(Controller):
         except PictureError as error:
             raise NotFoundException(error.message) from None
         message = f"Version {recropped.version} saved from version {version}."
-        return done(request, db, viewer, message, channels=channels, change=recropped.change)
+        return done(request, db, viewer, message, live=live, change=recropped.change)
 
 
 def _page(

@@ -14,8 +14,8 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
-from web.deps import DB, MEMBERS_ONLY, SignedIn, settings_of
-from web.profile_page import Channels, actor_of, done, profile_response, refused
+from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, settings_of
+from web.profile_page import actor_of, done, profile_response, refused
 from web.services import imaging, members
 from web.services.pictures import changes, uploads
 from web.services.pictures.access import PictureError
@@ -60,7 +60,7 @@ class ProfileController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
-        channels: Channels,
+        live: Live,
         data: MultipartBody[UploadForm],
     ) -> Template | Redirect | Response[Any]:
         settings = settings_of(request.app.state)
@@ -87,7 +87,7 @@ class ProfileController(Controller):
         except PictureError as error:  # another change of the member's came first
             return refused(request, db, viewer, error)
         message = f"Version {uploaded.version} uploaded."
-        return done(request, db, viewer, message, channels=channels, change=uploaded.change)
+        return done(request, db, viewer, message, live=live, change=uploaded.change)
 
     @post("/picture/{version:int}/restore", sync_to_thread=True)
     def restore(
@@ -95,7 +95,7 @@ class ProfileController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
-        channels: Channels,
+        live: Live,
         version: FromPath[int],
         data: URLEncodedBody[RestoreForm],
     ) -> Template | Redirect:
@@ -112,7 +112,7 @@ class ProfileController(Controller):
         if change is None:
             return done(request, db, viewer, f"Version {version} is your picture already.")
         message = f"Version {version} restored."
-        return done(request, db, viewer, message, channels=channels, change=change)
+        return done(request, db, viewer, message, live=live, change=change)
 
     @post("/preferences", sync_to_thread=True)
     def preferences(
@@ -120,14 +120,14 @@ class ProfileController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
-        channels: Channels,
+        live: Live,
         data: URLEncodedBody[PreferencesForm],
     ) -> Template | Redirect:
         change = members.set_animation(db, user_id=viewer.id, animate=data.animate)
         message = (
             "Your picture plays its animation." if data.animate else "Your picture stays still."
         )
-        return done(request, db, viewer, message, channels=channels, change=change)
+        return done(request, db, viewer, message, live=live, change=change)
 
     @post("/picture/delete", sync_to_thread=True)
     def delete(
@@ -135,7 +135,7 @@ class ProfileController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
-        channels: Channels,
+        live: Live,
         data: URLEncodedBody[VersionForm],
     ) -> Template | Redirect:
         try:
@@ -149,4 +149,4 @@ class ProfileController(Controller):
             "undo_version": deleted.version,
             "undo_activate": deleted.was_active,
         }
-        return done(request, db, viewer, undo, channels=channels, change=deleted.change)
+        return done(request, db, viewer, undo, live=live, change=deleted.change)
