@@ -19,7 +19,7 @@ from tests.e2e.conftest import Server
 from tests.factories import jpeg
 from tests.services import fresh_postgres_database
 
-UPLOADS = 6
+UPLOADS = 24  # more than the pool (5 + 10) and the default executor (6 threads) hold
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

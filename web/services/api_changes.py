@@ -51,7 +51,11 @@ def upload(
     data = _read_capped(session, caller, user_id, file, limits)
     if idempotency_key is None:
         change = _upload(session, store, caller, user_id, data, original_name, limits, scan)
-        return change, 201, picture_state(session, user_id)
+        state = picture_state(session, user_id)
+        # Give the connection back now, in the handler's thread: a session held until the
+        # request's cleanup pins a pool connection while other uploads wait for one.
+        session.rollback()
+        return change, 201, state
     digest = idempotency.fingerprint(str(user_id).encode(), data)
     stored = idempotency.claim(
         session, user_id=caller.user_id, key=idempotency_key, fingerprint=digest
