@@ -5,6 +5,7 @@ These start `ppsync serve` in a subprocess (no browser): the races are between r
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from tests.e2e.conftest import Server
 from tests.factories import jpeg
 from tests.services import fresh_postgres_database
 
-UPLOADS = 6
+UPLOADS = 24  # more than the pool (5 + 10) and the default executor (6 threads) hold
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -82,11 +83,75 @@ def test_concurrent_same_picture_uploads_get_distinct_versions_and_keep_files(
     statuses = sorted(r.status_code for r in responses)
     print(f"{UPLOADS} concurrent uploads: statuses {statuses} in {elapsed:.2f} s")
     assert all(status < 500 for status in statuses), [r.text for r in responses]
-    versions = [r.json()["version"] for r in responses if r.status_code == 201]
-    assert len(versions) == len(set(versions))
+    created = sum(r.status_code == 201 for r in responses)
     kept = history(busy_server, token, user_id)
-    assert sorted(e["version"] for e in kept) == sorted(versions)
+    # Each 201 made its own version (the answer is the member's state after it, which a
+    # concurrent upload that committed just after may already have moved on).
+    assert sorted(e["version"] for e in kept) == list(range(1, created + 1))
+    assert {r.json()["version"] for r in responses if r.status_code == 201} <= set(
+        range(1, created + 1)
+    )
     with httpx.Client(base_url=busy_server.url) as client:
         for entry in kept:
             for url in variant_urls(entry):
                 assert client.get(url).status_code == 200, url
+
+
+def ppsync_status(server: Server, *args: str) -> tuple[int, str]:
+    """A `ppsync` command's exit status and output (Server.ppsync insists on success)."""
+    import subprocess
+
+    from tests.e2e.conftest import PPSYNC
+
+    result = subprocess.run(
+        [PPSYNC, *args], env=server.env, capture_output=True, text=True, timeout=120
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_kill_9_during_uploads_then_sweep_leaves_a_clean_check_and_every_acknowledged_upload(
+    tmp_path: Path,
+) -> None:
+    server = Server(tmp_path, {"UPLOADS_PER_MINUTE": "1000"}).start()
+    try:
+        user_id, token = member_with_token(server, "alice")
+        acknowledged: list[dict[str, Any]] = []
+        cut_off: list[int] = []
+        some_done = threading.Event()
+
+        def one_upload(index: int) -> None:
+            data = jpeg(("red", "green", "blue", "teal")[index % 4], (1600, 1200))
+            try:
+                with httpx.Client(base_url=server.url) as client:
+                    response = upload(client, token, user_id, data)
+            except httpx.ConnectError:
+                return  # sent after the kill: never reached a server
+            except httpx.HTTPError:
+                cut_off.append(index)  # in flight when killed: not acknowledged
+                return
+            if response.status_code == 201:
+                acknowledged.append(response.json())
+            if len(acknowledged) >= 3:
+                some_done.set()
+
+        with ThreadPoolExecutor(12) as pool:
+            for index in range(36):
+                pool.submit(one_upload, index)
+            assert some_done.wait(timeout=60)
+            assert server.process is not None
+            server.process.kill()  # SIGKILL with uploads in flight
+            server.process.wait()
+    finally:
+        server.stop()
+    status, swept = ppsync_status(server, "media", "sweep", "--grace", "0")
+    assert status == 0, swept
+    figures = f"{len(acknowledged)} acknowledged, {len(cut_off)} cut off"
+    print(f"kill -9: {figures}; {swept.splitlines()[-1]}")
+    assert cut_off  # the kill really hit uploads in flight
+    status, output = ppsync_status(server, "check")
+    assert status == 0, output
+    assert " 0 orphans" in output.splitlines()[-1]
+    media = Path(server.env.get("MEDIA_ROOT") or tmp_path / "media")
+    for answer in acknowledged:
+        for url in variant_urls({"urls": answer["urls"]}):
+            assert (media / url.removeprefix("/media/")).is_file(), url
