@@ -15,8 +15,8 @@ one member who has uploaded one picture. Then `wrk -t2 -c64 -d5s` runs, one targ
 Printed per target: requests/s, latency p50/p99/max, answers that were not 2xx/3xx, socket
 errors, requests/s as a share of /healthz's, and how long one GET /healthz took right after the
 burst. Then the "no stall" verdict: every answer 2xx/3xx, no socket error, max latency and that
-/healthz under --max-latency, at least one answer per client. Needs `wrk` (Debian: apt-get install wrk).
-Exits 1 when the verdict fails.
+/healthz under --max-latency, at least one answer per client. Exits 1 when the verdict fails.
+Needs `wrk` (Debian: apt-get install wrk).
 """
 
 from __future__ import annotations

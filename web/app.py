@@ -20,6 +20,7 @@ from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
+from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import POOL_CAPACITY, make_engine
 from web import deps
@@ -42,6 +43,7 @@ from web.routes import (
     pages,
     profile,
     tokens,
+    unavailable,
 )
 from web.services import api_auth
 from web.services.tokens import hash_token
@@ -117,6 +119,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Unknown /api/ paths and methods answer problem+json too (HTML paths as before).
             404: api_errors.routing_problem,
             405: api_errors.routing_problem,
+            # The database unreachable: 503 + Retry-After, as a page or problem+json.
+            SQLAlchemyError: unavailable.database_error,
         },
         openapi_config=api_common.openapi_config(),
         include_in_schema=False,  # only the JSON API is described; its controller opts in
