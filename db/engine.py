@@ -11,6 +11,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+# Connections per process: at most POOL_SIZE + MAX_OVERFLOW open at once; a request waits up
+# to POOL_TIMEOUT_S for one (then sqlalchemy.exc.TimeoutError, answered 503).
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+POOL_CAPACITY = POOL_SIZE + MAX_OVERFLOW
+POOL_TIMEOUT_S = 30.0
+_POOL = {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW, "pool_timeout": POOL_TIMEOUT_S}
+
 
 def normalise_url(url: str) -> str:
     """Accept the usual `postgresql://` form and pick the psycopg 3 driver for it."""
@@ -24,14 +32,16 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, **_POOL)
 
 
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
-    if database and database != ":memory:":
+    on_disk = bool(database) and database != ":memory:"
+    if database and on_disk:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+    pool = _POOL if on_disk else {}  # an in-memory database has its own pool (one connection)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15}, **pool)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

@@ -6,6 +6,7 @@ import gc
 from pathlib import Path
 from typing import Any
 
+import anyio
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import ResponseHeader, State
@@ -19,8 +20,9 @@ from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
+from sqlalchemy.exc import SQLAlchemyError
 
-from db.engine import make_engine
+from db.engine import POOL_CAPACITY, make_engine
 from web import deps
 from web.assets import AssetUrls
 from web.deps import signed_in_id
@@ -42,6 +44,7 @@ from web.routes import (
     pages,
     profile,
     tokens,
+    unavailable,
 )
 from web.services import api_auth
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
@@ -119,6 +122,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Unknown /api/ paths and methods answer problem+json too (HTML paths as before).
             404: api_errors.routing_problem,
             405: api_errors.routing_problem,
+            # The database unreachable: 503 + Retry-After, as a page or problem+json.
+            SQLAlchemyError: unavailable.database_error,
         },
         openapi_config=api_common.openapi_config(),
         include_in_schema=False,  # only the JSON API is described; its controller opts in
@@ -128,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             {
                 "settings": settings,
                 "engine": engine,
+                "db_release": anyio.CapacityLimiter(POOL_CAPACITY),
                 "live": live,
                 "fragments": components.FragmentCache(),
             }
@@ -184,8 +190,14 @@ def _upload_rate_limit(settings: Settings) -> RateLimitConfig:
         # Streams live for hours: the limiter would keep a request object alive for each.
         exclude=["^/events"],
         identifier_for_request=member_or_address,
-        check_throttle_handler=lambda request: bool(request.route_handler.opt.get("rate_limited")),
+        check_throttle_handler=_is_rate_limited,
     )
+
+
+async def _is_rate_limited(request: Request[Any, Any, Any]) -> bool:
+    # Async on purpose: Litestar runs a sync check in the worker-thread pool, so every request
+    # (even /healthz) waited there behind busy handlers (27-52 s in issue 9's read burst).
+    return bool(request.route_handler.opt.get("rate_limited"))
 
 
 def member_or_address(request: Request[Any, Any, Any]) -> str:

@@ -1,10 +1,21 @@
-"""Dependencies every handler may ask for: a database session and the signed-in viewer."""
+"""Dependencies every handler may ask for: a database session and the signed-in viewer.
+
+A session must never hold a pooled connection while its request waits for a worker thread.
+Sync handlers, sync dependencies and Litestar's clean-up of a *sync* generator dependency all
+share one small thread pool (the event loop's default executor: 6 threads on 2 cores). When
+each of those threads is a handler waiting for a connection, and each connection belongs to a
+request waiting for a thread to close its session (or to run its handler), nothing moves until
+the pool times out (30 s): issue 9's stalled read burst. So the session is closed by an async
+dependency (on its own few threads, never queued behind handlers), and the viewer is read in a
+unit of work of its own that gives its connection back before the handler is queued.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -29,15 +40,33 @@ def engine_of(state: State) -> Engine:
     return engine
 
 
+def release_limiter(state: State) -> anyio.CapacityLimiter:
+    limiter: anyio.CapacityLimiter = state["db_release"]
+    return limiter
+
+
 def settings_of(state: State) -> Settings:
     settings: Settings = state["settings"]
     return settings
 
 
-def provide_db(state: State) -> Iterator[Session]:
+async def provide_db(state: State) -> AsyncIterator[Session]:
     """A session per request; handlers commit what they change, the rest is rolled back."""
-    with Session(engine_of(state), expire_on_commit=False) as session:
+    session = Session(engine_of(state), expire_on_commit=False)
+    try:
         yield session
+    finally:
+        await close_session(session, release_limiter(state))
+
+
+async def close_session(session: Session, limiter: anyio.CapacityLimiter) -> None:
+    """Close on the event loop when nothing is held; else give the connection back (a rollback,
+    so I/O) on the release threads, which only ever close sessions and so are never all busy
+    waiting for a connection."""
+    if not session.in_transaction():
+        session.close()
+        return
+    await anyio.to_thread.run_sync(session.close, limiter=limiter)
 
 
 def signed_in_id(scope: Scope) -> int | None:
@@ -47,14 +76,19 @@ def signed_in_id(scope: Scope) -> int | None:
     return user_id if isinstance(user_id, int) else None
 
 
-def provide_viewer(request: Request[Any, Any, Any], db: DB) -> Viewer | None:
+def provide_viewer(request: Request[Any, Any, Any]) -> Viewer | None:
+    """Read in its own unit of work: its connection is back in the pool before the request
+    queues for the thread that runs its handler (see the module's note)."""
     user_id = signed_in_id(request.scope)
-    return None if user_id is None else members.viewer_by_id(db, user_id)
+    if user_id is None:
+        return None
+    with Session(engine_of(request.app.state)) as session:
+        return members.viewer_by_id(session, user_id)
 
 
-def provide_signed_in(request: Request[Any, Any, Any], db: DB) -> Viewer:
+def provide_signed_in(request: Request[Any, Any, Any]) -> Viewer:
     """For member-only pages: no member, no page (the 401 handler sends them to log in)."""
-    viewer = provide_viewer(request, db)
+    viewer = provide_viewer(request)
     if viewer is None:
         raise NotAuthorizedException("Log in first.")
     return viewer

@@ -128,16 +128,18 @@ ERROR_TEXT = {
     422: "The picture cannot be used: truncated or damaged, too many pixels or frames, or "
     "flagged by the virus scanner.",
     429: "Too many uploads in a minute; `Retry-After` says how many seconds to wait.",
-    503: "The virus scanner is unavailable (when one is configured); retry after `Retry-After`.",
+    503: "The database (or, for an upload, the virus scanner when one is configured) can't be "
+    "reached just now; retry after `Retry-After`.",
 }
 
 
 def error_docs(*statuses: int, texts: dict[int, str] | None = None) -> dict[int, ResponseSpec]:
-    """OpenAPI responses for the error statuses an operation can answer (400, 401 and 403 are
-    every operation's); `texts` says what a status means for this operation."""
+    """OpenAPI responses for the error statuses an operation can answer (400, 401, 403 and 503,
+    the database down, are every operation's); `texts` says what a status means for this
+    operation."""
     wording = ERROR_TEXT | (texts or {})
     docs: dict[int, ResponseSpec] = {}
-    for status in (400, 401, 403, *statuses):
+    for status in (400, 401, 403, *statuses, 503):
         container: Any = ValidationProblem if status == 400 else Problem
         docs[status] = ResponseSpec(
             container,

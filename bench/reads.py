@@ -1,0 +1,327 @@
+"""Read bursts: `wrk` on the hot reads of a real server, SQLite and PostgreSQL, beside /healthz.
+
+    .venv/bin/python bench/reads.py [--connections 64] [--seconds 5] [--backends sqlite postgresql]
+
+For each backend (PostgreSQL only when TEST_POSTGRES_URL is set: a throwaway database is created
+beside it and dropped after), a `ppsync serve` runs on a free port over a temporary VAR_DIR, with
+one member who has uploaded one picture. Then `wrk -t2 -c64 -d5s` runs, one target at a time:
+
+  healthz        GET /healthz: no database, the process's own ceiling in this run
+  fragment       GET /components/avatar/<id>?size=sm without `v`: one database read each
+  fragment 304   the same with its ETag in If-None-Match: still one database read
+  fragment v 304 ?v=<version> with If-None-Match: answered from memory, no database
+  media          GET /media/avatars/...: a picture file (one database read, then sendfile)
+
+Printed per target: requests/s, latency p50/p99/max, answers that were not 2xx/3xx, socket
+errors, requests/s as a share of /healthz's, and how long one GET /healthz took right after the
+burst. Then the "no stall" verdict: every answer 2xx/3xx, no socket error, max latency and that
+/healthz under --max-latency, at least one answer per client. Exits 1 when the verdict fails.
+Needs `wrk` (Debian: apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PPSYNC = str(Path(sys.executable).with_name("ppsync"))
+PASSWORD = "bench-password-1"  # noqa: S105  (a throwaway member in a temp database)
+READY_TIMEOUT = 60.0
+
+
+@dataclass
+class Target:
+    name: str
+    path: str
+    headers: tuple[str, ...] = ()
+
+
+@dataclass
+class Result:
+    target: Target
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    requests: int
+    bad_status: int
+    socket_errors: int
+    healthz_after_ms: float = 0.0  # one GET /healthz right after the burst (inf: no answer)
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(self, var: Path, database_url: str) -> None:
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_"))
+        }
+        self.env |= {
+            "VAR_DIR": str(var),
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "bench-" + "s" * 40,
+            "UPLOADS_PER_MINUTE": "1000",
+        }
+        self.var = var
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def ppsync(self, *args: str, stdin: str = "") -> str:
+        done = subprocess.run(
+            [PPSYNC, *args], input=stdin, env=self.env, capture_output=True, text=True, timeout=60
+        )
+        if done.returncode:
+            raise RuntimeError(done.stderr)
+        lines = done.stdout.strip().splitlines()
+        return lines[-1] if lines else ""
+
+    def start(self) -> None:
+        self.ppsync("db", "upgrade")
+        log = (self.var / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [PPSYNC, "serve", "--port", str(self.port)], env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start; see server.log")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def request(self, path: str, *, data: bytes | None = None, headers: dict[str, str]) -> bytes:
+        url = f"{self.url}{path}"  # http://127.0.0.1 only
+        request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            body: bytes = response.read()
+            return body
+
+
+def seed(server: Server) -> list[Target]:
+    """One member with one uploaded picture; the targets that read them."""
+    member = int(server.ppsync("user", "add", "alice", stdin=PASSWORD))
+    token = server.ppsync("token", "add", "alice")
+    auth = {"Authorization": f"Bearer {token}"}
+    body, boundary = _multipart(member, _jpeg())
+    server.request(
+        "/api/profile/upload-picture",
+        data=body,
+        headers=auth | {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    state = json.loads(server.request(f"/api/profile/picture/{member}", headers=auth))
+    version = state["pictureVersion"]
+    media = state["urls"]["sm"]["webp1x"]
+    fragment = f"/components/avatar/{member}?size=sm"
+    etag = f'If-None-Match: "a{member}-v{version}-sm"'
+    return [
+        Target("healthz", "/healthz"),
+        Target("fragment", fragment),
+        Target("fragment 304", fragment, (etag,)),
+        Target("fragment v 304", f"{fragment}&v={version}", (etag,)),
+        Target("media", media.removeprefix(server.url)),
+    ]
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 40, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _multipart(member: int, picture: bytes) -> tuple[bytes, str]:
+    boundary = secrets.token_hex(8)
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="userId"\r\n\r\n{member}\r\n',
+        f'--{boundary}\r\nContent-Disposition: form-data; name="profilePicture"; '
+        f'filename="me.jpg"\r\nContent-Type: image/jpeg\r\n\r\n',
+    ]
+    body = "".join(parts).encode() + picture + f"\r\n--{boundary}--\r\n".encode()
+    return body, boundary
+
+
+# --- wrk -----------------------------------------------------------------------------------
+
+
+def run_wrk(url: str, target: Target, connections: int, seconds: int) -> Result:
+    headers = [arg for header in target.headers for arg in ("-H", header)]
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "30s",
+        "--latency",
+        *headers,
+        f"{url}{target.path}",
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    return Result(
+        target=target,
+        requests_per_s=float(_find(r"Requests/sec:\s+([\d.]+)", out)),
+        p50_ms=_ms(_find(r"\s50%\s+(\S+)", out)),
+        p99_ms=_ms(_find(r"\s99%\s+(\S+)", out)),
+        max_ms=_ms(_find(r"Latency\s+\S+\s+\S+\s+(\S+)", out)),
+        requests=int(_find(r"(\d+) requests in", out)),
+        bad_status=int(_find(r"Non-2xx or 3xx responses:\s+(\d+)", out, "0")),
+        socket_errors=sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out)),
+    )
+
+
+def probe(url: str, timeout: float = 60.0) -> float:
+    """Milliseconds one GET takes right after a burst: a jammed process answers late or never."""
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310  (http://127.0.0.1)
+            return (time.perf_counter() - started) * 1000
+    except OSError:
+        return float("inf")
+
+
+def _find(pattern: str, text: str, default: str | None = None) -> str:
+    match = re.search(pattern, text)
+    if match:
+        return match.group(1)
+    if default is None:
+        raise RuntimeError(f"wrk printed no {pattern!r}:\n{text}")
+    return default
+
+
+def _ms(value: str) -> float:
+    unit = re.sub(r"[\d.]", "", value)
+    return (
+        float(value.removesuffix(unit)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+    )
+
+
+# --- the runs ------------------------------------------------------------------------------
+
+
+@contextmanager
+def database(backend: str, var: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{var / 'app.db'}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(os.environ["TEST_POSTGRES_URL"]).set(drivername="postgresql")
+    name = f"ppsync_bench_{secrets.token_hex(6)}"
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield admin.set(database=name).render_as_string(hide_password=False)
+        finally:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench(backend: str, connections: int, seconds: int) -> list[Result]:
+    with (
+        tempfile.TemporaryDirectory(prefix="ppsync-reads-") as tmp,
+        database(backend, Path(tmp)) as url,
+    ):
+        server = Server(Path(tmp), url)
+        server.start()
+        try:
+            targets = seed(server)
+            results = []
+            for target in targets:
+                result = run_wrk(server.url, target, connections, seconds)
+                result.healthz_after_ms = probe(f"{server.url}/healthz")
+                results.append(result)
+            return results
+        finally:
+            server.stop()
+
+
+def report(backend: str, results: list[Result], args: argparse.Namespace) -> bool:
+    healthz = results[0].requests_per_s or 1.0
+    max_latency_ms: float = args.max_latency
+    print(f"\n{backend}: wrk -t2 -c{args.connections} -d{args.seconds}s")
+    print(
+        f"  {'target':<15}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'requests':>10}{'non-2xx':>9}{'sock err':>9}{'/healthz':>10}{'then ms':>9}"
+    )
+    healthy = True
+    for r in results:
+        print(
+            f"  {r.target.name:<15}{r.requests_per_s:>9.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}"
+            f"{r.max_ms:>9.1f}{r.requests:>10}{r.bad_status:>9}{r.socket_errors:>9}"
+            f"{r.requests_per_s / healthz:>10.2f}{r.healthz_after_ms:>9.1f}"
+        )
+        healthy &= r.bad_status == 0 and r.socket_errors == 0 and r.max_ms < max_latency_ms
+        # A jammed process completes fewer requests than it has clients, and answers late after.
+        healthy &= r.requests >= args.connections and r.healthz_after_ms < max_latency_ms
+    verdict = "no stall" if healthy else "STALL"
+    print(
+        f"  {verdict}: every answer 2xx/3xx, no socket error, max latency and /healthz right"
+        f" after < {max_latency_ms:.0f} ms, at least one answer per client"
+        f" -> {'yes' if healthy else 'NO'}"
+    )
+    print("  (then ms: one GET /healthz right after each burst)")
+    return healthy
+
+
+def main() -> int:
+    args = _args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
+        return 2
+    backends = [b for b in args.backends if b == "sqlite" or os.environ.get("TEST_POSTGRES_URL")]
+    skipped = set(args.backends) - set(backends)
+    if skipped:
+        print(f"skipped {', '.join(sorted(skipped))}: TEST_POSTGRES_URL is not set")
+    healthy = True
+    for backend in backends:
+        healthy &= report(backend, bench(backend, args.connections, args.seconds), args)
+    return 0 if healthy else 1
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--max-latency", type=float, default=5000.0, help="ms; the stall bound")
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
