@@ -16,7 +16,6 @@ def add_member(db: Session, handle: str, display_name: str = "", *, admin: bool 
     user = members.create_member(
         db, handle=handle, display_name=display_name, password=PASSWORD, is_admin=admin
     )
-    db.commit()
     assert user.id is not None
     return user.id
 

@@ -15,7 +15,7 @@ from db.engine import make_engine
 from db.models import User
 from web import live
 from web.live_feed import CATCH_UP_SECONDS
-from web.services import audit, members, tokens
+from web.services import api_auth, audit, members
 from web.services.pictures import changes, media_check, retention
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore
@@ -129,7 +129,6 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
             )
         except members.MemberError as error:
             raise CliError(str(error)) from None
-        session.commit()
     print(user.id)
     return 0
 
@@ -137,8 +136,7 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
 def _token_add(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
         user_id = _member_id(session, args.handle)
-        token = tokens.create_token(session, user_id=user_id, name=args.name)
-        session.commit()
+        token = api_auth.issue_token(session, actor=CLI_ACTOR, user_id=user_id, name=args.name)
     print(token)
     return 0
 
@@ -240,7 +238,6 @@ def _seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
         password = secrets.token_urlsafe(12)
         for handle, name in DEMO_MEMBERS:
             members.create_member(session, handle=handle, display_name=name, password=password)
-        session.commit()
     handles = ", ".join(handle for handle, _ in DEMO_MEMBERS)
     print(f"Seeded demo members {handles}; their development password (shown once): {password}")
     return 0

@@ -51,7 +51,9 @@ def settings_of(state: State) -> Settings:
 
 
 async def provide_db(state: State) -> AsyncIterator[Session]:
-    """A session per request; handlers commit what they change, the rest is rolled back."""
+    """A session per request. The one rule for commits: a service commits the unit of work it
+    owns (one change, one transaction; a refusal's audit in a transaction of its own), and a
+    handler never commits. Whatever is left uncommitted is rolled back when the session closes."""
     session = Session(engine_of(state), expire_on_commit=False)
     try:
         yield session

@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
+from db.engine import make_engine
+from db.models import AuditLog
 from tests.factories import PASSWORD
 
 PPSYNC = str(Path(sys.executable).with_name("ppsync"))
@@ -54,6 +57,15 @@ def test_token_add_prints_the_token_last(var: Path) -> None:
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("pps_")
     assert len(token) > 40
+
+
+def test_token_add_is_audited_as_the_operators(var: Path) -> None:
+    ppsync(var, "user", "add", "dora", stdin=PASSWORD + "\n")
+    token = ppsync(var, "token", "add", "dora", "--name", "ci").stdout.strip().splitlines()[-1]
+    with Session(make_engine(f"sqlite:///{var / 'app.db'}")) as db:
+        row = db.exec(select(AuditLog).where(AuditLog.action == "token.create")).one()
+    assert (row.actor_id, row.outcome, row.detail) == (None, "ok", f"prefix {token[:10]}")
+    assert row.subject_id is not None
 
 
 def test_token_add_for_unknown_member_fails(var: Path) -> None:

@@ -58,7 +58,6 @@ class AuthController(Controller):
             user = members.create_member(
                 db, handle=data.handle, display_name=data.display_name, password=data.password
             )
-            db.commit()
         except members.MemberError as error:
             context = {"viewer": None, "form": data, "errors": error.errors}
             return Template("signup.html", context=context, status_code=HTTP_400_BAD_REQUEST)
@@ -86,7 +85,6 @@ class AuthController(Controller):
                 "errors": {"form": "That handle and password do not match a member."},
             }
             return Template("login.html", context=context, status_code=HTTP_401_UNAUTHORIZED)
-        db.commit()  # keeps a rehashed password, if any
         _sign_in(request, user_id)
         return Redirect(safe_next(data.next), status_code=303)
 

@@ -130,7 +130,6 @@ def sync_avatars(
     viewer_id = signed_in_id(request.scope)
     if viewer_id is not None and viewer_id in current and shown[viewer_id] == current[viewer_id]:
         sync.confirm_current(db, user_id=viewer_id)
-        db.commit()
     changed = [Changed(user, v) for user, v in current.items() if shown[user] != v]
     headers = {"Cache-Control": "no-store"}
     if not changed:

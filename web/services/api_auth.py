@@ -101,16 +101,18 @@ def list_tokens(session: Session, user_id: int) -> list[TokenView]:
     ]
 
 
-def issue_token(session: Session, *, actor: Actor, name: str) -> str:
-    """A new token for the acting member, audited; returned once, stored only as a hash."""
-    assert actor.user_id is not None
-    token = create_token(session, user_id=actor.user_id, name=name)
+def issue_token(session: Session, *, actor: Actor, name: str, user_id: int | None = None) -> str:
+    """A new token for the acting member (or, by an operator, for `user_id`), audited;
+    returned once, stored only as a hash."""
+    owner = actor.user_id if user_id is None else user_id
+    assert owner is not None
+    token = create_token(session, user_id=owner, name=name)
     audit.record(
         session,
         actor=actor,
         action="token.create",
         outcome="ok",
-        subject_id=actor.user_id,
+        subject_id=owner,
         detail=f"prefix {token[:10]}",
     )
     session.commit()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from db.models import AuditLog
@@ -46,19 +45,3 @@ def record(
             detail=detail[:500],
         )
     )
-
-
-def record_refusal(
-    engine: Engine, *, actor: Actor, action: str, outcome: str, subject_id: int, detail: str
-) -> None:
-    """A refused attempt, in a transaction of its own (the attempt itself wrote nothing)."""
-    with Session(engine) as session:
-        record(
-            session,
-            actor=actor,
-            action=action,
-            outcome=outcome,
-            subject_id=subject_id,
-            detail=detail,
-        )
-        session.commit()

@@ -133,7 +133,7 @@ def create_member(
         raise _taken(handle) from None
     assert user.id is not None
     session.add(UserProfile(user_id=user.id))
-    session.flush()
+    session.commit()
     return user
 
 
@@ -147,6 +147,7 @@ def authenticate(session: Session, *, handle: str, password: str) -> int | None:
         return None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
+        session.commit()
     return user.id
 
 

@@ -138,3 +138,4 @@ def confirm_current(session: Session, *, user_id: int, now: datetime | None = No
         )
         .values(last_picture_sync=now)
     )
+    session.commit()

@@ -101,7 +101,6 @@ def sync(
     stale = name != shown or seen < current.updated_at
     now = utcnow()
     confirm_current(session, user_id=user_id, now=now)
-    session.commit()
     return SyncCheck(stale=stale, current=current, synced_at=now)
 
 
