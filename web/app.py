@@ -15,14 +15,15 @@ from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
-from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
+from sqlalchemy import Engine
 
 from db.engine import make_engine
 from web import deps
 from web.assets import AssetUrls
+from web.db_store import DatabaseStore
 from web.deps import signed_in_id
 from web.live import channels_plugin
 from web.live_hub import LiveHub
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=templates,
         plugins=[FlashPlugin(FlashConfig(template_config=templates)), channels],
-        stores=_stores(settings),
+        stores=_stores(settings, engine),
         exception_handlers={
             401: auth.log_in_first,
             413: profile.upload_refused,
@@ -160,18 +161,14 @@ def _templates(assets: AssetUrls) -> TemplateConfig[JinjaTemplateEngine]:
     )
 
 
-def _stores(settings: Settings) -> dict[str, Store]:
-    """Sessions and rate-limit counters: on disk/in memory alone, in Redis when shared."""
-    if settings.redis_url:
-        redis = RedisStore.with_client(url=settings.redis_url, namespace=settings.redis_prefix)
-        return {
-            "sessions": redis.with_namespace("sessions"),
-            "rate_limit": redis.with_namespace("rate"),
-        }
-    return {
-        "sessions": FileStore(settings.var_dir / "sessions", create_directories=True),
-        "rate_limit": MemoryStore(),
-    }
+def _stores(settings: Settings, engine: Engine) -> dict[str, Store]:
+    """Sessions in the database, whatever REDIS_URL says: an outage or a restart signs no one
+    out. Rate-limit counters in Redis when it is shared, else in memory."""
+    sessions = DatabaseStore(engine).with_namespace("sessions")
+    if not settings.redis_url:
+        return {"sessions": sessions, "rate_limit": MemoryStore()}
+    redis = RedisStore.with_client(url=settings.redis_url, namespace=settings.redis_prefix)
+    return {"sessions": sessions, "rate_limit": redis.with_namespace("rate")}
 
 
 def _upload_rate_limit(settings: Settings) -> RateLimitConfig:

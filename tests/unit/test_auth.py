@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
+from sqlmodel import Session, select
 
+from db.models import WebSession
 from tests.conftest import csrf, log_in
 from tests.factories import PASSWORD
 from tests.html import one, parse
+from web.app import create_app
+from web.settings import Settings
 
 
 def signup(client: TestClient[Any], **fields: str) -> Any:
@@ -132,3 +137,49 @@ def test_logout_ends_the_session(client: TestClient[Any], alice: int) -> None:
 def test_header_shows_login_links_when_signed_out(client: TestClient[Any]) -> None:
     links = {a.get_text() for a in parse(client.get("/members").text).select("header a")}
     assert {"Log in", "Sign up"} <= links
+
+
+def stored_session_ids(db: Session) -> set[str]:
+    db.expire_all()
+    return {key.removeprefix("sessions:") for key in db.exec(select(WebSession.key))}
+
+
+def test_anonymous_requests_store_no_session_row(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    for path in ("/members", "/members/alice", "/login", "/signup", "/profile"):
+        client.get(path)
+    assert stored_session_ids(db) == set()
+
+
+def test_login_stores_the_session_in_the_database(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    log_in(client, "alice")
+    assert stored_session_ids(db) == {client.cookies["session"]}
+
+
+def test_login_again_drops_the_old_session_row(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    log_in(client, "alice")
+    first = client.cookies["session"]
+    log_in(client, "alice")
+    assert client.cookies["session"] != first
+    assert stored_session_ids(db) == {client.cookies["session"]}
+
+
+def test_logout_deletes_the_session_row(client: TestClient[Any], db: Session, alice: int) -> None:
+    log_in(client, "alice")
+    client.post("/logout", data={"_csrf_token": csrf(client)})
+    assert stored_session_ids(db) == set()
+
+
+def test_sign_in_survives_an_app_restart(settings: Settings, app: Litestar, alice: int) -> None:
+    with TestClient(app) as before:
+        log_in(before, "alice")
+        cookie = before.cookies["session"]
+    with TestClient(create_app(settings), cookies={"session": cookie}) as after:
+        response = after.get("/profile", follow_redirects=False)
+    assert response.status_code == 200
+    assert one(response.text, "header [data-user-id]")["aria-label"] == "Alice Liddell"

@@ -1,0 +1,154 @@
+"""A Litestar store over the `web_sessions` table: sessions live in the database, which the app
+needs anyway, so neither a Redis outage nor a restart signs anyone out.
+
+The database calls block, so each runs in a worker thread; the event loop never waits on them.
+Expired rows are deleted on read and, at most once a `purge_every` seconds, by one small DELETE
+on a write (no timer of its own).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from anyio.to_thread import run_sync
+from litestar.stores.base import NamespacedStore
+from sqlalchemy import Engine, Table, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from db.models import WebSession
+from db.types import utcnow
+
+TABLE: Table = WebSession.__table__  # type: ignore[attr-defined]
+PURGE_EVERY = 60.0  # seconds between sweeps of expired rows, per process
+
+
+class _PurgeClock:
+    """When the last sweep ran; shared by a store and the namespaces made from it."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.last = float("-inf")
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return False
+        self.last = now
+        return True
+
+
+class DatabaseStore(NamespacedStore):
+    """Keys are kept as `namespace:key`; a child namespace is `parent/child`, so `delete_all`
+    on a parent also empties its children, as Litestar's NamespacedStore asks."""
+
+    __slots__ = ("_engine", "_purge")
+
+    def __init__(
+        self, engine: Engine, namespace: str = "", *, purge_every: float = PURGE_EVERY
+    ) -> None:
+        self._engine = engine
+        self.namespace = namespace
+        self._purge = _PurgeClock(purge_every)
+
+    def with_namespace(self, namespace: str) -> DatabaseStore:
+        child = DatabaseStore(
+            self._engine, f"{self.namespace}/{namespace}" if self.namespace else namespace
+        )
+        child._purge = self._purge
+        return child
+
+    def _key(self, key: str) -> str:
+        return f"{self.namespace}:{key}"
+
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        expires_at = _expiry(expires_in)
+        await run_sync(self._write, self._key(key), data, expires_at, self._purge.due())
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        return await run_sync(self._read, self._key(key), renew_for)
+
+    async def delete(self, key: str) -> None:
+        await run_sync(self._delete, TABLE.c.key == self._key(key))
+
+    async def delete_all(self) -> None:
+        if not self.namespace:
+            await run_sync(self._delete, None)
+            return
+        await run_sync(
+            self._delete,
+            or_(
+                TABLE.c.key.startswith(f"{self.namespace}:", autoescape=True),
+                TABLE.c.key.startswith(f"{self.namespace}/", autoescape=True),
+            ),
+        )
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        row = await run_sync(self._row, self._key(key))
+        if row is None or row[1] is None:
+            return None
+        return int((row[1] - utcnow()).total_seconds())
+
+    # The blocking halves, run in worker threads.
+
+    def _write(self, key: str, data: bytes, expires_at: datetime | None, purge: bool) -> None:
+        with self._engine.begin() as connection:
+            if purge:
+                connection.execute(delete(TABLE).where(TABLE.c.expires_at <= utcnow()))
+            connection.execute(_upsert(connection, key=key, value=data, expires_at=expires_at))
+
+    def _row(self, key: str) -> tuple[bytes, datetime | None] | None:
+        """The value and expiry of a live key; an expired one is deleted and reads as absent."""
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(TABLE.c.value, TABLE.c.expires_at).where(TABLE.c.key == key)
+            ).first()
+        if row is None:
+            return None
+        value, expires_at = row
+        if expires_at is not None and expires_at <= utcnow():
+            self._delete(TABLE.c.key == key)
+            return None
+        return value, expires_at
+
+    def _read(self, key: str, renew_for: int | timedelta | None) -> bytes | None:
+        row = self._row(key)
+        if row is None:
+            return None
+        value, expires_at = row
+        if renew_for and expires_at is not None:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    update(TABLE).where(TABLE.c.key == key).values(expires_at=_expiry(renew_for))
+                )
+        return value
+
+    def _delete(self, where: Any) -> None:
+        statement = delete(TABLE) if where is None else delete(TABLE).where(where)
+        with self._engine.begin() as connection:
+            connection.execute(statement)
+
+
+def _expiry(expires_in: int | timedelta | None) -> datetime | None:
+    if not expires_in:
+        return None
+    seconds = expires_in if isinstance(expires_in, timedelta) else timedelta(seconds=expires_in)
+    return utcnow() + seconds
+
+
+def _upsert(connection: Connection, **values: Any) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE, in the dialect at hand (SQLite or PostgreSQL)."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(TABLE).values(**values)
+    return statement.on_conflict_do_update(
+        index_elements=[TABLE.c.key],
+        set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
+    )
