@@ -2,13 +2,16 @@
 needs anyway, so neither a Redis outage nor a restart signs anyone out.
 
 The database calls block, so each runs in a worker thread; the event loop never waits on them.
-Expired rows are deleted on read and, at most once a `purge_every` seconds, by one small DELETE
-on a write (no timer of its own).
+Litestar writes the session back after every response; a write that would change nothing but
+push the expiry back by less than 1% of its lifetime (at most an hour) is skipped, so a page
+view costs one read, not a read and a commit. Expired rows are deleted on read and, at most
+once a `purge_every` seconds, by one small DELETE on a write (no timer of its own).
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,41 +26,61 @@ from db.types import utcnow
 
 TABLE: Table = WebSession.__table__  # type: ignore[attr-defined]
 PURGE_EVERY = 60.0  # seconds between sweeps of expired rows, per process
+RENEW_EVERY = timedelta(hours=1)  # at most this much expiry is given up to skip a write
+SEEN_MAX = 10_000  # rows remembered per process (a few MB)
+
+Row = tuple[bytes, datetime | None]
 
 
-class _PurgeClock:
-    """When the last sweep ran; shared by a store and the namespaces made from it."""
+class _Shared:
+    """State a store shares with the namespaces made from it: when the last sweep ran, and the
+    value and expiry this process last read or wrote for each key."""
 
-    def __init__(self, every: float) -> None:
-        self.every = every
-        self.last = float("-inf")
+    def __init__(self, purge_every: float) -> None:
+        self.purge_every = purge_every
+        self.last_purge = float("-inf")
+        self.seen: OrderedDict[str, Row] = OrderedDict()
 
-    def due(self) -> bool:
+    def purge_due(self) -> bool:
         now = time.monotonic()
-        if now - self.last < self.every:
+        if now - self.last_purge < self.purge_every:
             return False
-        self.last = now
+        self.last_purge = now
         return True
+
+    def remember(self, key: str, row: Row | None) -> None:
+        self.seen.pop(key, None)
+        if row is not None:
+            self.seen[key] = row
+            if len(self.seen) > SEEN_MAX:
+                self.seen.popitem(last=False)
+
+    def unchanged(self, key: str, data: bytes, expires_at: datetime | None) -> bool:
+        if (seen := self.seen.get(key)) is None or seen[0] != data:
+            return False
+        if expires_at is None or seen[1] is None:
+            return expires_at is seen[1]
+        return expires_at - seen[1] < min(RENEW_EVERY, (expires_at - utcnow()) / 100)
 
 
 class DatabaseStore(NamespacedStore):
     """Keys are kept as `namespace:key`; a child namespace is `parent/child`, so `delete_all`
     on a parent also empties its children, as Litestar's NamespacedStore asks."""
 
-    __slots__ = ("_engine", "_purge")
+    __slots__ = ("_engine", "_shared")
 
     def __init__(
         self, engine: Engine, namespace: str = "", *, purge_every: float = PURGE_EVERY
     ) -> None:
         self._engine = engine
         self.namespace = namespace
-        self._purge = _PurgeClock(purge_every)
+        self._shared = _Shared(purge_every)
 
     def with_namespace(self, namespace: str) -> DatabaseStore:
         child = DatabaseStore(
             self._engine, f"{self.namespace}/{namespace}" if self.namespace else namespace
         )
-        child._purge = self._purge
+        child._shared = self._shared
         return child
 
     def _key(self, key: str) -> str:
@@ -66,17 +89,26 @@ class DatabaseStore(NamespacedStore):
     async def set(
         self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
     ) -> None:
-        data = value.encode() if isinstance(value, str) else value
+        key, data = self._key(key), value.encode() if isinstance(value, str) else value
         expires_at = _expiry(expires_in)
-        await run_sync(self._write, self._key(key), data, expires_at, self._purge.due())
+        if self._shared.unchanged(key, data, expires_at):
+            return
+        await run_sync(self._write, key, data, expires_at, self._shared.purge_due())
+        self._shared.remember(key, (data, expires_at))
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        return await run_sync(self._read, self._key(key), renew_for)
+        key = self._key(key)
+        row = await run_sync(self._read, key, renew_for)
+        self._shared.remember(key, row)
+        return None if row is None else row[0]
 
     async def delete(self, key: str) -> None:
-        await run_sync(self._delete, TABLE.c.key == self._key(key))
+        key = self._key(key)
+        self._shared.remember(key, None)
+        await run_sync(self._delete, TABLE.c.key == key)
 
     async def delete_all(self) -> None:
+        self._shared.seen.clear()
         if not self.namespace:
             await run_sync(self._delete, None)
             return
@@ -92,7 +124,7 @@ class DatabaseStore(NamespacedStore):
         return await self.get(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
-        row = await run_sync(self._row, self._key(key))
+        row = await run_sync(self._read, self._key(key), None)
         if row is None or row[1] is None:
             return None
         return int((row[1] - utcnow()).total_seconds())
@@ -105,7 +137,7 @@ class DatabaseStore(NamespacedStore):
                 connection.execute(delete(TABLE).where(TABLE.c.expires_at <= utcnow()))
             connection.execute(_upsert(connection, key=key, value=data, expires_at=expires_at))
 
-    def _row(self, key: str) -> tuple[bytes, datetime | None] | None:
+    def _read(self, key: str, renew_for: int | timedelta | None) -> Row | None:
         """The value and expiry of a live key; an expired one is deleted and reads as absent."""
         with self._engine.connect() as connection:
             row = connection.execute(
@@ -117,19 +149,13 @@ class DatabaseStore(NamespacedStore):
         if expires_at is not None and expires_at <= utcnow():
             self._delete(TABLE.c.key == key)
             return None
-        return value, expires_at
-
-    def _read(self, key: str, renew_for: int | timedelta | None) -> bytes | None:
-        row = self._row(key)
-        if row is None:
-            return None
-        value, expires_at = row
         if renew_for and expires_at is not None:
+            expires_at = _expiry(renew_for)
             with self._engine.begin() as connection:
                 connection.execute(
-                    update(TABLE).where(TABLE.c.key == key).values(expires_at=_expiry(renew_for))
+                    update(TABLE).where(TABLE.c.key == key).values(expires_at=expires_at)
                 )
-        return value
+        return value, expires_at
 
     def _delete(self, where: Any) -> None:
         statement = delete(TABLE) if where is None else delete(TABLE).where(where)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from db.models import WebSession
@@ -173,6 +174,24 @@ def test_logout_deletes_the_session_row(client: TestClient[Any], db: Session, al
     log_in(client, "alice")
     client.post("/logout", data={"_csrf_token": csrf(client)})
     assert stored_session_ids(db) == set()
+
+
+def test_signed_in_page_views_do_not_rewrite_the_session_row(
+    client: TestClient[Any], app: Litestar, alice: int
+) -> None:
+    log_in(client, "alice")
+    client.get("/profile")  # shows (and so clears) the sign-in flash: that one is a write
+    writes: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "web_sessions" in statement and not statement.lstrip().upper().startswith("SELECT"):
+            writes.append(statement)
+
+    event.listen(app.state["engine"], "before_cursor_execute", count)
+    pages = [client.get(path).status_code for path in ("/profile", "/members", "/profile")]
+    event.remove(app.state["engine"], "before_cursor_execute", count)
+    assert pages == [200, 200, 200]
+    assert writes == []
 
 
 def test_sign_in_survives_an_app_restart(settings: Settings, app: Litestar, alice: int) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, event, func, insert, select
 
 from db import migrate
 from db.engine import make_engine
@@ -48,6 +50,22 @@ def store(engine: Engine) -> DatabaseStore:
 def rows(engine: Engine) -> dict[str, bytes]:
     with engine.connect() as connection:
         return dict(connection.execute(select(TABLE.c.key, TABLE.c.value)).all())
+
+
+@contextmanager
+def counting_writes(engine: Engine) -> Iterator[list[str]]:
+    """The INSERT and UPDATE statements run on `engine` meanwhile."""
+    writes: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            writes.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield writes
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def add_expired_row(engine: Engine, key: str) -> None:
@@ -144,3 +162,43 @@ async def test_many_concurrent_writes_to_one_key_leave_one_row(
             group.start_soon(store.set, "same", b"%d" % n, 60)
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(TABLE)).scalar() == 1
+
+
+async def test_writing_back_what_was_read_with_the_same_lifetime_is_skipped(
+    store: DatabaseStore, engine: Engine
+) -> None:
+    await store.set("a", b"v", expires_in=timedelta(days=14))
+    with counting_writes(engine) as writes:
+        for _ in range(3):  # three page views: read, write back unchanged
+            assert await store.get("a") == b"v"
+            await store.set("a", b"v", expires_in=timedelta(days=14))
+    assert writes == []
+
+
+async def test_a_changed_value_is_written(store: DatabaseStore, engine: Engine) -> None:
+    await store.set("a", b"v", expires_in=timedelta(days=14))
+    await store.get("a")
+    await store.set("a", b"changed", expires_in=timedelta(days=14))
+    assert rows(engine) == {"sessions:a": b"changed"}
+
+
+async def test_an_expiry_pushed_back_past_the_slack_is_written(
+    store: DatabaseStore, engine: Engine
+) -> None:
+    await store.set("a", b"v", expires_in=timedelta(days=13))
+    await store.get("a")
+    with counting_writes(engine) as writes:
+        await store.set("a", b"v", expires_in=timedelta(days=14))
+    assert len(writes) == 1
+    assert (await store.expires_in("a") or 0) > 13.9 * 86400
+
+
+async def test_a_row_deleted_elsewhere_is_not_revived_by_a_stale_memory(
+    store: DatabaseStore, engine: Engine
+) -> None:
+    await store.set("a", b"v", expires_in=60)
+    with engine.begin() as connection:  # another process signs the member out
+        connection.execute(TABLE.delete())
+    assert await store.get("a") is None
+    await store.set("a", b"v", expires_in=60)  # a new sign-in with the same bytes
+    assert rows(engine) == {"sessions:a": b"v"}
