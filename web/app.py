@@ -56,6 +56,9 @@ from web.views import ANIMATED_MAX_PX, SIZES
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DAYS = 14
+# Paths that never look at the session: a signed-in tab's fragment, file and asset requests then
+# cost no session read (a database read: web/db_store.py), and carry no session cookie back.
+NO_SESSION_PATHS = ["^/components/", "^/media/", "^/static/"]
 REDIS_TIMEOUT = 0.3  # seconds to connect or to answer; Redis answers in well under 1 ms
 
 # Pages run no inline script or style; htmx and our own JS come from /static only.
@@ -77,7 +80,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings.database_url)
     templates = _templates(AssetUrls(ROOT / "static"))
     sessions = SessionConfig(
-        max_age=SESSION_DAYS * 86400, secure=settings.production, samesite="lax", httponly=True
+        max_age=SESSION_DAYS * 86400,
+        secure=settings.production,
+        samesite="lax",
+        httponly=True,
+        exclude=NO_SESSION_PATHS,
     )
     channels = channels_plugin(settings)
     live = LiveHub(engine, channels)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -176,22 +178,43 @@ def test_logout_deletes_the_session_row(client: TestClient[Any], db: Session, al
     assert stored_session_ids(db) == set()
 
 
-def test_signed_in_page_views_do_not_rewrite_the_session_row(
+@contextmanager
+def session_statements(app: Litestar) -> Iterator[list[str]]:
+    """The SQL statements on web_sessions run meanwhile."""
+    statements: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "web_sessions" in statement:
+            statements.append(statement.lstrip().split()[0].upper())
+
+    event.listen(app.state["engine"], "before_cursor_execute", keep)
+    try:
+        yield statements
+    finally:
+        event.remove(app.state["engine"], "before_cursor_execute", keep)
+
+
+def test_signed_in_page_views_read_the_session_and_do_not_rewrite_it(
     client: TestClient[Any], app: Litestar, alice: int
 ) -> None:
     log_in(client, "alice")
     client.get("/profile")  # shows (and so clears) the sign-in flash: that one is a write
-    writes: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "web_sessions" in statement and not statement.lstrip().upper().startswith("SELECT"):
-            writes.append(statement)
-
-    event.listen(app.state["engine"], "before_cursor_execute", count)
-    pages = [client.get(path).status_code for path in ("/profile", "/members", "/profile")]
-    event.remove(app.state["engine"], "before_cursor_execute", count)
+    with session_statements(app) as statements:
+        pages = [client.get(path).status_code for path in ("/profile", "/members", "/profile")]
     assert pages == [200, 200, 200]
-    assert writes == []
+    assert statements == ["SELECT"] * 3
+
+
+def test_fragments_and_assets_of_a_signed_in_tab_read_no_session(
+    client: TestClient[Any], app: Litestar, alice: int
+) -> None:
+    log_in(client, "alice")
+    with session_statements(app) as statements:
+        fragment = client.get(f"/components/avatar/{alice}?size=sm")
+        asset = client.get("/static/css/app.css")
+    assert (fragment.status_code, asset.status_code) == (200, 200)
+    assert "session=" not in fragment.headers.get("set-cookie", "")
+    assert statements == []
 
 
 def test_sign_in_survives_an_app_restart(settings: Settings, app: Litestar, alice: int) -> None:
