@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.types import UTCDateTime, utcnow
@@ -141,3 +141,14 @@ class IdempotencyKey(SQLModel, table=True):
     status: int | None = None  # None while the first request is still running
     response: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser's session (web/db_store.py): kept here so a Redis outage or a
+    restart signs no one out. Anonymous visitors have no row."""
+
+    __tablename__ = "web_sessions"
+
+    key: str = Field(primary_key=True, max_length=255)
+    value: bytes = Field(sa_type=LargeBinary)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

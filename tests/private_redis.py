@@ -1,7 +1,5 @@
-"""A redis-server of the test's own, on a free port, that the test may kill and start again.
-
-The machine's shared Redis (TEST_REDIS_URL) must never be stopped; this one exists for that.
-"""
+"""A redis-server of the test's own, on a free port, that the test may kill and start again
+(never the machine's shared Redis)."""
 
 from __future__ import annotations
 
@@ -10,58 +8,69 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+import redis
+
+START_TIMEOUT = 10.0
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
         return port
 
 
 class PrivateRedis:
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server is not installed: the Redis outage tests start their own")
+    def __init__(self, binary: str, port: int) -> None:
         self.binary = binary
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> PrivateRedis:
-        """Start (again, on the same port) and wait until it answers."""
+    def start(self) -> None:
+        """Start with nothing kept on disk, and wait (bounded) until it answers PING."""
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no"],
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+            + ["--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                assert self.process.poll() is None, "redis-server exited"
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
+        deadline = time.monotonic() + START_TIMEOUT
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+        try:
+            while True:
+                try:
+                    if client.ping():
+                        return
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline or self.process.poll() is not None:
+                        raise
+                time.sleep(0.02)
+        finally:
+            client.close()
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        """SIGKILL, as a crash would, and reap it: the port refuses from then on."""
+        if self.process is not None:
             self.process.kill()
             self.process.wait(timeout=10)
-        self.process = None
+            self.process = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
 
 
+@contextmanager
 def private_redis() -> Iterator[PrivateRedis]:
-    """Fixture body: started, and killed afterwards whatever happened."""
-    redis = PrivateRedis().start()
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not on PATH: the Redis outage tests start their own")
+    server = PrivateRedis(binary, free_port())
+    server.start()
     try:
-        yield redis
+        yield server
     finally:
-        redis.kill()
+        server.kill()

@@ -16,16 +16,22 @@ from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
-from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import POOL_CAPACITY, make_engine
 from web import deps
 from web.assets import AssetUrls
+from web.db_store import DatabaseStore
 from web.deps import signed_in_id
+from web.fallback_store import FallbackStore
 from web.live import channels_plugin, transport
 from web.live_hub import LiveHub
 from web.logs import RequestLogMiddleware, configure_logging, log_response
@@ -54,6 +60,10 @@ from web.settings import HTMX_VERSION, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DAYS = 14
+# Paths that never look at the session: a signed-in tab's fragment, file and asset requests then
+# cost no session read (a database read: web/db_store.py), and carry no session cookie back.
+NO_SESSION_PATHS = ["^/components/", "^/media/", "^/static/"]
+REDIS_TIMEOUT = 0.3  # seconds to connect or to answer; Redis answers in well under 1 ms
 
 # Pages run no inline script or style; htmx and our own JS come from /static only.
 PAGE_CSP = (
@@ -74,7 +84,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings.database_url)
     templates = _templates(AssetUrls(ROOT / "static"))
     sessions = SessionConfig(
-        max_age=SESSION_DAYS * 86400, secure=settings.production, samesite="lax", httponly=True
+        max_age=SESSION_DAYS * 86400,
+        secure=settings.production,
+        samesite="lax",
+        httponly=True,
+        exclude=NO_SESSION_PATHS,
     )
     backend = transport(settings)
     channels = channels_plugin(backend)
@@ -114,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=templates,
         plugins=[FlashPlugin(FlashConfig(template_config=templates)), channels],
-        stores=_stores(settings),
+        stores=_stores(settings, engine),
         exception_handlers={
             401: auth.log_in_first,
             413: upload_refused,
@@ -170,18 +184,37 @@ def _templates(assets: AssetUrls) -> TemplateConfig[JinjaTemplateEngine]:
     )
 
 
-def _stores(settings: Settings) -> dict[str, Store]:
-    """Sessions and rate-limit counters: on disk/in memory alone, in Redis when shared."""
-    if settings.redis_url:
-        redis = RedisStore.with_client(url=settings.redis_url, namespace=settings.redis_prefix)
-        return {
-            "sessions": redis.with_namespace("sessions"),
-            "rate_limit": redis.with_namespace("rate"),
-        }
-    return {
-        "sessions": FileStore(settings.var_dir / "sessions", create_directories=True),
-        "rate_limit": MemoryStore(),
-    }
+def _stores(settings: Settings, engine: Engine) -> dict[str, Store]:
+    """Sessions in the database, whatever REDIS_URL says: an outage or a restart signs no one
+    out. Rate-limit counters in Redis when it is shared, in memory while it does not answer."""
+    sessions = DatabaseStore(engine).with_namespace("sessions")
+    if not settings.redis_url:
+        return {"sessions": sessions, "rate_limit": MemoryStore()}
+    redis = RedisStore(
+        redis=store_redis(settings.redis_url),
+        namespace=settings.redis_prefix,
+        handle_client_shutdown=True,
+    )
+    rate_limit = FallbackStore(
+        primary=redis.with_namespace("rate"),
+        fallback=MemoryStore(),
+        errors=(RedisError, OSError),
+        name="Redis (upload rate limits)",
+    )
+    return {"sessions": sessions, "rate_limit": rate_limit}
+
+
+def store_redis(url: str) -> Redis:
+    """The rate-limit store's client (the live transport has its own, which waits on pub/sub):
+    it gives up fast: a dead or unreachable Redis costs at most two tries of
+    REDIS_TIMEOUT, then the fallback answers; not redis-py's 5 s timeouts times 3 retries with
+    backoff. The one retry, at once, reconnects a pooled connection the server dropped."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        socket_timeout=REDIS_TIMEOUT,
+        retry=Retry(NoBackoff(), retries=1),
+    )
 
 
 def _upload_rate_limit(settings: Settings) -> RateLimitConfig:

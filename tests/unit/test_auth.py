@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import event
+from sqlmodel import Session, select
 
+from db.models import WebSession
 from tests.conftest import csrf, log_in
 from tests.factories import PASSWORD
 from tests.html import one, parse
+from web.app import create_app
+from web.settings import Settings
 
 
 def signup(client: TestClient[Any], **fields: str) -> Any:
@@ -132,3 +140,88 @@ def test_logout_ends_the_session(client: TestClient[Any], alice: int) -> None:
 def test_header_shows_login_links_when_signed_out(client: TestClient[Any]) -> None:
     links = {a.get_text() for a in parse(client.get("/members").text).select("header a")}
     assert {"Log in", "Sign up"} <= links
+
+
+def stored_session_ids(db: Session) -> set[str]:
+    db.expire_all()
+    return {key.removeprefix("sessions:") for key in db.exec(select(WebSession.key))}
+
+
+def test_anonymous_requests_store_no_session_row(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    for path in ("/members", "/members/alice", "/login", "/signup", "/profile"):
+        client.get(path)
+    assert stored_session_ids(db) == set()
+
+
+def test_login_stores_the_session_in_the_database(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    log_in(client, "alice")
+    assert stored_session_ids(db) == {client.cookies["session"]}
+
+
+def test_login_again_drops_the_old_session_row(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    log_in(client, "alice")
+    first = client.cookies["session"]
+    log_in(client, "alice")
+    assert client.cookies["session"] != first
+    assert stored_session_ids(db) == {client.cookies["session"]}
+
+
+def test_logout_deletes_the_session_row(client: TestClient[Any], db: Session, alice: int) -> None:
+    log_in(client, "alice")
+    client.post("/logout", data={"_csrf_token": csrf(client)})
+    assert stored_session_ids(db) == set()
+
+
+@contextmanager
+def session_statements(app: Litestar) -> Iterator[list[str]]:
+    """The SQL statements on web_sessions run meanwhile."""
+    statements: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "web_sessions" in statement:
+            statements.append(statement.lstrip().split()[0].upper())
+
+    event.listen(app.state["engine"], "before_cursor_execute", keep)
+    try:
+        yield statements
+    finally:
+        event.remove(app.state["engine"], "before_cursor_execute", keep)
+
+
+def test_signed_in_page_views_read_the_session_and_do_not_rewrite_it(
+    client: TestClient[Any], app: Litestar, alice: int
+) -> None:
+    log_in(client, "alice")
+    client.get("/profile")  # shows (and so clears) the sign-in flash: that one is a write
+    with session_statements(app) as statements:
+        pages = [client.get(path).status_code for path in ("/profile", "/members", "/profile")]
+    assert pages == [200, 200, 200]
+    assert statements == ["SELECT"] * 3
+
+
+def test_fragments_and_assets_of_a_signed_in_tab_read_no_session(
+    client: TestClient[Any], app: Litestar, alice: int
+) -> None:
+    log_in(client, "alice")
+    with session_statements(app) as statements:
+        fragment = client.get(f"/components/avatar/{alice}?size=sm")
+        asset = client.get("/static/css/app.css")
+    assert (fragment.status_code, asset.status_code) == (200, 200)
+    assert "session=" not in fragment.headers.get("set-cookie", "")
+    assert statements == []
+
+
+def test_sign_in_survives_an_app_restart(settings: Settings, app: Litestar, alice: int) -> None:
+    with TestClient(app) as before:
+        log_in(before, "alice")
+        cookie = before.cookies["session"]
+    with TestClient(create_app(settings), cookies={"session": cookie}) as after:
+        response = after.get("/profile", follow_redirects=False)
+    assert response.status_code == 200
+    assert one(response.text, "header [data-user-id]")["aria-label"] == "Alice Liddell"

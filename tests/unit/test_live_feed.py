@@ -175,7 +175,8 @@ async def test_feed_far_behind_tells_streams_to_resync(
 
 @pytest.fixture
 def redis_server() -> Iterator[PrivateRedis]:
-    yield from private_redis()
+    with private_redis() as server:
+        yield server
 
 
 async def read_into(transport: RedisTransport, heard: asyncio.Queue[bytes]) -> None:

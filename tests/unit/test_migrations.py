@@ -20,6 +20,7 @@ TABLES = {
     "sync_sessions",
     "audit_log",
     "idempotency_keys",
+    "web_sessions",
 }
 
 
@@ -34,6 +35,8 @@ def check_schema(url: str) -> None:
     assert ("user_id", "is_active") in indexes
     targets = {fk["referred_table"] for fk in schema.get_foreign_keys("user_profiles")}
     assert targets == {"users", "profile_pictures"}
+    assert schema.get_pk_constraint("web_sessions")["constrained_columns"] == ["key"]
+    assert ("expires_at",) in {tuple(i["column_names"]) for i in schema.get_indexes("web_sessions")}
     engine.dispose()
     migrate.downgrade(url, "base")
     engine = create_engine(normalise_url(url))
