@@ -36,7 +36,7 @@ from tests.factories import PASSWORD, jpeg  # noqa: E402
 from tests.private_redis import PrivateRedis, free_port, private_redis  # noqa: E402
 from tests.services import fresh_postgres_database  # noqa: E402
 from web.app import store_redis  # noqa: E402
-from web.db_store import DatabaseStore  # noqa: E402
+from web.stores.database import DatabaseStore  # noqa: E402
 
 PPSYNC = str(Path(sys.executable).parent / "ppsync")
 LIMIT = 5

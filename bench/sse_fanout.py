@@ -74,8 +74,8 @@ def app_server(var: Path) -> Any:
     from db import migrate
     from web.app import create_app
     from web.deps import DB
-    from web.live_hub import live_hub
-    from web.services import members
+    from web.live.hub import live_hub
+    from web.services.accounts import members
     from web.services.sync import record_change
     from web.settings import Settings
 
@@ -114,7 +114,7 @@ def stream_server(var: Path) -> Any:
     from litestar.channels import ChannelsPlugin
     from litestar.response import Stream
 
-    from web.live import CHANNEL, opening_frames
+    from web.live.channel import CHANNEL, opening_frames
     from web.services.sync import Replay
 
     app = app_server(var)
@@ -135,7 +135,7 @@ def stream_server(var: Path) -> Any:
 
 
 def bare_server(_var: Path) -> Any:
-    from web.live import opening_frames, sse_frame
+    from web.live.channel import opening_frames, sse_frame
     from web.services.sync import Change, Replay
 
     queues: set[asyncio.Queue[bytes | None]] = set()

@@ -7,14 +7,14 @@ from typing import Any
 from sqlmodel import Session
 
 from tests.factories import jpeg
-from web.services import api_auth
+from web.services.accounts import tokens
 from web.services.audit import Actor
 
 PROBLEM_JSON = "application/problem+json"
 
 
 def make_token(db: Session, user_id: int, name: str = "test token") -> str:
-    return api_auth.issue_token(db, actor=Actor(user_id), name=name)
+    return tokens.issue_token(db, actor=Actor(user_id), name=name)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ import io
 from PIL import Image
 from sqlmodel import Session
 
-from web.services import members
+from web.services.accounts import members
 
 PASSWORD = "correct horse battery"
 

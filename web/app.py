@@ -29,11 +29,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import POOL_CAPACITY, make_engine
 from web import deps
 from web.assets import AssetUrls
-from web.db_store import DatabaseStore
 from web.deps import signed_in_id
-from web.fallback_store import FallbackStore
-from web.live import channels_plugin, transport
-from web.live_hub import LiveHub
+from web.live.channel import channels_plugin, transport
+from web.live.hub import LiveHub
 from web.logs import RequestLogMiddleware, configure_logging, log_response
 from web.profile_page import upload_refused
 from web.routes import (
@@ -52,16 +50,17 @@ from web.routes import (
     tokens,
     unavailable,
 )
-from web.services import api_auth
+from web.services.accounts.tokens import bearer_token, hash_token
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
-from web.services.tokens import hash_token
 from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings
+from web.stores.database import DatabaseStore
+from web.stores.fallback import FallbackStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DAYS = 14
 # Paths that never look at the session: a signed-in tab's fragment, file and asset requests then
-# cost no session read (a database read: web/db_store.py), and carry no session cookie back.
+# cost no session read (a database read: web/stores/database.py), and carry no session cookie back.
 NO_SESSION_PATHS = ["^/components/", "^/media/", "^/static/"]
 REDIS_TIMEOUT = 0.3  # seconds to connect or to answer; Redis answers in well under 1 ms
 
@@ -236,7 +235,7 @@ async def _is_rate_limited(request: Request[Any, Any, Any]) -> bool:
 def member_or_address(request: Request[Any, Any, Any]) -> str:
     """Uploads are limited per member on the forms, per token on the API (its hash: no database
     look-up before the limiter) and, for anonymous callers, per address."""
-    token = api_auth.bearer_token(request.headers.get("authorization"))
+    token = bearer_token(request.headers.get("authorization"))
     if token is not None and request.url.path.startswith("/api/"):  # forms ignore tokens
         return f"token:{hash_token(token)[:32]}"
     if (user_id := signed_in_id(request.scope)) is not None:

@@ -13,9 +13,10 @@ from sqlmodel import Session, select
 from db import migrate
 from db.engine import make_engine
 from db.models import User
-from web import live
-from web.live_feed import CATCH_UP_SECONDS
-from web.services import api_auth, audit, members
+from web.live.channel import publish_outside_app
+from web.live.feed import CATCH_UP_SECONDS
+from web.services import audit
+from web.services.accounts import members, tokens
 from web.services.pictures import changes, media_check, retention
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore
@@ -136,7 +137,7 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
 def _token_add(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
         user_id = _member_id(session, args.handle)
-        token = api_auth.issue_token(session, actor=CLI_ACTOR, user_id=user_id, name=args.name)
+        token = tokens.issue_token(session, actor=CLI_ACTOR, user_id=user_id, name=args.name)
     print(token)
     return 0
 
@@ -172,7 +173,7 @@ def _picture_change(action: Callable[[], T]) -> T:
 def _announce(settings: Settings, change: Change, done: str) -> int:
     """Tell the running servers' open tabs (through Redis) about a committed change. Without
     Redis, or with Redis down, the servers find it in the database on their next catch-up."""
-    told = live.publish_outside_app(settings, change)
+    told = publish_outside_app(settings, change)
     within = f"get it within {CATCH_UP_SECONDS:.0f} s (the servers read the database)"
     print(f"{done}; open tabs {'were told' if told else within}.")
     return 0

@@ -24,9 +24,9 @@ from litestar.types import Scope
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from web.live_hub import LiveHub
-from web.services import members
-from web.services.members import Viewer
+from web.live.hub import LiveHub
+from web.services.accounts import members
+from web.services.accounts.members import Viewer
 from web.settings import Settings
 
 SESSION_USER_KEY = "uid"

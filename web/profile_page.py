@@ -18,10 +18,11 @@ from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
 from web.deps import engine_of, settings_of, signed_in_id
-from web.live_hub import LiveHub
-from web.services import api_auth, imaging, members
+from web.live.hub import LiveHub
+from web.services import imaging
+from web.services.accounts import members, tokens
+from web.services.accounts.members import Viewer
 from web.services.audit import Actor
-from web.services.members import Viewer
 from web.services.pictures import reads
 from web.services.pictures.access import PictureError
 from web.services.sync import Change
@@ -83,7 +84,7 @@ def profile_response(
         "upload_error": upload_error,
         "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
         "preferences": members.preferences_of(db, user_id),
-        "api_token_items": api_auth.list_tokens(db, user_id),
+        "api_token_items": tokens.list_tokens(db, user_id),
         # A new token waits in the session for this one render, which shows it and forgets it.
         "new_api_token": request.session.pop(NEW_TOKEN_KEY, None)
         if "session" in request.scope

@@ -26,8 +26,8 @@ from PIL import Image
 from tests.e2e.conftest import Server
 from tests.private_redis import PrivateRedis, private_redis
 from tests.services import fresh_postgres_database, fresh_redis_prefix
-from web.live_feed import CATCH_UP_SECONDS
-from web.live_transport import BACKOFF_MAX
+from web.live.feed import CATCH_UP_SECONDS
+from web.live.transport import BACKOFF_MAX
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,7 @@ from tests.api_support import (
     update,
     upload,
 )
-from web.live_hub import LiveHub
+from web.live.hub import LiveHub
 from web.services.sync import Change
 
 

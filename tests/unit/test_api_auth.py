@@ -26,7 +26,7 @@ from tests.api_support import (
 )
 from tests.conftest import csrf, log_in
 from tests.factories import add_member
-from web.services import api_auth
+from web.services.accounts import tokens
 from web.services.audit import Actor
 
 NOW = "2030-01-01T00:00:00Z"
@@ -94,7 +94,7 @@ def test_revoked_token_stops_working_at_once(
 ) -> None:
     assert state(client, token, alice).status_code == 200
     row = db.exec(select(ApiToken)).one()
-    assert api_auth.revoke_token(db, actor=Actor(alice), token_id=row.id or 0)
+    assert tokens.revoke_token(db, actor=Actor(alice), token_id=row.id or 0)
     problem(state(client, token, alice), 401)
     problem(upload(client, token, alice), 401)
     assert db.exec(select(ProfilePicture)).all() == []
@@ -130,7 +130,7 @@ def test_api_token_is_not_accepted_by_the_html_forms(
 def test_token_is_stored_only_as_its_hash(db: Session, alice: int, token: str) -> None:
     row = db.exec(select(ApiToken)).one()
     assert token not in (row.token_hash, row.prefix, row.name)
-    assert row.token_hash == api_auth.hash_token(token)
+    assert row.token_hash == tokens.hash_token(token)
     assert token.startswith(row.prefix)
 
 

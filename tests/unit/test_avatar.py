@@ -11,8 +11,8 @@ from sqlmodel import Session
 from db.models import UserProfile
 from tests.factories import add_member
 from tests.html import avatars, one
+from web.services.accounts.members import Avatar
 from web.services.imaging.types import SIZES
-from web.services.members import Avatar
 
 
 @pytest.mark.parametrize(("size", "px"), sorted(SIZES.items()))

@@ -16,7 +16,7 @@ from db import migrate
 from db.engine import make_engine
 from db.types import utcnow
 from tests.services import fresh_postgres_database
-from web.db_store import TABLE, DatabaseStore
+from web.stores.database import TABLE, DatabaseStore
 
 pytestmark = pytest.mark.anyio
 

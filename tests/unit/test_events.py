@@ -26,9 +26,9 @@ from db.types import utcnow
 from tests.conftest import log_in
 from tests.factories import add_member
 from tests.html import one
-from web import live_hub
-from web.live import CHANNEL, KEEPALIVE
-from web.live_hub import LiveHub
+from web.live import hub as live_hub
+from web.live.channel import CHANNEL, KEEPALIVE
+from web.live.hub import LiveHub
 from web.services import sync
 from web.services.sync import Change, record_change
 from web.services.sync_sessions import LiveSession, save_sessions

@@ -10,7 +10,7 @@ import anyio
 import pytest
 from litestar.stores.memory import MemoryStore
 
-from web.fallback_store import FallbackStore
+from web.stores.fallback import FallbackStore
 
 pytestmark = pytest.mark.anyio
 
@@ -70,7 +70,7 @@ def store(primary: Flaky, clock: Clock) -> FallbackStore:
 
 
 def outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "web.fallback_store"]
+    return [r.getMessage() for r in caplog.records if r.name == "web.stores.fallback"]
 
 
 async def test_primary_serves_while_it_answers(store: FallbackStore, primary: Flaky) -> None:

@@ -21,7 +21,7 @@ from db.models import SyncEvent, SyncSession, UserProfile
 from db.types import utcnow
 from tests.factories import add_member
 from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
-from web.live import (
+from web.live.channel import (
     CHANNEL,
     LiveSubscriber,
     channels_plugin,
@@ -31,7 +31,7 @@ from web.live import (
     sse_frame,
     transport,
 )
-from web.live_hub import live_hub
+from web.live.hub import live_hub
 from web.services import sync, sync_sessions
 from web.services.sync import Change, Replay, record_change
 from web.services.sync_sessions import LiveSession

@@ -22,10 +22,10 @@ from tests.factories import add_member
 from tests.private_redis import PrivateRedis, private_redis
 from tests.services import fresh_redis_prefix
 from web.app import create_app
-from web.live import CHANNEL, RESYNC, sse_frame
-from web.live_feed import CATCH_UP_SECONDS, EventFeed
-from web.live_hub import live_hub
-from web.live_transport import BACKOFF_MAX, RedisTransport, redis_client
+from web.live.channel import CHANNEL, RESYNC, sse_frame
+from web.live.feed import CATCH_UP_SECONDS, EventFeed
+from web.live.hub import live_hub
+from web.live.transport import BACKOFF_MAX, RedisTransport, redis_client
 from web.services import sync
 from web.services.sync import Change, record_change
 from web.settings import Settings

@@ -26,8 +26,8 @@ from tests.private_redis import PrivateRedis, private_redis
 from tests.services import fresh_redis_prefix
 from tests.unit.test_profile_pictures import upload
 from web.app import REDIS_TIMEOUT, create_app
-from web.fallback_store import FallbackStore
 from web.settings import Settings
+from web.stores.fallback import FallbackStore
 
 LIMIT = 3
 

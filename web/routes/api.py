@@ -32,11 +32,11 @@ from web.api_views import (
     sync_body,
 )
 from web.deps import DB, Live, settings_of
-from web.live_hub import LiveHub
+from web.live.hub import LiveHub
 from web.routes.api_common import SECURITY, bearer_guard, provide_caller, strict_json_body
 from web.routes.api_errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
 from web.services import imaging
-from web.services.api_auth import ApiCaller
+from web.services.accounts.tokens import ApiCaller
 from web.services.pictures import changes, reads, uploads
 from web.services.pictures.storage import MediaStore
 from web.services.sync import Change

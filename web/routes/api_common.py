@@ -18,8 +18,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlmodel import Session
 
 from web.deps import engine_of
-from web.services import api_auth
-from web.services.api_auth import ApiCaller
+from web.services.accounts import tokens
+from web.services.accounts.tokens import ApiCaller
 
 CALLER_KEY = "api_caller"
 SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
@@ -33,7 +33,7 @@ BAD_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'  # noqa: S105 
 
 async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Only a live Bearer token gets in (a session cookie does not); before the body is read."""
-    token = api_auth.bearer_token(connection.headers.get("authorization"))
+    token = tokens.bearer_token(connection.headers.get("authorization"))
     if token is None:
         raise NotAuthorizedException(
             "Send an API token: `Authorization: Bearer <token>`.",
@@ -52,7 +52,7 @@ async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
 
 def _authenticate(engine: Any, token: str, ip: str | None) -> ApiCaller | None:
     with Session(engine, expire_on_commit=False) as session:
-        return api_auth.authenticate(session, token, ip=ip)
+        return tokens.authenticate(session, token, ip=ip)
 
 
 def provide_caller(request: Request[Any, Any, Any]) -> ApiCaller:

@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_401_UNAUTHORIZED
 from msgspec import Struct
 
 from web.deps import DB, SESSION_USER_KEY, CurrentViewer
-from web.services import members
+from web.services.accounts import members
 from web.sessions import renew_session_id
 
 

@@ -21,7 +21,7 @@ from litestar.response import Response
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
 from web.deps import DB
-from web.services import members
+from web.services.accounts import members
 
 Size = Literal["xs", "sm", "md", "lg"]
 FragmentKey = tuple[int, str, bool, int]

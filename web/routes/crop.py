@@ -14,7 +14,7 @@ from sqlmodel import Session
 from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, settings_of
 from web.profile_page import actor_of, done
 from web.services import imaging
-from web.services.members import Viewer
+from web.services.accounts.members import Viewer
 from web.services.pictures import reads, uploads
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore

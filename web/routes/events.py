@@ -21,8 +21,8 @@ from litestar.response import Response
 from litestar.types import Receive, Scope, Send
 
 from web.deps import DB, signed_in_id
-from web.live import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
-from web.live_hub import LiveHub, Stream, live_hub
+from web.live.channel import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
+from web.live.hub import LiveHub, Stream, live_hub
 from web.services import sync
 
 STREAM_HEADERS = [

@@ -13,7 +13,7 @@ from litestar.response import Response
 from sqlalchemy import text
 
 from web.deps import engine_of
-from web.live_hub import LiveHub
+from web.live.hub import LiveHub
 
 
 @get("/healthz", sync_to_thread=False, include_in_schema=False)

@@ -8,7 +8,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from web.deps import DB, CurrentViewer
-from web.services import members
+from web.services.accounts import members
 
 
 class PagesController(Controller):

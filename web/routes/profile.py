@@ -16,7 +16,8 @@ from litestar.response import Redirect, Response, Template
 
 from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, settings_of
 from web.profile_page import actor_of, done, profile_response, refused
-from web.services import imaging, members
+from web.services import imaging
+from web.services.accounts import members
 from web.services.pictures import changes, uploads
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore

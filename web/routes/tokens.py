@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 
 from web.deps import DB, MEMBERS_ONLY, SignedIn
 from web.profile_page import NEW_TOKEN_KEY, actor_of, done
-from web.services import api_auth
+from web.services.accounts import tokens
 
 
 @dataclass
@@ -37,7 +37,7 @@ class TokensController(Controller):
         viewer: SignedIn,
         data: URLEncodedBody[TokenForm],
     ) -> Template | Redirect:
-        token = api_auth.issue_token(db, actor=actor_of(request, viewer), name=data.name)
+        token = tokens.issue_token(db, actor=actor_of(request, viewer), name=data.name)
         request.session[NEW_TOKEN_KEY] = token
         return done(request, db, viewer, "Token created.")
 
@@ -49,7 +49,7 @@ class TokensController(Controller):
         viewer: SignedIn,
         token_id: FromPath[int],
     ) -> Template | Redirect:
-        name = api_auth.revoke_token(db, actor=actor_of(request, viewer), token_id=token_id)
+        name = tokens.revoke_token(db, actor=actor_of(request, viewer), token_id=token_id)
         if name is None:
             return done(
                 request, db, viewer, "There is no such token.", category="error", status=404

@@ -12,9 +12,9 @@ from sqlmodel import Session, col, select
 
 from db.models import ProfilePicture, User, UserProfile
 from db.types import utcnow
+from web.services.accounts.members import colour, initials
 from web.services.audit import Actor
 from web.services.imaging.types import EXT_MIME
-from web.services.members import colour, initials
 from web.services.pictures.access import PictureError, authorise
 from web.services.pictures.names import PictureRef, master_key, picture_ref
 from web.services.pictures.storage import MediaStore

@@ -4,9 +4,9 @@ A reader never sees half a file: each one is written to a temporary name in its 
 fsynced, renamed over its final name, and the directory fsynced. Temporary names start with
 TEMP_PREFIX, so that a sweep can tell a crashed upload's leftovers from real files.
 
-Each upload's files get a name of their own (`media_names.new_name`), never shared with another
+Each upload's files get a name of their own (`names.new_name`), never shared with another
 upload of the same bytes: an upload that fails can then remove its files without taking away
-files that a kept version uses. Keys follow `media_names`.
+files that a kept version uses. Keys follow `names`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The process's open streams: opening one (register, then replay), the fan-out of each event to
-all of them (in order and once, through web/live_feed.py), keep-alives, their `sync_sessions`
+all of them (in order and once, through web/live/feed.py), keep-alives, their `sync_sessions`
 rows, and ending them all when the server stops.
 
 Everything periodic happens once per process on one timer, never per stream: an idle stream is
@@ -28,9 +28,9 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.types import utcnow
-from web.live import CHANNEL, KEEPALIVE, LiveSubscriber, sse_frame
-from web.live_feed import CATCH_UP_SECONDS, EventFeed
-from web.live_transport import RedisTransport
+from web.live.channel import CHANNEL, KEEPALIVE, LiveSubscriber, sse_frame
+from web.live.feed import CATCH_UP_SECONDS, EventFeed
+from web.live.transport import RedisTransport
 from web.services import sync, sync_sessions
 from web.services.sync import Change, Replay
 from web.services.sync_sessions import LiveSession

@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from db.engine import session_scope
 from db.models import SyncEvent
-from web.live import RESYNC, frame_event_id, sse_frame
+from web.live.channel import RESYNC, frame_event_id, sse_frame
 from web.services import sync
 from web.services.sync import Replay
 

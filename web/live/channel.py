@@ -2,10 +2,10 @@
 
 A change is encoded once, as the exact SSE frame bytes, and those same bytes go to every stream.
 The process's hub alone subscribes to the channel; it puts each event, once and in id order
-(web/live_feed.py), into every stream's small queue. A stream is that queue, the request's own
+(web/live/feed.py), into every stream's small queue. A stream is that queue, the request's own
 task and one task waiting for the disconnect; keep-alives come from one process-wide timer through
 the same queues, so an idle stream holds no timer. The streams: web/routes/events.py and
-web/live_hub.py; the Redis transport: web/live_transport.py.
+web/live/hub.py; the Redis transport: web/live/transport.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from redis.asyncio import Redis
 
-from web.live_transport import RedisTransport, redis_client
+from web.live.transport import RedisTransport, redis_client
 from web.services.sync import Change, Replay
 from web.settings import Settings
 
@@ -117,7 +117,7 @@ def redis_transport(settings: Settings, redis: Redis) -> RedisTransport:
 
 def channels_plugin(backend: ChannelsBackend) -> ChannelsPlugin:
     """The plugin carries frames between the transport and the hub, which alone subscribes (one
-    unbounded queue it reads at once) and fans out to the streams: see web/live_hub.py."""
+    unbounded queue it reads at once) and fans out to the streams: see web/live/hub.py."""
     return ChannelsPlugin(backend=backend, channels=[CHANNEL])
 
 
@@ -125,7 +125,7 @@ def publish_outside_app(settings: Settings, change: Change) -> bool:
     """Publish from a process that runs no app (the CLI); never raises.
 
     Returns whether Redis took it. Either way the servers deliver it: each reads `sync_events`
-    at least every CATCH_UP_SECONDS (web/live_feed.py), so a doorbell that never rings (no
+    at least every CATCH_UP_SECONDS (web/live/feed.py), so a doorbell that never rings (no
     Redis, or Redis down) only delays it.
     """
     if not settings.redis_url:

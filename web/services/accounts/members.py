@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from db.models import ProfilePicture, User, UserProfile
-from web.services import passwords
+from web.services.accounts import passwords
 from web.services.pictures.names import PictureRef, picture_ref
 from web.services.sync import Change, record_change
 

@@ -1,0 +1,1 @@
+"""Members and their credentials: sign-up and sign-in (members, passwords) and API tokens."""
