@@ -17,6 +17,7 @@ POOL_SIZE = 10
 MAX_OVERFLOW = 10
 POOL_CAPACITY = POOL_SIZE + MAX_OVERFLOW
 POOL_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 5  # PostgreSQL: a new connection that takes longer is a database outage
 _POOL = {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW, "pool_timeout": POOL_TIMEOUT_S}
 
 
@@ -32,7 +33,9 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, **_POOL)
+    # A server that drops packets instead of refusing would hang a connect for minutes.
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **_POOL)
 
 
 def _sqlite_engine(url: str) -> Engine:

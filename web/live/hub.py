@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from db.engine import session_scope
 from db.types import utcnow
+from db.unavailable import unavailable_cause
 from web.live.channel import CHANNEL, KEEPALIVE, LiveSubscriber, sse_frame
 from web.live.feed import CATCH_UP_SECONDS, EventFeed
 from web.live.transport import RedisTransport
@@ -259,8 +260,13 @@ class LiveHub:
                 if ticks % PRUNE_EVERY == 1:
                     await to_thread.run_sync(self._prune)
                     self._reclaim()
-            except Exception:  # the database may be away for a while; streams carry on
-                log.exception("live: could not save sync sessions")
+            except Exception as error:  # the database may be away for a while; streams carry on
+                if (cause := unavailable_cause(error)) is None:
+                    log.exception("live: could not save sync sessions")
+                else:
+                    log.warning(
+                        "live: could not save sync sessions: database unavailable: %s", cause
+                    )
 
     def _replay(self, last_event_id: int | None) -> Replay:
         with session_scope(self.engine) as session:
