@@ -28,6 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import POOL_CAPACITY, make_engine
 from web import deps
+from web.api.common import openapi_config
+from web.api.errors import routing_problem
 from web.assets import AssetUrls
 from web.deps import signed_in_id
 from web.live.channel import channels_plugin, transport
@@ -37,8 +39,6 @@ from web.profile_page import upload_refused
 from web.routes import (
     admin,
     api,
-    api_common,
-    api_errors,
     auth,
     components,
     crop,
@@ -133,12 +133,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             413: upload_refused,
             429: upload_refused,
             # Unknown /api/ paths and methods answer problem+json too (HTML paths as before).
-            404: api_errors.routing_problem,
-            405: api_errors.routing_problem,
+            404: routing_problem,
+            405: routing_problem,
             # The database unreachable: 503 + Retry-After, as a page or problem+json.
             SQLAlchemyError: unavailable.database_error,
         },
-        openapi_config=api_common.openapi_config(),
+        openapi_config=openapi_config(),
         include_in_schema=False,  # only the JSON API is described; its controller opts in
         response_headers=SECURITY_HEADERS,
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,

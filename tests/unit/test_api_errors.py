@@ -25,7 +25,7 @@ from tests.api_support import (
     upload,
 )
 from tests.conftest import csrf, log_in
-from web.api_views import MAX_ID, digits_up_to
+from web.api.bodies import MAX_ID, digits_up_to
 from web.app import create_app
 from web.settings import Settings
 

@@ -26,7 +26,7 @@ from sqlmodel import Session
 from db import migrate
 from tests.api_support import make_token
 from tests.factories import add_member
-from web.api_views import MAX_ID
+from web.api.bodies import MAX_ID
 from web.app import create_app
 from web.services.audit import Actor
 from web.services.pictures import uploads

@@ -2,7 +2,7 @@
 
 Bearer tokens only (a session cookie is not accepted, and CSRF does not apply to /api/). Each
 handler calls one service; a change is published to every open tab after its commit, exactly
-like the /profile forms'. Errors are problem details (see api_errors).
+like the /profile forms'. Errors are problem details (see web/api/errors.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, MultipartBody, PathParameter
 from msgspec import Struct
 
-from web.api_views import (
+from web.api.bodies import (
     MAX_ID,
     DeletePicture,
     History,
@@ -31,10 +31,10 @@ from web.api_views import (
     state_body,
     sync_body,
 )
+from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
+from web.api.errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
 from web.deps import DB, Live, settings_of
 from web.live.hub import LiveHub
-from web.routes.api_common import SECURITY, bearer_guard, provide_caller, strict_json_body
-from web.routes.api_errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
 from web.services import imaging
 from web.services.accounts.tokens import ApiCaller
 from web.services.pictures import changes, reads, uploads

@@ -13,7 +13,7 @@ from litestar.response import Template
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.unavailable import unavailable_cause
-from web.routes.api_errors import internal_problem, problem
+from web.api.errors import internal_problem, problem
 
 RETRY_AFTER_S = 5
 # No promise that nothing changed: a commit can succeed just before the read after it fails.

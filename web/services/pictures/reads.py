@@ -1,6 +1,6 @@
 """What there is to see of a member's picture: its state, its versions, whether a copy is stale.
 
-Plain data for pages and for the API, which shapes its own bodies from it (web/api_views.py).
+Plain data for pages and for the API, which shapes its own bodies from it (web/api/bodies.py).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.responses import create_exception_response
 from litestar.openapi.datastructures import ResponseSpec
 
-from web.api_views import ConflictProblem, FieldError, Problem, ValidationProblem, state_body
+from web.api.bodies import ConflictProblem, FieldError, Problem, ValidationProblem, state_body
 from web.deps import settings_of
 from web.services import imaging
 from web.services.pictures import idempotency
