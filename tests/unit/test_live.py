@@ -32,6 +32,7 @@ from web.live.channel import (
     transport,
 )
 from web.live.hub import live_hub
+from web.live.transport import RedisTransport
 from web.services import sync, sync_sessions
 from web.services.sync import Change, Replay, record_change
 from web.services.sync_sessions import LiveSession
@@ -294,9 +295,14 @@ async def test_redis_channels_are_kept_apart_by_prefix_and_reach_the_cli(tmp_pat
         )
 
     ours, theirs = settings(fresh_redis_prefix()), settings(fresh_redis_prefix())
-    mine, other = channels_plugin(transport(ours)), channels_plugin(transport(theirs))
+    backends = transport(ours), transport(theirs)
+    mine, other = (channels_plugin(backend) for backend in backends)
     async with mine, other:
         heard, overheard = await mine.subscribe(CHANNEL), await other.subscribe(CHANNEL)
+        # Pub/sub delivers only to a subscription already made (the feed covers the rest).
+        async with asyncio.timeout(5):
+            while not all(isinstance(b, RedisTransport) and b.connected for b in backends):
+                await asyncio.sleep(0.01)
         made = Change(7, 1, 2, "restored")
         assert await to_thread.run_sync(publish_outside_app, ours, made)
         async with asyncio.timeout(5):

@@ -125,7 +125,7 @@ class RedisTransport(ChannelsBackend):
                 delay = min(delay * 2, BACKOFF_MAX)
 
     async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
-        raise NotImplementedError("pub/sub keeps no history: sync_events does")
+        return []  # pub/sub keeps no history: sync_events does (the feed reads it)
 
     async def _connect(self) -> PubSub:
         if self._pubsub is not None and self.connected:
