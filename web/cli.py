@@ -19,7 +19,7 @@ from web.services import audit
 from web.services.accounts import members, tokens
 from web.services.pictures import changes, media_check, retention
 from web.services.pictures.access import PictureError
-from web.services.pictures.storage import MediaStore
+from web.services.pictures.storage import media_store
 from web.services.sync import Change
 from web.settings import Settings, SettingsError
 
@@ -188,9 +188,7 @@ def _member_id(session: Session, handle: str) -> int:
 
 def _media_sweep(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
-        removed = retention.sweep(
-            session, MediaStore(settings.media_root), grace_seconds=args.grace
-        )
+        removed = retention.sweep(session, media_store(settings), grace_seconds=args.grace)
     for key in removed:
         print(f"removed {key}")
     print(f"{len(removed)} orphan files removed")
@@ -199,7 +197,7 @@ def _media_sweep(settings: Settings, args: argparse.Namespace) -> int:
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
-        report = media_check.check(session, MediaStore(settings.media_root), repair=args.repair)
+        report = media_check.check(session, media_store(settings), repair=args.repair)
     for problem in report.repaired:
         print(f"{problem.key}: repaired (it was {problem.reason})")
     for problem, why in report.unrepaired:
@@ -226,7 +224,7 @@ def _seconds(raw: str) -> int:
 
 def _purge(settings: Settings, _args: argparse.Namespace) -> int:
     with _session(settings) as session:
-        count = retention.purge(session, MediaStore(settings.media_root))
+        count = retention.purge(session, media_store(settings))
     print(f"{count} deleted versions purged")
     return 0
 
