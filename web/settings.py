@@ -70,13 +70,24 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def parse_bucket_url(url: str) -> tuple[str, str]:
+    """(bucket, prefix) of s3://BUCKET/PREFIX (the prefix may be empty); ValueError if not one."""
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    prefix = prefix.strip("/")
+    parts = prefix.split("/") if prefix else []
+    if not url.startswith("s3://") or len(bucket) < 3 or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"not s3://BUCKET/PREFIX (a bucket of 3 characters or more): {url!r}")
+    return bucket, prefix
+
+
 def _media_store(env: Mapping[str, str]) -> str | None:
     raw = env.get("MEDIA_STORE", "").strip()
     if not raw:
         return None
-    bucket, _, _prefix = raw.removeprefix("s3://").partition("/")
-    if not raw.startswith("s3://") or len(bucket) < 3:
-        raise SettingsError(f"MEDIA_STORE must be s3://BUCKET/PREFIX, got {raw!r}")
+    try:
+        parse_bucket_url(raw)
+    except ValueError as error:
+        raise SettingsError(f"MEDIA_STORE: {error}") from None
     return raw
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MEDIA_URL = "/media/"
+FOLDERS = ("avatars", "masters")  # every key lives under one of these
 _url_base = MEDIA_URL  # a process setting: create_app sets it from MEDIA_URL_BASE
 VARIANT_FILE = re.compile(
     r"(?P<name>[0-9a-f]{32})-(?P<px>\d{2,3})(?P<anim>\.anim)?\.(?P<ext>webp|jpg|png)"

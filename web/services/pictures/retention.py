@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from db.models import ProfilePicture
 from db.types import utcnow
 from web.services import audit
-from web.services.pictures.names import owner_of
+from web.services.pictures.names import FOLDERS, owner_of
 from web.services.pictures.storage import MediaStore, Stored
 
 # A file younger than this (its mtime, an object's LastModified) may belong to an upload whose
@@ -84,7 +84,7 @@ def kept_files(session: Session) -> set[tuple[int, str]]:
 
 def _all_files(store: MediaStore, owners: set[int] | None = None) -> list[Stored]:
     """Every stored file (a listing of the store), or only those of the given members."""
-    folders = ["avatars", "masters"]
+    folders = list(FOLDERS)
     if owners is not None:
         folders = [f"{folder}/{user_id}" for folder in folders for user_id in sorted(owners)]
     return [item for folder in folders for item in store.keys_under(folder)]

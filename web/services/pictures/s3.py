@@ -26,6 +26,7 @@ from web.services.imaging import Processed
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures.names import is_served
 from web.services.pictures.storage import CHUNK, Blob, Stored, check_key, processed_files
+from web.settings import parse_bucket_url
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -34,19 +35,6 @@ if TYPE_CHECKING:
 IMMUTABLE = "public, max-age=31536000, immutable"
 PARALLEL_PUTS = 8  # a version's variants are written side by side, then its master
 _MISSING = {"404", "NoSuchKey", "NotFound"}
-
-
-def parse_url(url: str) -> tuple[str, str]:
-    """(bucket, prefix) of s3://BUCKET/PREFIX; ValueError when it is not one."""
-    if not url.startswith("s3://"):
-        raise ValueError(f"not an s3:// URL: {url!r}")
-    bucket, _, prefix = url[len("s3://") :].partition("/")
-    prefix = prefix.strip("/")
-    if len(bucket) < 3 or "/" in bucket:
-        raise ValueError(f"not a bucket name: {bucket!r}")
-    if prefix:
-        check_key(prefix)
-    return bucket, prefix
 
 
 class S3Store:
@@ -59,7 +47,7 @@ class S3Store:
     def from_url(
         cls, url: str, *, endpoint_url: str | None = None, region: str | None = None
     ) -> S3Store:
-        bucket, prefix = parse_url(url)
+        bucket, prefix = parse_bucket_url(url)
         return cls(make_client(endpoint_url=endpoint_url, region=region), bucket, prefix)
 
     def write_processed(self, user_id: int, name: str, processed: Processed) -> list[str]:
