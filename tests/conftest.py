@@ -40,12 +40,17 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 
 @pytest.fixture
-def s3_settings(
-    settings: Settings, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    """The unit tests' settings with MEDIA_STORE a fresh bucket (MEDIA_ROOT stays unused)."""
+def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The AWS_* variables of the test server, in this process's environment."""
     for name, value in s3_server.env().items():
         monkeypatch.setenv(name, value)
+    return s3_server
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, s3_env: S3Server) -> Settings:
+    """The unit tests' settings with MEDIA_STORE a fresh bucket (MEDIA_ROOT stays unused)."""
+    s3_server = s3_env
     return replace(
         settings,
         media_store=f"s3://{s3_server.new_bucket()}/site",

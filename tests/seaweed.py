@@ -17,6 +17,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
+
 START_TIMEOUT = 30.0
 ACCESS = {"AWS_ACCESS_KEY_ID": "test-access", "AWS_SECRET_ACCESS_KEY": "test-secret"}
 REGION = "us-east-1"
@@ -32,10 +34,16 @@ class S3Server:
 
     def new_bucket(self) -> str:
         """A fresh, empty bucket (names need at least 3 characters)."""
-        from web.services.pictures.s3 import make_client
-
         bucket = f"media-{secrets.token_hex(5)}"
-        make_client(endpoint_url=self.endpoint, region=REGION).create_bucket(Bucket=bucket)
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=ACCESS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=ACCESS["AWS_SECRET_ACCESS_KEY"],
+        )
+        client.create_bucket(Bucket=bucket)
+        client.close()
         return bucket
 
 
