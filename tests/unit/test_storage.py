@@ -12,7 +12,8 @@ import pytest
 from tests import images
 from web.services.imaging import Processed, process
 from web.services.pictures.names import PictureRef, master_key, new_name, owner_of, variant_key
-from web.services.pictures.storage import TEMP_PREFIX, DiskStore
+from web.services.pictures.storage import TEMP_PREFIX, DiskStore, media_store
+from web.settings import Settings
 
 USER = 42
 NAME = "5" * 32  # what new_name() gives an upload's files
@@ -100,6 +101,35 @@ def test_exists_reports_written_files(store: DiskStore, processed: Processed) ->
     assert not store.exists(key)
     store.write_processed(USER, NAME, processed)
     assert store.exists(key)
+
+
+def test_read_and_open_give_the_bytes_of_a_file(store: DiskStore, processed: Processed) -> None:
+    key = master_key(USER, NAME, processed.master.ext)
+    store.write_processed(USER, NAME, processed)
+    blob = store.open(key)
+    assert blob is not None
+    assert blob.size == len(processed.master.data)
+    assert b"".join(blob.chunks) == store.read(key) == processed.master.data
+
+
+def test_open_of_a_missing_key_is_none_and_read_is_file_not_found(store: DiskStore) -> None:
+    key = f"avatars/{USER}/{'0' * 32}-96.webp"
+    assert store.open(key) is None
+    with pytest.raises(FileNotFoundError):
+        store.read(key)
+
+
+def test_keys_under_gives_each_files_size_and_mtime(store: DiskStore) -> None:
+    key = f"avatars/{USER}/{'0' * 32}-96.webp"
+    store.write([(key, b"12345")])
+    [item] = store.keys_under(f"avatars/{USER}")
+    assert (item.key, item.size, item.modified) == (key, 5, store.path(key).stat().st_mtime)
+
+
+def test_media_store_without_media_store_setting_is_the_disk(settings: Settings) -> None:
+    store = media_store(settings)
+    assert isinstance(store, DiskStore)
+    assert store.root == settings.media_root
 
 
 def test_remove_deletes_and_ignores_missing(store: DiskStore, processed: Processed) -> None:
