@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlmodel import Session
 
 from db import migrate
 from tests.factories import PASSWORD, add_member
+from tests.seaweed import REGION, S3Server, seaweed
 from web.app import create_app
 from web.settings import Settings
 
@@ -24,6 +26,36 @@ def settings(tmp_path: Path) -> Settings:
         media_root=tmp_path / "media",
         var_dir=tmp_path,
         secret_key="test-secret-" + "x" * 40,
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One SeaweedFS for the whole run; each test gets a bucket of its own (`s3_settings`)."""
+    try:
+        with seaweed(tmp_path_factory.mktemp("seaweed")) as server:
+            yield server
+    except RuntimeError as error:
+        pytest.skip(f"no S3 server for the object-storage tests: {error}")
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The AWS_* variables of the test server, in this process's environment."""
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    return s3_server
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, s3_env: S3Server) -> Settings:
+    """The unit tests' settings with MEDIA_STORE a fresh bucket (MEDIA_ROOT stays unused)."""
+    s3_server = s3_env
+    return replace(
+        settings,
+        media_store=f"s3://{s3_server.new_bucket()}/site",
+        aws_endpoint_url=s3_server.endpoint,
+        aws_region=REGION,
     )
 
 

@@ -8,6 +8,7 @@ from PIL import Image
 from sqlmodel import Session
 
 from web.services.accounts import members
+from web.services.pictures.storage import MediaStore
 
 PASSWORD = "correct horse battery"
 
@@ -25,3 +26,8 @@ def jpeg(colour: str = "red", size: tuple[int, int] = (300, 200)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, "JPEG")
     return out.getvalue()
+
+
+def stored_keys(store: MediaStore, folder: str) -> list[str]:
+    """The keys a store lists under a folder."""
+    return [item.key for item in store.keys_under(folder)]

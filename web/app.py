@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from litestar import Litestar, Request
@@ -52,6 +53,8 @@ from web.routes import (
 )
 from web.services.accounts.tokens import bearer_token, hash_token
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
+from web.services.pictures.names import use_url_base
+from web.services.pictures.storage import media_store
 from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings
 from web.stores.database import DatabaseStore
@@ -64,18 +67,24 @@ SESSION_DAYS = 14
 NO_SESSION_PATHS = ["^/components/", "^/media/", "^/static/"]
 REDIS_TIMEOUT = 0.3  # seconds to connect or to answer; Redis answers in well under 1 ms
 
-# Pages run no inline script or style; htmx and our own JS come from /static only.
+# Pages run no inline script or style; htmx and our own JS come from /static only. Pictures
+# come from the app, or from MEDIA_URL_BASE's origin when a CDN serves them ({media}).
 PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'{media} data: blob:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-SECURITY_HEADERS = [
-    ResponseHeader(name="Content-Security-Policy", value=PAGE_CSP),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
-    ResponseHeader(name="X-Frame-Options", value="DENY"),
-]
+
+
+def security_headers(settings: Settings) -> list[ResponseHeader]:
+    base = urlsplit(settings.media_url_base) if settings.media_url_base else None
+    media = f" {base.scheme}://{base.netloc}" if base else ""
+    return [
+        ResponseHeader(name="Content-Security-Policy", value=PAGE_CSP.format(media=media)),
+        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+        ResponseHeader(name="Referrer-Policy", value="same-origin"),
+        ResponseHeader(name="X-Frame-Options", value="DENY"),
+    ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -90,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exclude=NO_SESSION_PATHS,
     )
     backend = transport(settings)
+    use_url_base(settings.media_url_base)
     channels = channels_plugin(backend)
     live = LiveHub(engine, channels, backend)
     return Litestar(
@@ -140,7 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         openapi_config=openapi_config(),
         include_in_schema=False,  # only the JSON API is described; its controller opts in
-        response_headers=SECURITY_HEADERS,
+        response_headers=security_headers(settings),
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         state=State(
             {
@@ -149,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "db_release": anyio.CapacityLimiter(POOL_CAPACITY),
                 "live": live,
                 "fragments": components.FragmentCache(),
+                "media": media_store(settings),
             }
         ),
         before_send=[log_response],

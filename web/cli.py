@@ -6,6 +6,7 @@ import argparse
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TypeVar
 
 from sqlmodel import Session, select
@@ -17,11 +18,11 @@ from web.live.channel import publish_outside_app
 from web.live.feed import CATCH_UP_SECONDS
 from web.services import audit
 from web.services.accounts import members, tokens
-from web.services.pictures import changes, media_check, retention
+from web.services.pictures import changes, media_check, retention, transfer
 from web.services.pictures.access import PictureError
-from web.services.pictures.storage import MediaStore
+from web.services.pictures.storage import media_store
 from web.services.sync import Change
-from web.settings import Settings, SettingsError
+from web.settings import Settings, SettingsError, parse_bucket_url
 
 CLI_ACTOR = audit.Actor(user_id=None, ip=None)
 T = TypeVar("T")
@@ -86,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         " 0 right after a crash, with no server running",
     )
     sweep.set_defaults(run=_media_sweep)
+    copy = media.add_parser(
+        "copy", help="copy the disk store (MEDIA_ROOT) into a bucket; again copies what is missing"
+    )
+    copy.add_argument("--to", required=True, metavar="s3://BUCKET/PREFIX", type=_bucket_url)
+    copy.set_defaults(run=_media_copy)
 
     check = commands.add_parser(
         "check", help="every kept version has all its files and each decodes; exit 1 if not"
@@ -188,18 +194,46 @@ def _member_id(session: Session, handle: str) -> int:
 
 def _media_sweep(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
-        removed = retention.sweep(
-            session, MediaStore(settings.media_root), grace_seconds=args.grace
-        )
+        removed = retention.sweep(session, media_store(settings), grace_seconds=args.grace)
     for key in removed:
         print(f"removed {key}")
     print(f"{len(removed)} orphan files removed")
     return 0
 
 
+def _bucket_url(raw: str) -> str:
+    try:
+        parse_bucket_url(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return raw
+
+
+def _media_copy(settings: Settings, args: argparse.Namespace) -> int:
+    source = media_store(replace(settings, media_store=None))
+    target = media_store(replace(settings, media_store=args.to))
+    every = 1 if sys.stderr.isatty() else 500
+
+    def report(progress: transfer.Progress) -> None:
+        if progress.done % every == 0 or progress.done == progress.total:
+            end = "\r" if sys.stderr.isatty() and progress.done < progress.total else "\n"
+            print(_progress_line(progress), end=end, file=sys.stderr, flush=True)
+
+    done = transfer.copy_store(source, target, report=report)
+    print(f"{_progress_line(done)} to {args.to}")
+    return 0
+
+
+def _progress_line(progress: transfer.Progress) -> str:
+    return (
+        f"{progress.done}/{progress.total} files: {progress.copied} copied, "
+        f"{progress.skipped} already there"
+    )
+
+
 def _check(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
-        report = media_check.check(session, MediaStore(settings.media_root), repair=args.repair)
+        report = media_check.check(session, media_store(settings), repair=args.repair)
     for problem in report.repaired:
         print(f"{problem.key}: repaired (it was {problem.reason})")
     for problem, why in report.unrepaired:
@@ -226,7 +260,7 @@ def _seconds(raw: str) -> int:
 
 def _purge(settings: Settings, _args: argparse.Namespace) -> int:
     with _session(settings) as session:
-        count = retention.purge(session, MediaStore(settings.media_root))
+        count = retention.purge(session, media_store(settings))
     print(f"{count} deleted versions purged")
     return 0
 

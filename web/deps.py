@@ -27,6 +27,7 @@ from sqlmodel import Session
 from web.live.hub import LiveHub
 from web.services.accounts import members
 from web.services.accounts.members import Viewer
+from web.services.pictures.storage import MediaStore
 from web.settings import Settings
 
 SESSION_USER_KEY = "uid"
@@ -43,6 +44,12 @@ def engine_of(state: State) -> Engine:
 def release_limiter(state: State) -> anyio.CapacityLimiter:
     limiter: anyio.CapacityLimiter = state["db_release"]
     return limiter
+
+
+def media_of(state: State) -> MediaStore:
+    """The app's picture store, made once by `media_store(settings)` in create_app."""
+    store: MediaStore = state["media"]
+    return store
 
 
 def settings_of(state: State) -> Settings:

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 HTMX_VERSION = "4.0.1"
 MIB = 1024 * 1024
@@ -28,6 +29,10 @@ class Settings:
     clamd_socket: str | None = None
     production: bool = False
     uploads_per_minute: int = 10
+    media_store: str | None = None  # s3://BUCKET/PREFIX; None: disk under media_root
+    media_url_base: str | None = None  # where variants are public (a CDN), else /media/
+    aws_endpoint_url: str | None = None
+    aws_region: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +50,10 @@ class Settings:
             clamd_socket=env.get("CLAMD_SOCKET") or None,
             production=production,
             uploads_per_minute=_positive_int(env, "UPLOADS_PER_MINUTE", 10),
+            media_store=_media_store(env),
+            media_url_base=_url_base(env),
+            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
         )
 
 
@@ -59,6 +68,37 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def parse_bucket_url(url: str) -> tuple[str, str]:
+    """(bucket, prefix) of s3://BUCKET/PREFIX (the prefix may be empty); ValueError if not one."""
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    prefix = prefix.strip("/")
+    parts = prefix.split("/") if prefix else []
+    if not url.startswith("s3://") or len(bucket) < 3 or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"not s3://BUCKET/PREFIX (a bucket of 3 characters or more): {url!r}")
+    return bucket, prefix
+
+
+def _media_store(env: Mapping[str, str]) -> str | None:
+    raw = env.get("MEDIA_STORE", "").strip()
+    if not raw:
+        return None
+    try:
+        parse_bucket_url(raw)
+    except ValueError as error:
+        raise SettingsError(f"MEDIA_STORE: {error}") from None
+    return raw
+
+
+def _url_base(env: Mapping[str, str]) -> str | None:
+    raw = env.get("MEDIA_URL_BASE", "").strip()
+    if not raw:
+        return None
+    url = urlsplit(raw)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise SettingsError(f"MEDIA_URL_BASE must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/") + "/"
 
 
 def _secret_key(env: Mapping[str, str], var_dir: Path, production: bool) -> str:

@@ -15,19 +15,19 @@ from sqlmodel import Session, select
 from db.models import ProfilePicture
 from tests import images
 from tests.api_support import make_token, upload
-from tests.factories import jpeg
+from tests.factories import jpeg, stored_keys
 from web.services import imaging
 from web.services.pictures import media_check
 from web.services.pictures.names import master_key, variant_key
-from web.services.pictures.storage import MediaStore
+from web.services.pictures.storage import DiskStore
 from web.settings import Settings
 
 PPSYNC = str(Path(sys.executable).with_name("ppsync"))
 
 
 @pytest.fixture
-def store(settings: Settings) -> MediaStore:
-    return MediaStore(settings.media_root)
+def store(settings: Settings) -> DiskStore:
+    return DiskStore(settings.media_root)
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def check(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def variant(store: MediaStore, picture: ProfilePicture, px: int = 96, ext: str = "webp") -> Path:
+def variant(store: DiskStore, picture: ProfilePicture, px: int = 96, ext: str = "webp") -> Path:
     return store.path(variant_key(picture.user_id, picture.filename, px, ext))
 
 
@@ -62,7 +62,7 @@ def test_check_of_intact_files_exits_0_with_a_summary(
 
 
 def test_check_names_a_deleted_variant_and_exits_1(
-    settings: Settings, store: MediaStore, picture: ProfilePicture
+    settings: Settings, store: DiskStore, picture: ProfilePicture
 ) -> None:
     variant(store, picture).unlink()
     result = check(settings)
@@ -72,7 +72,7 @@ def test_check_names_a_deleted_variant_and_exits_1(
 
 
 def test_check_names_a_truncated_variant_and_exits_1(
-    settings: Settings, store: MediaStore, picture: ProfilePicture
+    settings: Settings, store: DiskStore, picture: ProfilePicture
 ) -> None:
     path = variant(store, picture, 192, "jpg")
     path.write_bytes(path.read_bytes()[:200])
@@ -82,7 +82,7 @@ def test_check_names_a_truncated_variant_and_exits_1(
 
 
 def test_repair_re_derives_deleted_and_truncated_variants_then_check_passes(
-    settings: Settings, store: MediaStore, picture: ProfilePicture
+    settings: Settings, store: DiskStore, picture: ProfilePicture
 ) -> None:
     variant(store, picture).unlink()
     truncated = variant(store, picture, 192, "jpg")
@@ -95,7 +95,7 @@ def test_repair_re_derives_deleted_and_truncated_variants_then_check_passes(
 
 
 def test_repair_of_an_animated_version_makes_its_animation_again(
-    client: TestClient[Any], db: Session, store: MediaStore, alice: int
+    client: TestClient[Any], db: Session, store: DiskStore, alice: int
 ) -> None:
     token = make_token(db, alice)
     assert upload(client, token, alice, images.animated_gif(), name="wave.gif").status_code == 201
@@ -109,7 +109,7 @@ def test_repair_of_an_animated_version_makes_its_animation_again(
 
 
 def test_missing_master_is_reported_and_cannot_be_repaired(
-    settings: Settings, store: MediaStore, picture: ProfilePicture
+    settings: Settings, store: DiskStore, picture: ProfilePicture
 ) -> None:
     master = master_key(picture.user_id, picture.filename, picture.meta["master"]["ext"])
     store.path(master).unlink()
@@ -121,7 +121,7 @@ def test_missing_master_is_reported_and_cannot_be_repaired(
 
 
 def test_orphans_alone_are_listed_and_exit_0(
-    settings: Settings, store: MediaStore, picture: ProfilePicture
+    settings: Settings, store: DiskStore, picture: ProfilePicture
 ) -> None:
     orphan = f"avatars/{picture.user_id}/{'f' * 32}-96.webp"
     store.write([(orphan, variant(store, picture).read_bytes())])
@@ -132,13 +132,13 @@ def test_orphans_alone_are_listed_and_exit_0(
 
 
 def test_repair_of_a_version_from_before_crops_were_recorded_uses_its_proven_centre_crop(
-    db: Session, store: MediaStore, picture: ProfilePicture
+    db: Session, store: DiskStore, picture: ProfilePicture
 ) -> None:
     """Versions uploaded before this check were named by the digest of master and crop."""
     ext = picture.meta["master"]["ext"]
     master = store.path(master_key(picture.user_id, picture.filename, ext)).read_bytes()
     digest = imaging.recrop(master, crop=None).digest
-    for key in [*store.keys_under("avatars"), *store.keys_under("masters")]:
+    for key in [*stored_keys(store, "avatars"), *stored_keys(store, "masters")]:
         renamed = key.replace(picture.filename, digest)
         store.write([(renamed, store.path(key).read_bytes())])
         store.remove([key])

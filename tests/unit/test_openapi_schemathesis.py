@@ -30,7 +30,7 @@ from web.api.bodies import MAX_ID
 from web.app import create_app
 from web.services.audit import Actor
 from web.services.pictures import uploads
-from web.services.pictures.storage import MediaStore
+from web.services.pictures.storage import DiskStore
 from web.settings import Settings
 
 MAX_EXAMPLES = 25
@@ -81,7 +81,7 @@ def api_schema(api_app: Litestar, settings: Settings) -> Any:
 def _seed_picture(db: Session, settings: Settings, member: int, colour: str) -> str:
     uploaded = uploads.upload(
         db,
-        MediaStore(settings.media_root),
+        DiskStore(settings.media_root),
         actor=Actor(member),
         user_id=member,
         file=io.BytesIO(_jpeg(colour)),

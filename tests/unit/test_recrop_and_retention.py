@@ -16,11 +16,11 @@ from sqlmodel import Session, select
 from db.models import ProfilePicture, UserProfile
 from db.types import utcnow
 from tests.conftest import log_in
-from tests.factories import jpeg
+from tests.factories import jpeg, stored_keys
 from tests.html import one
 from tests.unit.test_profile_pictures import post, upload
 from web.services.pictures import retention
-from web.services.pictures.storage import MediaStore
+from web.services.pictures.storage import DiskStore
 from web.settings import Settings
 
 
@@ -87,8 +87,11 @@ def test_purge_removes_files_of_versions_deleted_past_the_window(
     upload(client, jpeg("red"))
     upload(client, jpeg("blue"))
     post(client, "/profile/picture/delete", version="1")
-    store = MediaStore(settings.media_root)
-    files = lambda: {Path(k).name.split("-")[0].split(".")[0] for k in store.keys_under("avatars")}  # noqa: E731
+    store = DiskStore(settings.media_root)
+
+    def files() -> set[str]:
+        return {Path(k).name.split("-")[0].split(".")[0] for k in stored_keys(store, "avatars")}
+
     assert len(files()) == 2
     assert retention.purge(db, store) == 0  # inside the window: kept for Undo
     assert retention.purge(db, store, now=utcnow() + timedelta(days=31)) == 1
@@ -103,14 +106,14 @@ def test_sweep_removes_orphans_but_not_fresh_or_kept_files(
     client: TestClient[Any], db: Session, settings: Settings, member: int
 ) -> None:
     upload(client, jpeg())
-    store = MediaStore(settings.media_root)
+    store = DiskStore(settings.media_root)
     orphan = Path(settings.media_root) / "avatars" / str(member) / ("f" * 32 + "-96.webp")
     fresh = orphan.with_name("e" * 32 + "-96.webp")
     orphan.write_bytes(b"x")
     fresh.write_bytes(b"x")
     old = orphan.stat().st_mtime - 2 * retention.SWEEP_GRACE_SECONDS
     os.utime(orphan, (old, old))
-    kept = set(store.keys_under("avatars")) - {f"avatars/{member}/{orphan.name}"}
+    kept = set(stored_keys(store, "avatars")) - {f"avatars/{member}/{orphan.name}"}
     assert retention.sweep(db, store) == [f"avatars/{member}/{orphan.name}"]
-    assert set(store.keys_under("avatars")) == kept
+    assert set(stored_keys(store, "avatars")) == kept
     assert fresh.exists()

@@ -59,3 +59,37 @@ def test_short_secret_key_is_refused(tmp_path: Path) -> None:
 def test_malformed_upload_cap_names_the_setting(tmp_path: Path, raw: str) -> None:
     with pytest.raises(SettingsError, match="MAX_UPLOAD_BYTES"):
         Settings.from_env({"VAR_DIR": str(tmp_path), "MAX_UPLOAD_BYTES": raw})
+
+
+def test_media_store_unset_means_disk_and_the_apps_own_urls(tmp_path: Path) -> None:
+    settings = Settings.from_env({"VAR_DIR": str(tmp_path)})
+    assert settings.media_store is None
+    assert settings.media_url_base is None
+
+
+def test_media_store_and_the_aws_variables_are_read(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "VAR_DIR": str(tmp_path),
+            "MEDIA_STORE": "s3://avatars-bucket/site",
+            "AWS_ENDPOINT_URL": "https://s3.example.org",
+            "AWS_REGION": "eu-west-1",
+            "MEDIA_URL_BASE": "https://cdn.example.org/avatars",
+        }
+    )
+    assert settings.media_store == "s3://avatars-bucket/site"
+    assert settings.aws_endpoint_url == "https://s3.example.org"
+    assert settings.aws_region == "eu-west-1"
+    assert settings.media_url_base == "https://cdn.example.org/avatars/"
+
+
+@pytest.mark.parametrize("raw", ["/srv/media", "s3://ab/site", "s3://bucket/../up", "bucket"])
+def test_media_store_that_is_not_a_bucket_url_is_refused(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(SettingsError, match="MEDIA_STORE"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "MEDIA_STORE": raw})
+
+
+@pytest.mark.parametrize("raw", ["cdn.example.org", "/media/", "ftp://cdn.example.org"])
+def test_media_url_base_that_is_not_an_http_url_is_refused(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(SettingsError, match="MEDIA_URL_BASE"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "MEDIA_URL_BASE": raw})

@@ -1,4 +1,4 @@
-"""MediaStore: atomic writes under a root, keys that cannot escape it."""
+"""DiskStore: atomic writes under a root, keys that cannot escape it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from tests import images
 from web.services.imaging import Processed, process
 from web.services.pictures.names import PictureRef, master_key, new_name, owner_of, variant_key
-from web.services.pictures.storage import TEMP_PREFIX, MediaStore
+from web.services.pictures.storage import TEMP_PREFIX, DiskStore, media_store
+from web.settings import Settings
 
 USER = 42
 NAME = "5" * 32  # what new_name() gives an upload's files
@@ -29,8 +30,8 @@ def animated() -> Processed:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> MediaStore:
-    return MediaStore(tmp_path / "media")
+def store(tmp_path: Path) -> DiskStore:
+    return DiskStore(tmp_path / "media")
 
 
 def files_in(root: Path) -> list[str]:
@@ -57,7 +58,7 @@ def test_key_with_a_bad_digest_is_refused() -> None:
 
 
 def test_write_processed_writes_master_and_every_variant(
-    store: MediaStore, processed: Processed
+    store: DiskStore, processed: Processed
 ) -> None:
     keys = store.write_processed(USER, NAME, processed)
     assert len(keys) == len(processed.variants) + 1
@@ -70,7 +71,7 @@ def test_write_processed_writes_master_and_every_variant(
 
 
 def test_write_processed_keeps_animated_and_still_webp_apart(
-    store: MediaStore, animated: Processed
+    store: DiskStore, animated: Processed
 ) -> None:
     keys = store.write_processed(USER, NAME, animated)
     assert len(set(keys)) == len(animated.variants) + 1
@@ -79,7 +80,7 @@ def test_write_processed_keeps_animated_and_still_webp_apart(
 
 
 def test_served_variants_are_world_readable_and_masters_private(
-    store: MediaStore, processed: Processed
+    store: DiskStore, processed: Processed
 ) -> None:
     store.write_processed(USER, NAME, processed)
     variant = store.path(variant_key(USER, NAME, 96, "webp"))
@@ -88,28 +89,57 @@ def test_served_variants_are_world_readable_and_masters_private(
     assert stat.S_IMODE(master.stat().st_mode) & 0o077 == 0
 
 
-def test_write_processed_again_is_idempotent(store: MediaStore, processed: Processed) -> None:
+def test_write_processed_again_is_idempotent(store: DiskStore, processed: Processed) -> None:
     first = store.write_processed(USER, NAME, processed)
     mtimes = {key: store.path(key).stat().st_mtime_ns for key in first}
     assert store.write_processed(USER, NAME, processed) == first
     assert {key: store.path(key).stat().st_mtime_ns for key in first} == mtimes
 
 
-def test_exists_reports_written_files(store: MediaStore, processed: Processed) -> None:
+def test_exists_reports_written_files(store: DiskStore, processed: Processed) -> None:
     key = master_key(USER, NAME, processed.master.ext)
     assert not store.exists(key)
     store.write_processed(USER, NAME, processed)
     assert store.exists(key)
 
 
-def test_remove_deletes_and_ignores_missing(store: MediaStore, processed: Processed) -> None:
+def test_read_and_open_give_the_bytes_of_a_file(store: DiskStore, processed: Processed) -> None:
+    key = master_key(USER, NAME, processed.master.ext)
+    store.write_processed(USER, NAME, processed)
+    blob = store.open(key)
+    assert blob is not None
+    assert blob.size == len(processed.master.data)
+    assert b"".join(blob.chunks) == store.read(key) == processed.master.data
+
+
+def test_open_of_a_missing_key_is_none_and_read_is_file_not_found(store: DiskStore) -> None:
+    key = f"avatars/{USER}/{'0' * 32}-96.webp"
+    assert store.open(key) is None
+    with pytest.raises(FileNotFoundError):
+        store.read(key)
+
+
+def test_keys_under_gives_each_files_size_and_mtime(store: DiskStore) -> None:
+    key = f"avatars/{USER}/{'0' * 32}-96.webp"
+    store.write([(key, b"12345")])
+    [item] = store.keys_under(f"avatars/{USER}")
+    assert (item.key, item.size, item.modified) == (key, 5, store.path(key).stat().st_mtime)
+
+
+def test_media_store_without_media_store_setting_is_the_disk(settings: Settings) -> None:
+    store = media_store(settings)
+    assert isinstance(store, DiskStore)
+    assert store.root == settings.media_root
+
+
+def test_remove_deletes_and_ignores_missing(store: DiskStore, processed: Processed) -> None:
     keys = store.write_processed(USER, NAME, processed)
     store.remove([*keys, f"avatars/{USER}/{'0' * 32}-96.webp"])
     assert files_in(store.root) == []
 
 
 def test_failure_midway_leaves_no_files(
-    store: MediaStore, processed: Processed, monkeypatch: pytest.MonkeyPatch
+    store: DiskStore, processed: Processed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_replace = os.replace
     calls: list[Any] = []
@@ -128,7 +158,7 @@ def test_failure_midway_leaves_no_files(
 
 
 def test_failure_midway_keeps_files_that_were_already_there(
-    store: MediaStore, processed: Processed, monkeypatch: pytest.MonkeyPatch
+    store: DiskStore, processed: Processed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keys = store.write_processed(USER, NAME, processed)
     store.path(keys[-1]).unlink()  # the master is missing, the variants are there
@@ -142,7 +172,7 @@ def test_failure_midway_keeps_files_that_were_already_there(
     assert files_in(store.root) == sorted(keys[:-1])
 
 
-def test_no_temp_files_left_behind(store: MediaStore, processed: Processed) -> None:
+def test_no_temp_files_left_behind(store: DiskStore, processed: Processed) -> None:
     store.write_processed(USER, NAME, processed)
     assert not [p for p in store.root.rglob("*") if p.name.startswith(TEMP_PREFIX)]
 
@@ -151,32 +181,32 @@ def test_no_temp_files_left_behind(store: MediaStore, processed: Processed) -> N
     "key",
     ["../secret", "avatars/../../secret", "/etc/passwd", "avatars/1/\0x", "", ".", "a//b", "a\\b"],
 )
-def test_path_refuses_keys_that_escape_the_root(store: MediaStore, key: str) -> None:
+def test_path_refuses_keys_that_escape_the_root(store: DiskStore, key: str) -> None:
     with pytest.raises(ValueError):
         store.path(key)
 
 
-def test_path_refuses_a_symlink_out_of_the_root(store: MediaStore, tmp_path: Path) -> None:
+def test_path_refuses_a_symlink_out_of_the_root(store: DiskStore, tmp_path: Path) -> None:
     (store.root / "avatars").mkdir(parents=True)
     (store.root / "avatars" / "link").symlink_to(tmp_path)
     with pytest.raises(ValueError):
         store.path("avatars/link/secret")
 
 
-def test_path_resolves_inside_the_root(store: MediaStore) -> None:
+def test_path_resolves_inside_the_root(store: DiskStore) -> None:
     path = store.path("avatars/1/x.webp")
     assert path == store.root.resolve() / "avatars" / "1" / "x.webp"
 
 
-def test_keys_under_lists_files_and_temp_leftovers(store: MediaStore, processed: Processed) -> None:
+def test_keys_under_lists_files_and_temp_leftovers(store: DiskStore, processed: Processed) -> None:
     keys = store.write_processed(USER, NAME, processed)
     leftover = store.root / "avatars" / str(USER) / f"{TEMP_PREFIX}abc.webp"
     leftover.write_bytes(b"half")
-    listed = list(store.keys_under("avatars")) + list(store.keys_under("masters"))
+    listed = [i.key for folder in ("avatars", "masters") for i in store.keys_under(folder)]
     assert sorted(listed) == sorted([*keys, f"avatars/{USER}/{leftover.name}"])
 
 
-def test_keys_under_a_missing_prefix_is_empty(store: MediaStore) -> None:
+def test_keys_under_a_missing_prefix_is_empty(store: DiskStore) -> None:
     assert list(store.keys_under("avatars")) == []
 
 
@@ -187,7 +217,7 @@ def test_new_name_is_32_hex_and_fresh_each_time() -> None:
 
 
 def test_two_uploads_of_the_same_picture_share_no_file(
-    store: MediaStore, processed: Processed
+    store: DiskStore, processed: Processed
 ) -> None:
     first = store.write_processed(USER, new_name(), processed)
     second = store.write_processed(USER, new_name(), processed)

@@ -11,11 +11,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from tests.api_support import make_token, upload
-from tests.factories import jpeg
+from tests.factories import jpeg, stored_keys
 from web.services import audit
 from web.services.pictures import changes, media_check, retention, versions
 from web.services.pictures.access import PictureError
-from web.services.pictures.storage import MediaStore
+from web.services.pictures.storage import MediaStore, media_store
 from web.settings import Settings
 
 
@@ -26,11 +26,11 @@ def token(db: Session, alice: int) -> str:
 
 @pytest.fixture
 def store(settings: Settings) -> MediaStore:
-    return MediaStore(settings.media_root)
+    return media_store(settings)
 
 
 def files(store: MediaStore) -> set[str]:
-    return {key for folder in ("avatars", "masters") for key in store.keys_under(folder)}
+    return {key for folder in ("avatars", "masters") for key in stored_keys(store, folder)}
 
 
 def kept_files_present(db: Session, store: MediaStore) -> bool:

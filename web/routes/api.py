@@ -33,12 +33,11 @@ from web.api.bodies import (
 )
 from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
 from web.api.errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
-from web.deps import DB, Live, settings_of
+from web.deps import DB, Live, media_of, settings_of
 from web.live.hub import LiveHub
 from web.services import imaging
 from web.services.accounts.tokens import ApiCaller
 from web.services.pictures import changes, reads, uploads
-from web.services.pictures.storage import MediaStore
 from web.services.sync import Change
 
 Caller = NamedDependency[ApiCaller]
@@ -120,7 +119,7 @@ class ApiController(Controller):
         settings = settings_of(request.app.state)
         done = uploads.upload(
             db,
-            MediaStore(settings.media_root),
+            media_of(request.app.state),
             actor=caller.actor,
             user_id=int(data.user_id),
             file=data.profile_picture.file,

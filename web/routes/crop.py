@@ -5,19 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import File, Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from sqlmodel import Session
 
-from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, settings_of
+from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of
+from web.media_files import send
 from web.profile_page import actor_of, done
 from web.services import imaging
 from web.services.accounts.members import Viewer
 from web.services.pictures import reads, uploads
 from web.services.pictures.access import PictureError
-from web.services.pictures.storage import MediaStore
 
 
 @dataclass
@@ -38,16 +38,18 @@ class CropController(Controller):
     @get("/master", sync_to_thread=True)
     def master(
         self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn, version: FromPath[int]
-    ) -> File:
+    ) -> Response[bytes] | Stream:
         """The cleaned, uncropped master: its owner's eyes only, never cached by others."""
-        store = MediaStore(settings_of(request.app.state).media_root)
+        store = media_of(request.app.state)
         try:
             key, mime = reads.master_of(db, store, user_id=viewer.id, version=version)
         except PictureError:
             raise NotFoundException() from None
-        path = store.path(key)
+        blob = store.open(key)
+        if blob is None:  # removed since master_of looked
+            raise NotFoundException()
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
-        return File(path, media_type=mime, content_disposition_type="inline", headers=headers)
+        return send(blob, media_type=mime, headers=headers)
 
     @post("/crop", sync_to_thread=True, opt={"rate_limited": True})
     def recrop(
@@ -62,7 +64,7 @@ class CropController(Controller):
         try:
             recropped = uploads.recrop(
                 db,
-                MediaStore(settings_of(request.app.state).media_root),
+                media_of(request.app.state),
                 actor=actor_of(request, viewer),
                 user_id=viewer.id,
                 version=version,

@@ -1,19 +1,20 @@
-"""Picture files: content-addressed, so cached for a year; never the uploaded bytes."""
+"""Picture files: content-addressed, so cached for a year; never the uploaded bytes. Read from the
+store (disk or bucket), so any app process serves any picture."""
 
 from __future__ import annotations
 
-from litestar import get
+from litestar import Response, get
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath
-from litestar.response import File
+from litestar.response import Stream
 from litestar.status_codes import HTTP_410_GONE
 
-from web.deps import DB, settings_of
+from web.deps import DB, media_of
+from web.media_files import send
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures import reads
 from web.services.pictures.names import VARIANT_FILE, variant_key
-from web.services.pictures.storage import MediaStore
 
 MEDIA_HEADERS = {
     "Cache-Control": "public, max-age=31536000, immutable",
@@ -25,7 +26,9 @@ MEDIA_HEADERS = {
 
 
 @get("/media/avatars/{user_id:int}/{name:str}", sync_to_thread=True, include_in_schema=False)
-def avatar_file(db: DB, state: State, user_id: FromPath[int], name: FromPath[str]) -> File:
+def avatar_file(
+    db: DB, state: State, user_id: FromPath[int], name: FromPath[str]
+) -> Response[bytes] | Stream:
     match = VARIANT_FILE.fullmatch(name)
     if match is None:
         raise NotFoundException()
@@ -35,13 +38,7 @@ def avatar_file(db: DB, state: State, user_id: FromPath[int], name: FromPath[str
     key = variant_key(
         user_id, match["name"], int(match["px"]), match["ext"], animated=bool(match["anim"])
     )
-    path = MediaStore(settings_of(state).media_root).path(key)
-    if status is None or not path.is_file():
+    blob = media_of(state).open(key) if status is not None else None
+    if blob is None:
         raise NotFoundException()
-    return File(
-        path,
-        media_type=EXT_MIME[match["ext"]],
-        content_disposition_type="inline",
-        headers=MEDIA_HEADERS,
-        etag=None,
-    )
+    return send(blob, media_type=EXT_MIME[match["ext"]], headers=MEDIA_HEADERS)

@@ -14,13 +14,12 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
-from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, settings_of
+from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of, settings_of
 from web.profile_page import actor_of, done, profile_response, refused
 from web.services import imaging
 from web.services.accounts import members
 from web.services.pictures import changes, uploads
 from web.services.pictures.access import PictureError
-from web.services.pictures.storage import MediaStore
 
 
 @dataclass
@@ -69,7 +68,7 @@ class ProfileController(Controller):
         try:
             uploaded = uploads.upload(
                 db,
-                MediaStore(settings.media_root),
+                media_of(request.app.state),
                 actor=actor_of(request, viewer),
                 user_id=viewer.id,
                 file=file.file if file and file.filename else None,

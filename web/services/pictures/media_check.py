@@ -1,5 +1,6 @@
 """The operator's check of the picture files: every kept version has all its files, each decodes.
 
+Files are read through the store, so a bucket's objects are checked as a disk's files are.
 A kept version is one not purged (deleted ones stay restorable for the retention window). Its
 files are the variants its metadata lists and its private master. `repair` re-derives missing
 or undecodable variants from the master, through the same pipeline an upload and a re-crop use.
@@ -7,6 +8,7 @@ or undecodable variants from the master, through the same pipeline an upload and
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,12 +89,13 @@ def _problem(
     store: MediaStore, picture: ProfilePicture, key: str, expected: dict[str, VariantId | None]
 ) -> Problem | None:
     version = picture.version
-    path = store.path(key)
-    if not path.is_file():
+    try:
+        data = store.read(key)
+    except FileNotFoundError:
         return Problem(key, picture.user_id, version, "missing")
     variant = expected[key]
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data)) as im:
             im.load()  # frame 0 only: enough to catch a truncated or damaged file
             size = im.size
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
@@ -115,7 +118,7 @@ def _repair(
         for problem in list(problems.values()):
             report.unrepaired.append((problem, "the master is missing or damaged"))
         return
-    master = store.path(master_key).read_bytes()
+    master = store.read(master_key)
     crop = _crop_of(picture, master)
     if crop is None:
         for problem in problems.values():

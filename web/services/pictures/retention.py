@@ -10,10 +10,11 @@ from sqlmodel import Session, col, select
 from db.models import ProfilePicture
 from db.types import utcnow
 from web.services import audit
-from web.services.pictures.names import owner_of
-from web.services.pictures.storage import MediaStore
+from web.services.pictures.names import FOLDERS, owner_of
+from web.services.pictures.storage import MediaStore, Stored
 
-# A file younger than this may belong to an upload whose transaction has not committed yet.
+# A file younger than this (its mtime, an object's LastModified) may belong to an upload whose
+# transaction has not committed yet.
 SWEEP_GRACE_SECONDS = 3600
 RETENTION = timedelta(days=30)  # a deleted version is kept this long for Undo
 
@@ -43,7 +44,7 @@ def purge(session: Session, store: MediaStore, *, now: datetime | None = None) -
     session.commit()
     # Only the folders of members who lost files are walked, not the whole media tree.
     owners = {user_id for user_id, _ in doomed}
-    store.remove(key for key in _all_keys(store, owners) if owner_of(key) in doomed)
+    store.remove(item.key for item in _all_files(store, owners) if owner_of(item.key) in doomed)
     return len(expired)
 
 
@@ -56,22 +57,19 @@ def sweep(
     server running, may pass 0.
     """
     cutoff = time.time() - grace_seconds
-    orphans = [key for key in orphan_keys(session, store) if _mtime(store, key) < cutoff]
+    orphans = [item.key for item in _orphans(session, store) if item.modified < cutoff]
     store.remove(orphans)
     return orphans
 
 
 def orphan_keys(session: Session, store: MediaStore) -> list[str]:
     """Every stored key (temporary leftovers too) that no kept version refers to."""
+    return [item.key for item in _orphans(session, store)]
+
+
+def _orphans(session: Session, store: MediaStore) -> list[Stored]:
     kept = kept_files(session)
-    return [key for key in _all_keys(store) if owner_of(key) not in kept]
-
-
-def _mtime(store: MediaStore, key: str) -> float:
-    try:
-        return store.path(key).stat().st_mtime
-    except FileNotFoundError:  # removed meanwhile (a concurrent purge or sweep)
-        return float("inf")
+    return [item for item in _all_files(store) if owner_of(item.key) not in kept]
 
 
 def kept_files(session: Session) -> set[tuple[int, str]]:
@@ -84,9 +82,9 @@ def kept_files(session: Session) -> set[tuple[int, str]]:
     return set(rows)
 
 
-def _all_keys(store: MediaStore, owners: set[int] | None = None) -> list[str]:
-    """Every stored key, or only those of the given members."""
-    folders = ["avatars", "masters"]
+def _all_files(store: MediaStore, owners: set[int] | None = None) -> list[Stored]:
+    """Every stored file (a listing of the store), or only those of the given members."""
+    folders = list(FOLDERS)
     if owners is not None:
         folders = [f"{folder}/{user_id}" for folder in folders for user_id in sorted(owners)]
-    return [key for folder in folders for key in store.keys_under(folder)]
+    return [item for folder in folders for item in store.keys_under(folder)]

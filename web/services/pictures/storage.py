@@ -1,8 +1,14 @@
-"""Picture files on local disk under MEDIA_ROOT, addressed by key and written atomically.
+"""Where picture files live: one interface (`MediaStore`), two implementations chosen by settings.
 
-A reader never sees half a file: each one is written to a temporary name in its own directory,
-fsynced, renamed over its final name, and the directory fsynced. Temporary names start with
-TEMP_PREFIX, so that a sweep can tell a crashed upload's leftovers from real files.
+`media_store(settings)` is the one place that chooses: `DiskStore` under MEDIA_ROOT (the default)
+or `S3Store` (web/services/pictures/s3.py) when MEDIA_STORE is s3://BUCKET/PREFIX. Everything
+else (uploads, re-crops, reads, retention, the check, the media and crop routes, the CLI) takes
+a `MediaStore` and never a path.
+
+On disk a reader never sees half a file: each one is written to a temporary name in its own
+directory, fsynced, renamed over its final name, and the directory fsynced. Temporary names start
+with TEMP_PREFIX, so that a sweep can tell a crashed upload's leftovers from real files. (An
+object store's PUT is atomic by itself.)
 
 Each upload's files get a name of their own (`names.new_name`), never shared with another
 upload of the same bytes: an upload that fails can then remove its files without taking away
@@ -15,23 +21,104 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from web.services.imaging import Processed
 from web.services.pictures.names import is_served, master_key, variant_key
 
+if TYPE_CHECKING:
+    from web.settings import Settings
+
 TEMP_PREFIX = ".tmp-"
+CHUNK = 256 * 1024  # bytes per chunk when a file is streamed
 # Served variants are readable by a front proxy running as another user; masters are not.
 _PUBLIC_MODE = 0o644
 
 
-class MediaStore:
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One stored file as a listing sees it."""
+
+    key: str
+    modified: float  # seconds since the epoch (a file's mtime, an object's LastModified)
+    size: int
+
+
+@dataclass(slots=True)
+class Blob:
+    """A file opened for sending: its size, then its bytes in chunks (closed when exhausted)."""
+
+    size: int
+    chunks: Iterator[bytes]
+
+
+class MediaStore(Protocol):
+    """Picture files addressed by key. Missing keys: `read` raises FileNotFoundError, `open`
+    answers None, `remove` ignores them."""
+
+    def write_processed(self, user_id: int, name: str, processed: Processed) -> list[str]:
+        """Writes every variant, then the master, under `name`; returns all their keys."""
+        ...
+
+    def write(self, files: list[tuple[str, bytes]], *, replace: bool = False) -> list[str]:
+        """Writes (key, bytes) pairs, each atomically; returns their keys. Those already there
+        are left as they are unless `replace`; if a write fails, what this call wrote is removed."""
+        ...
+
+    def read(self, key: str) -> bytes: ...
+
+    def open(self, key: str) -> Blob | None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def remove(self, keys: Iterable[str]) -> None: ...
+
+    def keys_under(self, prefix: str) -> Iterator[Stored]:
+        """Every file under the folder `prefix` (temporary leftovers included), in key order."""
+        ...
+
+
+def media_store(settings: Settings) -> MediaStore:
+    """The store the settings name: the one place that chooses."""
+    if settings.media_store is None:
+        return DiskStore(settings.media_root)
+    from web.services.pictures.s3 import S3Store  # boto3 loads only when it is used
+
+    return S3Store.from_url(
+        settings.media_store, endpoint_url=settings.aws_endpoint_url, region=settings.aws_region
+    )
+
+
+def processed_files(user_id: int, name: str, processed: Processed) -> list[tuple[str, bytes]]:
+    """A version's (key, bytes): the variants, then the master (once it exists, the whole set
+    does)."""
+    master = processed.master
+    files = [
+        (variant_key(user_id, name, v.px, v.ext, animated=v.animated), v.data)
+        for v in processed.variants
+    ]
+    return [*files, (master_key(user_id, name, master.ext), master.data)]
+
+
+def check_key(key: str) -> str:
+    """The key itself; ValueError for one with empty, "." or ".." parts or odd characters."""
+    parts = key.split("/")
+    if "\0" in key or "\\" in key or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"not a media key: {key!r}")
+    return key
+
+
+class DiskStore:
+    """Files under a root directory (MEDIA_ROOT)."""
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
     def write_processed(self, user_id: int, name: str, processed: Processed) -> list[str]:
         """Writes every variant, then the master, under `name`; returns all their keys."""
-        return self.write(self._files(user_id, name, processed))
+        return self.write(processed_files(user_id, name, processed))
 
     def write(self, files: list[tuple[str, bytes]], *, replace: bool = False) -> list[str]:
         """Writes (key, bytes) pairs atomically; returns their keys.
@@ -54,6 +141,16 @@ class MediaStore:
             raise
         return [key for key, _ in files]
 
+    def read(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+    def open(self, key: str) -> Blob | None:
+        try:
+            file = self.path(key).open("rb")
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        return Blob(os.fstat(file.fileno()).st_size, _chunks(file))
+
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
@@ -64,32 +161,31 @@ class MediaStore:
 
     def path(self, key: str) -> Path:
         """The file of a key; ValueError for anything that could reach outside the root."""
-        parts = key.split("/")
-        if "\0" in key or "\\" in key or any(part in ("", ".", "..") for part in parts):
-            raise ValueError(f"not a media key: {key!r}")
+        check_key(key)
         root = self.root.resolve()
         path = (root / key).resolve()
         if not path.is_relative_to(root) or path == root:
             raise ValueError(f"media key leaves the media root: {key!r}")
         return path
 
-    def keys_under(self, prefix: str) -> Iterator[str]:
-        """Every file under prefix, temporary ones included (they start with TEMP_PREFIX)."""
+    def keys_under(self, prefix: str) -> Iterator[Stored]:
         base = self.path(prefix)
         root = self.root.resolve()
         for directory, subdirs, names in os.walk(base):
             subdirs.sort()
             for name in sorted(names):
-                yield (Path(directory) / name).relative_to(root).as_posix()
+                path = Path(directory) / name
+                try:
+                    info = path.stat()
+                except FileNotFoundError:  # removed meanwhile (a concurrent purge or sweep)
+                    continue
+                yield Stored(path.relative_to(root).as_posix(), info.st_mtime, info.st_size)
 
-    def _files(self, user_id: int, name: str, processed: Processed) -> list[tuple[str, bytes]]:
-        master = processed.master
-        files = [
-            (variant_key(user_id, name, v.px, v.ext, animated=v.animated), v.data)
-            for v in processed.variants
-        ]
-        # The master last: once it exists, the whole set does.
-        return [*files, (master_key(user_id, name, master.ext), master.data)]
+
+def _chunks(file: BinaryIO) -> Iterator[bytes]:
+    with file:
+        while chunk := file.read(CHUNK):
+            yield chunk
 
 
 def _write_atomic(path: Path, data: bytes, mode: int | None) -> None:

@@ -95,7 +95,7 @@ def recrop(
     with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
         source = reads.version_row(session, user_id, version)
         key, _mime = reads.master_key_of(store, source)
-        processed = imaging.recrop(store.path(key).read_bytes(), crop=crop_from(crop))
+        processed = imaging.recrop(store.read(key), crop=crop_from(crop))
         name, size = source.original_name, source.file_size
         return _keep(session, store, actor, user_id, processed, name, size)
 
