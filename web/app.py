@@ -53,7 +53,7 @@ from web.routes import (
 )
 from web.services.accounts.tokens import bearer_token, hash_token
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
-from web.services.pictures.names import use_url_base
+from web.services.pictures.names import MEDIA_URL, MediaUrls
 from web.services.pictures.storage import media_store
 from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings
@@ -90,7 +90,8 @@ def security_headers(settings: Settings) -> list[ResponseHeader]:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
-    templates = _templates(AssetUrls(ROOT / "static"))
+    media_urls = MediaUrls(settings.media_url_base or MEDIA_URL)
+    templates = _templates(AssetUrls(ROOT / "static"), media_urls)
     sessions = SessionConfig(
         max_age=SESSION_DAYS * 86400,
         secure=settings.production,
@@ -99,7 +100,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exclude=NO_SESSION_PATHS,
     )
     backend = transport(settings)
-    use_url_base(settings.media_url_base)
     channels = channels_plugin(backend)
     live = LiveHub(engine, channels, backend)
     return Litestar(
@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "db": Provide(deps.provide_db),
             "viewer": Provide(deps.provide_viewer, sync_to_thread=True),
             "live": Provide(deps.provide_live, sync_to_thread=False),
+            "media": Provide(deps.media_urls_of, sync_to_thread=False),
         },
         middleware=[
             RequestLogMiddleware,
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "live": live,
                 "fragments": components.FragmentCache(),
                 "media": media_store(settings),
+                "media_urls": media_urls,
             }
         ),
         before_send=[log_response],
@@ -175,9 +177,10 @@ def _freeze_gc() -> None:
     gc.freeze()
 
 
-def _templates(assets: AssetUrls) -> TemplateConfig[JinjaTemplateEngine]:
+def _templates(assets: AssetUrls, media_urls: MediaUrls) -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals.update(
+            media_url=media_urls,
             static=assets.url,
             AVATAR_PX=SIZES,
             ANIMATED_MAX_PX=ANIMATED_MAX_PX,

@@ -27,6 +27,7 @@ from sqlmodel import Session
 from web.live.hub import LiveHub
 from web.services.accounts import members
 from web.services.accounts.members import Viewer
+from web.services.pictures.names import MediaUrls
 from web.services.pictures.storage import MediaStore
 from web.settings import Settings
 
@@ -50,6 +51,15 @@ def media_of(state: State) -> MediaStore:
     """The app's picture store, made once by `media_store(settings)` in create_app."""
     store: MediaStore = state["media"]
     return store
+
+
+def media_urls_of(state: State) -> MediaUrls:
+    """Where served variants are fetched (the app's /media/ or MEDIA_URL_BASE)."""
+    urls: MediaUrls = state["media_urls"]
+    return urls
+
+
+Media = NamedDependency[MediaUrls]
 
 
 def settings_of(state: State) -> Settings:

@@ -32,7 +32,7 @@ from tests.unit.test_upload_conflicts import fail_the_commit_with
 from web.app import create_app
 from web.services.imaging import process
 from web.services.pictures import media_check, retention
-from web.services.pictures.names import master_key, use_url_base, variant_key
+from web.services.pictures.names import master_key, variant_key
 from web.services.pictures.s3 import S3Store
 from web.services.pictures.storage import MediaStore, media_store
 from web.settings import Settings
@@ -251,11 +251,10 @@ def public_base(s3_settings: Settings, s3_server: S3Server) -> str:
 
 @pytest.fixture
 def cdn_client(db: Session, s3_settings: Settings, public_base: str) -> Iterator[TestClient[Any]]:
-    """An app with MEDIA_URL_BASE (made after `db`'s app: the base is a process setting)."""
+    """An app with MEDIA_URL_BASE."""
     settings = replace(s3_settings, media_url_base=public_base)
     with TestClient(create_app(settings)) as client:
         yield client
-    use_url_base(None)
 
 
 def test_media_url_base_points_the_apis_urls_at_the_bucket(

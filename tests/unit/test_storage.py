@@ -11,7 +11,14 @@ import pytest
 
 from tests import images
 from web.services.imaging import Processed, process
-from web.services.pictures.names import PictureRef, master_key, new_name, owner_of, variant_key
+from web.services.pictures.names import (
+    MediaUrls,
+    PictureRef,
+    master_key,
+    new_name,
+    owner_of,
+    variant_key,
+)
 from web.services.pictures.storage import TEMP_PREFIX, DiskStore, media_store
 from web.settings import Settings
 
@@ -228,9 +235,12 @@ def test_two_uploads_of_the_same_picture_share_no_file(
 
 def test_picture_ref_urls_are_the_served_keys() -> None:
     ref = PictureRef(7, "ab" * 16, "png", "#000000", animated=True)
-    assert ref.url(96) == "/media/" + variant_key(7, "ab" * 16, 96, "png")
-    assert ref.url(96, "webp") == "/media/" + variant_key(7, "ab" * 16, 96, "webp")
-    assert ref.url(48, animated=True) == f"/media/avatars/7/{'ab' * 16}-48.anim.webp"
+    media = MediaUrls()
+    assert media(ref, 96) == "/media/" + variant_key(7, "ab" * 16, 96, "png")
+    assert media(ref, 96, "webp") == "/media/" + variant_key(7, "ab" * 16, 96, "webp")
+    assert media(ref, 48, animated=True) == f"/media/avatars/7/{'ab' * 16}-48.anim.webp"
+    cdn = MediaUrls("https://cdn.example.org/avatars/")
+    assert cdn(ref, 96) == "https://cdn.example.org/avatars/" + ref.key(96)
 
 
 def test_owner_of_names_the_member_and_files_of_any_key() -> None:

@@ -16,7 +16,7 @@ from msgspec import Meta, Struct
 
 from web.services.imaging.types import SIZES
 from web.services.pictures import reads
-from web.services.pictures.names import PictureRef
+from web.services.pictures.names import MediaUrls, PictureRef
 
 # Ids stay within a 32-bit INTEGER column on every backend; bigger ones are refused with a 400,
 # not passed on to the database.
@@ -207,32 +207,32 @@ class ConflictProblem(Struct):
 # --- bodies from the services' plain data --------------------------------------------------
 
 
-def picture_urls(ref: PictureRef) -> PictureUrls:
+def picture_urls(ref: PictureRef, media: MediaUrls) -> PictureUrls:
     def size(px: int) -> SizeUrls:
         return SizeUrls(
-            x1=ref.url(px),
-            x2=ref.url(px * 2),
-            webp1x=ref.url(px, "webp"),
-            webp2x=ref.url(px * 2, "webp"),
+            x1=media(ref, px),
+            x2=media(ref, px * 2),
+            webp1x=media(ref, px, "webp"),
+            webp2x=media(ref, px * 2, "webp"),
         )
 
     return PictureUrls(**{name: size(px) for name, px in SIZES.items()})
 
 
-def state_body(state: reads.PictureState) -> PictureState:
+def state_body(state: reads.PictureState, media: MediaUrls) -> PictureState:
     ref = state.picture
     return PictureState(
         user_id=str(state.user_id),
         version=state.version,
         filename=ref.name if ref else None,
-        urls=picture_urls(ref) if ref else None,
+        urls=picture_urls(ref, media) if ref else None,
         default_avatar=DefaultAvatar(initials=state.initials, colour=state.colour),
         picture_version=state.picture_version,
         updated_at=state.updated_at,
     )
 
 
-def history_body(user_id: int, items: list[reads.HistoryItem]) -> History:
+def history_body(user_id: int, items: list[reads.HistoryItem], media: MediaUrls) -> History:
     entries = [
         HistoryEntry(
             version=item.version,
@@ -244,14 +244,14 @@ def history_body(user_id: int, items: list[reads.HistoryItem]) -> History:
             uploaded_at=item.uploaded,
             is_active=item.is_active,
             animated=item.animated,
-            urls=picture_urls(item.picture),
+            urls=picture_urls(item.picture, media),
         )
         for item in items
     ]
     return History(user_id=str(user_id), versions=entries)
 
 
-def sync_body(check: reads.SyncCheck) -> SyncAnswer:
+def sync_body(check: reads.SyncCheck, media: MediaUrls) -> SyncAnswer:
     return SyncAnswer(
-        stale=check.stale, current=state_body(check.current), synced_at=check.synced_at
+        stale=check.stale, current=state_body(check.current, media), synced_at=check.synced_at
     )

@@ -16,7 +16,7 @@ from litestar.exceptions.responses import create_exception_response
 from litestar.openapi.datastructures import ResponseSpec
 
 from web.api.bodies import ConflictProblem, FieldError, Problem, ValidationProblem, state_body
-from web.deps import settings_of
+from web.deps import media_urls_of, settings_of
 from web.services import imaging
 from web.services.pictures import idempotency
 from web.services.pictures.access import PictureError
@@ -87,7 +87,7 @@ def service_problem(_: Request[Any, Any, Any], error: Exception) -> Response[Any
             status=409,
             title="Conflict",
             detail="The picture changed after the given updatedAt; `current` is what it is now.",
-            current=state_body(error.current),
+            current=state_body(error.current, media_urls_of(_.app.state)),
         )
         return Response(body, status_code=409, media_type=PROBLEM_JSON)
     if isinstance(error, imaging.ImageRejected | PictureError | idempotency.IdempotencyError):

@@ -33,7 +33,7 @@ from web.api.bodies import (
 )
 from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
 from web.api.errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
-from web.deps import DB, Live, media_of, settings_of
+from web.deps import DB, Live, Media, media_of, settings_of
 from web.live.hub import LiveHub
 from web.services import imaging
 from web.services.accounts.tokens import ApiCaller
@@ -108,6 +108,7 @@ class ApiController(Controller):
         db: DB,
         caller: Caller,
         live: Live,
+        media: Media,
         data: MultipartBody[UploadForm],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[PictureState]:
@@ -130,7 +131,7 @@ class ApiController(Controller):
         )
         _publish(live, done.change)
         replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
-        return Response(state_body(done.state), status_code=201, headers=replayed)
+        return Response(state_body(done.state, media), status_code=201, headers=replayed)
 
     @get(
         "/picture/{userId:int}",
@@ -142,12 +143,17 @@ class ApiController(Controller):
         | error_docs(404),
     )
     def picture(
-        self, request: Request[Any, Any, Any], db: DB, caller: Caller, userId: PathUserId
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        caller: Caller,
+        media: Media,
+        userId: PathUserId,
     ) -> Response[PictureState]:
         """With no picture, `version`, `filename` and `urls` are null and `defaultAvatar` says
         what pages draw instead. The ETag changes with the answer; send it back as
         `If-None-Match` for a 304."""
-        state = state_body(reads.read(db, actor=caller.actor, user_id=userId))
+        state = state_body(reads.read(db, actor=caller.actor, user_id=userId), media)
         etag = '"' + hashlib.sha256(msgspec.json.encode(state)).hexdigest()[:32] + '"'
         headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
         if _matches(request.headers.get("if-none-match"), etag):
@@ -161,10 +167,10 @@ class ApiController(Controller):
         summary="Every kept version of the member's picture, newest first",
         responses=error_docs(404),
     )
-    def history(self, db: DB, caller: Caller, userId: PathUserId) -> History:
+    def history(self, db: DB, caller: Caller, media: Media, userId: PathUserId) -> History:
         """Deleted versions are left out (they can still be restored by filename for 30 days)."""
         items = reads.read_history(db, actor=caller.actor, user_id=userId)
-        return history_body(userId, items)
+        return history_body(userId, items, media)
 
     @put(
         "/update-picture",
@@ -176,7 +182,7 @@ class ApiController(Controller):
         | {409: conflict_doc("The picture changed after `updatedAt`: nothing was done.")},
     )
     def update_picture(
-        self, db: DB, caller: Caller, live: Live, data: JSONBody[UpdatePicture]
+        self, db: DB, caller: Caller, live: Live, media: Media, data: JSONBody[UpdatePicture]
     ) -> PictureState:
         """`profilePicture` names the version by its `filename` (a deleted one is undeleted).
         `updatedAt` is the `updatedAt` the caller last saw: when the picture changed after it,
@@ -190,7 +196,7 @@ class ApiController(Controller):
             seen=data.updated_at,
         )
         _publish(live, change)
-        return state_body(state)
+        return state_body(state, media)
 
     @delete(
         "/delete-picture",
@@ -202,14 +208,14 @@ class ApiController(Controller):
         responses=error_docs(404, 409),
     )
     def delete_picture(
-        self, db: DB, caller: Caller, live: Live, data: JSONBody[DeletePicture]
+        self, db: DB, caller: Caller, live: Live, media: Media, data: JSONBody[DeletePicture]
     ) -> PictureState:
         """A soft delete: the previous version (or the default avatar) becomes the picture; the
         deleted one can be restored with update-picture for 30 days. Answers the new state."""
         user_id = int(data.user_id)
         deleted = changes.delete(db, actor=caller.actor, user_id=user_id)
         _publish(live, deleted.change)
-        return state_body(reads.state(db, user_id))
+        return state_body(reads.state(db, user_id), media)
 
     @post(
         "/sync-picture",
@@ -220,7 +226,9 @@ class ApiController(Controller):
         summary="Is the caller's copy of the picture current? Records the sync",
         responses=error_docs(404),
     )
-    def sync_picture(self, db: DB, caller: Caller, data: JSONBody[SyncPicture]) -> SyncAnswer:
+    def sync_picture(
+        self, db: DB, caller: Caller, media: Media, data: JSONBody[SyncPicture]
+    ) -> SyncAnswer:
         """`stale` is true when the caller shows another picture than the current one, or its
         `syncTimestamp` is older than the last change. Notes the member's `last_picture_sync`."""
         check = reads.sync(
@@ -230,7 +238,7 @@ class ApiController(Controller):
             name=data.profile_picture,
             seen=data.sync_timestamp,
         )
-        return sync_body(check)
+        return sync_body(check, media)
 
 
 def _publish(live: LiveHub, change: Change | None) -> None:

@@ -2,8 +2,8 @@
 
 A version's files share one name of 32 hex digits (`new_name`, one per upload). Its variants
 are stored as "avatars/<member>/<name>-<px>.<ext>" ("<name>-<px>.anim.webp" when animated) and
-served at "/media/" + that key (or MEDIA_URL_BASE + that key: `use_url_base`); its private
-master is "masters/<member>/<name>.<ext>", never served.
+served at a base + that key (`MediaUrls`: the app's "/media/", or MEDIA_URL_BASE, a CDN); its
+private master is "masters/<member>/<name>.<ext>", never served.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 
 MEDIA_URL = "/media/"
 FOLDERS = ("avatars", "masters")  # every key lives under one of these
-_url_base = MEDIA_URL  # a process setting: create_app sets it from MEDIA_URL_BASE
 VARIANT_FILE = re.compile(
     r"(?P<name>[0-9a-f]{32})-(?P<px>\d{2,3})(?P<anim>\.anim)?\.(?P<ext>webp|jpg|png)"
 )
@@ -31,18 +30,6 @@ def new_name() -> str:
 def files_path(user_id: int, name: str) -> str:
     """What `profile_pictures.file_path` records: the variants' common prefix."""
     return f"avatars/{int(user_id)}/{name}"
-
-
-def use_url_base(base: str | None) -> None:
-    """Serve variants from `base` (a CDN or the bucket's public URL, ending in "/"), or from the
-    app's own /media/ when None. One app per process, so one base per process."""
-    global _url_base
-    _url_base = base or MEDIA_URL
-
-
-def media_url(key: str) -> str:
-    """The URL a served variant's key is fetched at."""
-    return _url_base + key
 
 
 def is_served(key: str) -> bool:
@@ -79,10 +66,23 @@ class PictureRef:
     placeholder: str  # "#rrggbb", the average colour
     animated: bool = False  # plays "<name>-<px>.anim.webp" where the size has one
 
-    def url(self, px: int, ext: str | None = None, *, animated: bool = False) -> str:
+    def key(self, px: int, ext: str | None = None, *, animated: bool = False) -> str:
         """The variant at px: WebP, the fallback (ext None) or the animated WebP."""
         ext = "webp" if animated else ext or self.fallback_ext
-        return media_url(variant_key(self.user_id, self.name, px, ext, animated=animated))
+        return variant_key(self.user_id, self.name, px, ext, animated=animated)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaUrls:
+    """Where served variants are fetched: the app's own /media/, or MEDIA_URL_BASE (a CDN or
+    the bucket's public URL, ending in "/"). Made once per app from its settings."""
+
+    base: str = MEDIA_URL
+
+    def __call__(
+        self, ref: PictureRef, px: int, ext: str | None = None, *, animated: bool = False
+    ) -> str:
+        return self.base + ref.key(px, ext, animated=animated)
 
 
 def picture_ref(
