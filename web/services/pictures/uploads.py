@@ -246,6 +246,7 @@ def _meta(processed: imaging.Processed) -> dict[str, Any]:
         "placeholder": processed.placeholder,
         "master": {"ext": processed.master.ext, "bytes": len(processed.master.data)},
         "crop": [processed.crop.x, processed.crop.y, processed.crop.size],
+        "crop_source": processed.crop_source,
         "variants": [
             {"px": v.px, "ext": v.ext, "bytes": len(v.data), "animated": v.animated}
             for v in processed.variants
