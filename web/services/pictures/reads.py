@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -32,6 +33,7 @@ class HistoryItem:
     uploaded: datetime
     is_active: bool
     animated: bool
+    crop: tuple[float, float, float] | None = None  # left, top, side: the square it was cut to
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,4 +179,12 @@ def _item(picture: ProfilePicture) -> HistoryItem:
         uploaded=picture.upload_date,
         is_active=picture.is_active,
         animated=bool(picture.meta.get("animated")),
+        crop=_crop_of(picture.meta),
     )
+
+
+def _crop_of(meta: dict[str, Any]) -> tuple[float, float, float] | None:
+    crop = meta.get("crop")
+    if not isinstance(crop, list) or len(crop) != 3:
+        return None
+    return float(crop[0]), float(crop[1]), float(crop[2])

@@ -100,6 +100,12 @@ def recrop(
         return _keep(session, store, actor, user_id, processed, name, size)
 
 
+def suggest_crop(file: IO[bytes] | None, limits: imaging.Limits) -> imaging.Suggestion:
+    """The square an upload of this file would be cut to without a crop, for the cropper to
+    start from: read with the same cap and checks as an upload; nothing is kept."""
+    return imaging.suggest_crop(_read_capped(file, limits), limits=limits)
+
+
 def scanner(clamd_socket: str | None) -> Scanner | None:
     """The virus scan of uploads, when a clamd socket is configured."""
     if not clamd_socket:
