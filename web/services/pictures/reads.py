@@ -124,6 +124,16 @@ def history(session: Session, user_id: int) -> list[HistoryItem]:
     return [_item(picture) for picture in kept_versions(session, user_id)]
 
 
+def current_meta(session: Session, user_id: int) -> dict[str, Any] | None:
+    """The metadata of the member's current picture (None: the default avatar)."""
+    meta = session.scalar(
+        select(ProfilePicture.meta).where(
+            ProfilePicture.user_id == user_id, col(ProfilePicture.is_active)
+        )
+    )
+    return dict(meta) if meta is not None else None
+
+
 def version_item(session: Session, *, user_id: int, version: int) -> HistoryItem:
     return _item(version_row(session, user_id, version))
 
