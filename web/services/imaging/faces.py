@@ -2,10 +2,10 @@
 
 The frontal-face Haar cascade (`alt2`: as accurate as `default` here, and faster) ships inside
 `opencv-python-headless` (`cv2.data`): nothing is downloaded. It runs on the decoded frame (the
-JPEG draft scale) cut down to DETECT_SIDE pixels on its long edge, in grey: a few milliseconds
-(bench/pipeline.py). The largest face wins; the square is FACE_MARGIN times its side (hair
-above, chin and neck below), nudged up a little, never smaller than MIN_SIZE of the picture's
-short side, and kept inside the picture.
+JPEG draft scale) cut down by a whole factor to at most DETECT_SIDE pixels on its long edge, in
+grey, on the calling thread: a few milliseconds (bench/pipeline.py). The largest face wins; the
+square is FACE_MARGIN times its side (hair above, chin and neck below), nudged up a little,
+never smaller than MIN_SIZE of the picture's short side, and kept inside the picture.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ FACE_MARGIN = 2.6
 MIN_SIZE = 0.5
 # A face box runs from the brows to the chin: the hair above takes more room than the neck.
 _LIFT = 0.12
-_MIN_FACE_PX = 24  # at DETECT_SIDE: faces under ~7 % of the long edge are not looked for
+# Faces under a tenth of the long edge are not looked for: they make no portrait, and the
+# smallest windows are most of the cascade's cost.
+_MIN_FACE = 0.1
 _local = threading.local()  # a CascadeClassifier is not to be shared between threads
 
 
@@ -46,21 +48,25 @@ def face_crop(frame: Image.Image) -> Crop | None:
 
 def largest_face(frame: Image.Image) -> tuple[float, float, float] | None:
     """Left, top and side (in frame pixels) of the largest face found, or None."""
-    scale = min(1.0, DETECT_SIDE / max(frame.size))
-    size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
-    small = frame.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0).convert("L")
+    factor = -(-max(frame.size) // DETECT_SIDE)  # a whole factor: reduce() is 4x a resize
+    small = (frame.reduce(factor) if factor > 1 else frame).convert("L")
+    smallest = max(20, round(_MIN_FACE * max(small.size)))
     found = _cascade().detectMultiScale(
-        np.asarray(small), scaleFactor=1.15, minNeighbors=3, minSize=(_MIN_FACE_PX, _MIN_FACE_PX)
+        np.asarray(small), scaleFactor=1.15, minNeighbors=3, minSize=(smallest, smallest)
     )
     if len(found) == 0:
         return None
     x, y, w, h = max(found, key=lambda box: int(box[2]) * int(box[3]))
-    return x / scale, y / scale, max(w, h) / scale
+    sx, sy = frame.width / small.width, frame.height / small.height
+    return float(x * sx), float(y * sy), float(max(w, h) * sx)
 
 
 def _cascade() -> cv2.CascadeClassifier:
     cascade: cv2.CascadeClassifier | None = getattr(_local, "cascade", None)
     if cascade is None:
+        # One thread per detection: uploads already run on many (and an import's pool on every
+        # core); OpenCV's own pool would only make them wait for each other.
+        cv2.setNumThreads(1)
         path = files("cv2") / "data" / _CASCADE  # cv2.data.haarcascades, which has no stub
         cascade = cv2.CascadeClassifier(str(path))
         if cascade.empty():
