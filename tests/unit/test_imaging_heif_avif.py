@@ -18,8 +18,8 @@ from tests.unit.test_imaging import (
     refusal,
     variant,
 )
-from web.services.imaging import decode, process, sniff_format
-from web.services.imaging.header import SNIFF_BYTES
+from web.services.imaging import Limits, decode, process, sniff_format
+from web.services.imaging.header import SNIFF_BYTES, read_header
 
 FORMATS = ("HEIF", "AVIF")
 
@@ -144,3 +144,23 @@ def test_avif_sequence_is_animated() -> None:
 def test_avif_sequence_of_too_many_frames_is_422_before_decoding(no_decoding: None) -> None:
     data = images.with_sample_count(images.avif_sequence(frames=2), 100_000)
     assert_refused(refusal(data), 422, "too_many_frames")
+
+
+def test_avif_size_is_read_from_its_av1_sequence_header_too() -> None:
+    """libavif decodes what the AV1 data says, whatever `ispe` claims: both are read."""
+    lie = images.with_ispe(images.avif(images.quadrants((300, 200))), 16, 16)
+    header = read_header(lie, Limits())
+    assert (header.width, header.height) == (300, 200)
+
+
+def test_avif_whose_ispe_understates_a_huge_picture_is_422_before_decoding(
+    no_decoding: None,
+) -> None:
+    lie = images.with_ispe(images.avif(images.solid((12_500, 16))), 16, 16)
+    assert_refused(refusal(lie), 422, "too_many_pixels")
+
+
+def test_avif_sequence_size_is_not_taken_from_ispe_alone() -> None:
+    lie = images.with_ispe(images.avif_sequence(frames=2, size=(120, 90)), 8, 8)
+    header = read_header(lie, Limits())
+    assert (header.width, header.height, header.frames) == (120, 90, 2)

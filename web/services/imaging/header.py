@@ -188,5 +188,5 @@ _PARSERS: dict[str, Callable[[bytes, int], tuple[int, int, int]]] = {
     "GIF": _gif,
     "WEBP": _webp,
     "HEIF": isobmff.parse,
-    "AVIF": isobmff.parse,
+    "AVIF": isobmff.parse_avif,
 }
