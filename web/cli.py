@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TypeVar
 
 from sqlmodel import Session, select
@@ -16,9 +18,9 @@ from db.engine import make_engine
 from db.models import User
 from web.live.channel import publish_outside_app
 from web.live.feed import CATCH_UP_SECONDS
-from web.services import audit
+from web.services import audit, imaging
 from web.services.accounts import members, tokens
-from web.services.pictures import changes, media_check, retention, transfer
+from web.services.pictures import changes, imports, media_check, retention, transfer, uploads
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import media_store
 from web.services.sync import Change
@@ -100,6 +102,21 @@ def _parser() -> argparse.ArgumentParser:
         "--repair", action="store_true", help="re-derive missing variants from the kept master"
     )
     check.set_defaults(run=_check)
+
+    imp = commands.add_parser(
+        "import",
+        help="import every <handle>.<ext> file in DIR as a new picture of that member; "
+        "exit 1 unless every file was imported",
+    )
+    imp.add_argument("directory", metavar="DIR", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="check every file; write nothing")
+    imp.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker threads (default: one per core)",
+    )
+    imp.set_defaults(run=_import)
 
     purge = commands.add_parser("purge", help="purge versions deleted past the retention window")
     purge.set_defaults(run=_purge)
@@ -249,6 +266,66 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
         f"{len(report.orphans)} orphans, {len(report.repaired)} repaired"
     )
     return 0 if report.ok else 1
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.directory.is_dir():
+        raise CliError(f"not a directory: {args.directory}")
+    engine = make_engine(settings.database_url)
+    total = len(imports.candidates(args.directory))
+    progress = _Progress(total)
+
+    def seen(outcome: imports.Outcome) -> None:
+        progress.step()
+        if outcome.change is not None:  # committed: tell the open tabs, as an upload does
+            publish_outside_app(settings, outcome.change)
+
+    report = imports.run(
+        lambda: Session(engine, expire_on_commit=False),
+        media_store(settings),
+        args.directory,
+        actor=CLI_ACTOR,
+        limits=imaging.Limits(max_bytes=settings.max_upload_bytes),
+        scan=uploads.scanner(settings.clamd_socket),
+        workers=args.workers,
+        dry_run=args.dry_run,
+        on_outcome=seen,
+    )
+    progress.done()
+    for outcome in report.outcomes:
+        if outcome.status == imports.REFUSED:
+            print(f"{outcome.path.name}: refused: {outcome.reason}")
+        elif outcome.status == imports.UNKNOWN:
+            print(f"{outcome.path.name}: unknown handle '{outcome.handle}'")
+    first = imports.WOULD_IMPORT if args.dry_run else imports.IMPORTED
+    statuses = (first, imports.UNCHANGED, imports.REFUSED, imports.UNKNOWN)
+    counts = ", ".join(f"{report.count(status)} {status}" for status in statuses)
+    print(
+        f"{len(report.outcomes)} files: {counts}; {report.seconds:.1f} s, "
+        f"{report.per_second:.1f} files/s with {args.workers} workers"
+        + (" (dry run: nothing written)" if args.dry_run else "")
+    )
+    return 0 if report.ok else 1
+
+
+class _Progress:
+    """`[done/total]` on stderr: rewritten in place on a terminal, every tenth otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.count = total, 0
+        self.tty = sys.stderr.isatty()
+
+    def step(self) -> None:
+        self.count += 1
+        tenth = max(1, self.total // 10)
+        if self.tty:
+            print(f"\rimporting [{self.count}/{self.total}]", end="", file=sys.stderr, flush=True)
+        elif self.count % tenth == 0 or self.count == self.total:
+            print(f"importing [{self.count}/{self.total}]", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.tty and self.total:
+            print(file=sys.stderr)
 
 
 def _seconds(raw: str) -> int:

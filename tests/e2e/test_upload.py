@@ -99,7 +99,7 @@ def test_refused_file_shows_its_message_and_the_form_still_works(alice_page: Pag
     page = alice_page
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
     upload(page, {"name": "evil.jpg", "mimeType": "image/jpeg", "buffer": svg})
-    expect(page.get_by_role("alert")).to_contain_text("JPEG, PNG, GIF or WebP")
+    expect(page.get_by_role("alert")).to_contain_text("JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF")
     upload(page, picture("red"))
     expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()
     expect(page.get_by_role("alert")).to_have_count(0)

@@ -96,7 +96,7 @@ def test_sniff_format_of_empty_is_415_empty() -> None:
 def test_other_formats_are_415_unsupported_naming_the_accepted_ones(name: str) -> None:
     exc = refusal(images.magic_of_other_formats()[name])
     assert_refused(exc, 415, "unsupported_format")
-    assert "JPEG, PNG, GIF or WebP" in exc.message
+    assert "JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF" in exc.message
 
 
 def test_empty_upload_is_415_empty() -> None:

@@ -124,7 +124,7 @@ ERROR_TEXT = {
     404: "There is no member `userId` (only an admin's token can tell).",
     409: "Another change to this member's picture came first; retry.",
     413: "The file is larger than the upload limit.",
-    415: "The file is not a JPEG, PNG, GIF or WebP picture (judged by its bytes).",
+    415: "The file is not a JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF picture (judged by its bytes).",
     422: "The picture cannot be used: truncated or damaged, too many pixels or frames, or "
     "flagged by the virus scanner.",
     429: "Too many uploads in a minute; `Retry-After` says how many seconds to wait.",

@@ -112,8 +112,9 @@ class ApiController(Controller):
         data: MultipartBody[UploadForm],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[PictureState]:
-        """The file is checked and re-encoded like the /profile form's (JPEG, PNG, GIF or WebP,
-        judged by its bytes; cropped to a centred square) and becomes the member's picture:
+        """The file is checked and re-encoded like the /profile form's (JPEG, PNG, GIF, WebP,
+        HEIC/HEIF or AVIF, judged by its bytes; cropped to a square on the largest face, else
+        centred) and becomes the member's picture:
         every open page showing the member updates at once. With an `Idempotency-Key`, a
         retry gets the first answer (and `Idempotent-Replayed: true`) and makes no second
         version. Rate-limited per token (429)."""

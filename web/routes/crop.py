@@ -33,7 +33,7 @@ class CropController(Controller):
 
     @get("/crop", sync_to_thread=True)
     def page(self, db: DB, viewer: SignedIn, version: FromPath[int]) -> Template | Redirect:
-        return _page(db, viewer, version, CropForm())
+        return _page(db, viewer, version, None)
 
     @get("/master", sync_to_thread=True)
     def master(
@@ -82,14 +82,17 @@ def _page(
     db: Session,
     viewer: Viewer,
     version: int,
-    form: CropForm,
+    form: CropForm | None,
     error: str | None = None,
     status: int = 200,
 ) -> Template:
+    """The form starts from the square the version was cut to, so the cropper opens on it."""
     try:
         item = reads.version_item(db, user_id=viewer.id, version=version)
     except PictureError as missing:
         raise NotFoundException(missing.message) from None
+    if form is None:
+        form = CropForm(*(f"{v:.4f}" for v in item.crop)) if item.crop else CropForm()
     context = {
         "viewer": viewer,
         "item": item,

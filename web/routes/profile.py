@@ -89,6 +89,25 @@ class ProfileController(Controller):
         message = f"Version {uploaded.version} uploaded."
         return done(request, db, viewer, message, live=live, change=uploaded.change)
 
+    @post("/picture/suggest-crop", sync_to_thread=True, opt={"rate_limited": True})
+    def suggest_crop(
+        self, request: Request[Any, Any, Any], viewer: SignedIn, data: MultipartBody[UploadForm]
+    ) -> Response[dict[str, Any]]:
+        """The square an upload of this file would get without a crop, as fractions (JSON):
+        the cropper starts from it. Refusals answer with the upload's status and message."""
+        settings = settings_of(request.app.state)
+        file = data.profilePicture
+        try:
+            found = uploads.suggest_crop(
+                file.file if file and file.filename else None,
+                imaging.Limits(max_bytes=settings.max_upload_bytes),
+            )
+        except imaging.ImageRejected as error:
+            return Response({"error": error.message}, status_code=error.status)
+        crop = found.crop
+        body = {"x": crop.x, "y": crop.y, "size": crop.size, "source": found.source}
+        return Response(body, status_code=200)
+
     @post("/picture/{version:int}/restore", sync_to_thread=True)
     def restore(
         self,

@@ -2,8 +2,10 @@
 
 Pure functions (no HTTP, database or files), safe to run in a worker thread. In order: size cap,
 format from the magic bytes, size and frame limits from the header, one Pillow plugin, decode
-at the JPEG draft scale, EXIF orientation, 8-bit sRGB, a square crop resized in one chain from
-large to small, and fresh encodes of the pixels only. The pieces: header, decode, encode, types.
+at the JPEG draft scale, EXIF orientation, 8-bit sRGB, a square crop (the member's, else one
+on the largest face in a still picture, else the centre) resized in one chain from
+large to small, and fresh encodes of the pixels only. The pieces: header (isobmff for
+HEIF/AVIF), decode, faces, encode, types.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PIL import Image, ImageFile
 
 from web.services.imaging import decode as dec
 from web.services.imaging import encode as enc
+from web.services.imaging import faces
 from web.services.imaging.header import Header, read_header, sniff_format
 from web.services.imaging.types import (
     SIZES,
@@ -25,6 +28,7 @@ from web.services.imaging.types import (
     Limits,
     Master,
     Processed,
+    Suggestion,
     Variant,
     centre_crop,
     rejected,
@@ -40,16 +44,28 @@ __all__ = [
     "Limits",
     "Master",
     "Processed",
+    "Suggestion",
     "Variant",
     "process",
     "recrop",
     "rejected",
     "sniff_format",
+    "suggest_crop",
 ]
 
 DEFAULT_LIMITS = Limits()
-_EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
-MIME_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+_EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "HEIF": "heic", "AVIF": "avif"}
+MIME_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "HEIF": "image/heic",
+    "AVIF": "image/avif",
+}
+# Formats whose frames are played as an animation; a HEIF's other images (a burst, a
+# sequence track) are not: its primary image is the picture.
+_ANIMATED_FORMATS = frozenset({"PNG", "GIF", "WEBP", "AVIF"})
 # Browsers show GIF frames of 0-10 ms for 100 ms; WebP players would not, so keep the look.
 _MIN_FRAME_MS = 10
 _SHORT_FRAME_MS = 100
@@ -67,15 +83,31 @@ def recrop(master: bytes, *, crop: Crop | None, limits: Limits = DEFAULT_LIMITS)
     return _run(master, crop, limits, keep_master=True)
 
 
-def _run(data: bytes, crop: Crop | None, limits: Limits, *, keep_master: bool) -> Processed:
+def suggest_crop(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Suggestion:
+    """The square process() cuts when the member gives none (on the largest face of a still
+    picture, else the centre), found the same way but without encoding anything."""
+    header, im = _opened(data, limits)
+    with im:
+        if header.frames > 1 and header.format in _ANIMATED_FORMATS:
+            source = _source(im, im.size, header, None, limits)
+        else:
+            source, _frame = _upright(im, header, None, limits)
+    return Suggestion(source.crop, source.crop_source)
+
+
+def _opened(data: bytes, limits: Limits) -> tuple[Header, ImageFile.ImageFile]:
     if len(data) > limits.max_bytes:
         raise rejected("too_large", limits)
     header = read_header(data, limits)
     with dec.pillow_errors(limits):
-        im = dec.open_image(data, header, limits)
+        return header, dec.open_image(data, header, limits)
+
+
+def _run(data: bytes, crop: Crop | None, limits: Limits, *, keep_master: bool) -> Processed:
+    header, im = _opened(data, limits)
     with im:
         kept = data if keep_master else None
-        if header.frames > 1 and header.format != "JPEG":
+        if header.frames > 1 and header.format in _ANIMATED_FORMATS:
             return _animated(im, header, crop, limits, kept)
         return _still(im, header, crop, limits, kept)
 
@@ -89,6 +121,15 @@ class _Source:
     size: tuple[int, int]  # the upright source at full resolution
     crop: Crop
     token: str
+    crop_source: str  # "member", "face" or "centre": how the square was chosen
+
+    def around_face(self, frame: Image.Image) -> None:
+        """With no crop from the member, the square on the largest face in frame, if any."""
+        if self.crop_source != "centre":
+            return
+        face = faces.face_crop(frame)
+        if face is not None:
+            self.crop, self.token, self.crop_source = face, face.token(*self.size), "face"
 
     def box(self, frame: Image.Image) -> Box:
         """The crop box in the coordinates of frame, a scaled-down decode of the source."""
@@ -106,13 +147,26 @@ def _source(
         im.load()
     orientation = dec.orientation(im)
     size = dec.oriented_size(raw_size, orientation)
-    crop = crop or centre_crop(*size)
-    return _Source(header, orientation, size, crop, crop.token(*size))
+    chosen, how = (crop, "member") if crop else (centre_crop(*size), "centre")
+    return _Source(header, orientation, size, chosen, chosen.token(*size), how)
 
 
 def _still(
     im: ImageFile.ImageFile, header: Header, crop: Crop | None, limits: Limits, kept: bytes | None
 ) -> Processed:
+    source, frame = _upright(im, header, crop, limits)
+    alpha = not dec.is_opaque(frame)
+    if not alpha and frame.mode != "RGB":
+        frame = frame.convert("RGB")
+    images = enc.squares(frame, source.box(frame), VARIANT_PX)
+    master = _kept(kept, header) if kept else enc.still_master(frame, alpha)
+    return _processed(source, master, alpha, images, enc.still_variants(images, alpha))
+
+
+def _upright(
+    im: ImageFile.ImageFile, header: Header, crop: Crop | None, limits: Limits
+) -> tuple[_Source, Image.Image]:
+    """Frame 0 decoded (a JPEG at its draft scale), sRGB and upright, and the square to cut."""
     raw_size = im.size
     if header.format == "JPEG":
         side = (crop.size if crop else 1.0) * min(raw_size)
@@ -121,12 +175,8 @@ def _still(
     with dec.pillow_errors(limits):
         icc = im.info.get("icc_profile")
         frame = enc.clean(dec.upright(dec.to_srgb(im, icc), source.orientation))
-    alpha = not dec.is_opaque(frame)
-    if not alpha and frame.mode != "RGB":
-        frame = frame.convert("RGB")
-    images = enc.squares(frame, source.box(frame), VARIANT_PX)
-    master = _kept(kept, header) if kept else enc.still_master(frame, alpha)
-    return _processed(source, master, alpha, images, enc.still_variants(images, alpha))
+    source.around_face(frame)
+    return source, frame
 
 
 def _kept(data: bytes, header: Header) -> Master:
@@ -156,6 +206,7 @@ def _processed(
         master=master,
         variants=tuple(sorted(variants, key=lambda v: (v.px, v.animated, v.ext))),
         crop=source.crop,
+        crop_source=source.crop_source,
     )
 
 

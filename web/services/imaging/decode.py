@@ -7,7 +7,9 @@ import re
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
+import pillow_heif
 from PIL import Image, ImageCms, ImageFile
 
 from web.services.imaging.header import Header, check_header
@@ -30,7 +32,17 @@ _BYTE_ORDER = {b"II": "<", b"MM": ">"}
 _XMP_ORIENTATION = re.compile(rb'tiff:Orientation(="|>)([0-9])')
 # Everything Pillow raises for a file it cannot read. Warnings arrive here only when the
 # process turns them into errors (as the tests do); otherwise Pillow prints them and goes on.
-_UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, Warning)
+# pillow-heif raises RuntimeError for whatever libheif refuses (its own security limits too).
+_UNREADABLE = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    IndexError,
+    RuntimeError,
+    Warning,
+)
 
 
 @contextmanager
@@ -46,9 +58,19 @@ def pillow_errors(limits: Limits) -> Iterator[None]:
 
 def open_image(data: bytes, header: Header, limits: Limits) -> ImageFile.ImageFile:
     """Opens with the sniffed format's plugin only, so no other decoder ever sees the bytes."""
+    if header.format == "HEIF":
+        _register_heif()
     im = Image.open(io.BytesIO(data), formats=[header.format])
     check_header(Header(header.format, *im.size, header.frames), limits)
     return im
+
+
+@cache
+def _register_heif() -> None:
+    """pillow-heif's plugin, registered once, on the first HEIF. It applies `irot`/`imir` as it
+    decodes and sets the EXIF orientation it hands on to 1: orientation() then reads 1, so the
+    picture is turned once. Embedded thumbnails, depth and auxiliary images stay unread."""
+    pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 
 def draft(im: ImageFile.ImageFile, side: float, need: int) -> None:

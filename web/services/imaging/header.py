@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from web.services.imaging import isobmff
 from web.services.imaging.types import Limits, rejected
 
 _MAGIC = (
@@ -20,6 +21,8 @@ _MAGIC = (
     (b"GIF89a", "GIF"),
 )
 # Start-of-frame markers carry the size; C4, C8 and CC are other tables in the same range.
+# Enough for every magic number and an ftyp box with a dozen compatible brands.
+SNIFF_BYTES = 64
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 
@@ -33,7 +36,8 @@ class Header:
 
 
 def sniff_format(head: bytes) -> str:
-    """JPEG, PNG, GIF or WEBP from the magic bytes; anything else is refused."""
+    """JPEG, PNG, GIF, WEBP, HEIF or AVIF from the magic bytes (for the last two, the brands
+    of the `ftyp` box, up to its first 64 bytes); anything else is refused."""
     if not head:
         raise rejected("empty")
     for magic, fmt in _MAGIC:
@@ -41,11 +45,13 @@ def sniff_format(head: bytes) -> str:
             return fmt
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
+    if branded := isobmff.brand(head):
+        return branded
     raise rejected("unsupported_format")
 
 
 def read_header(data: bytes, limits: Limits) -> Header:
-    fmt = sniff_format(data[:16])
+    fmt = sniff_format(data[:SNIFF_BYTES])
     try:
         width, height, frames = _PARSERS[fmt](data, limits.max_frames + 1)
     except (IndexError, struct.error) as exc:
@@ -181,4 +187,6 @@ _PARSERS: dict[str, Callable[[bytes, int], tuple[int, int, int]]] = {
     "PNG": _png,
     "GIF": _gif,
     "WEBP": _webp,
+    "HEIF": isobmff.parse,
+    "AVIF": isobmff.parse_avif,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-ACCEPTED = "JPEG, PNG, GIF or WebP"
+ACCEPTED = "JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF"
 
 SIZES: dict[str, int] = {"xs": 24, "sm": 40, "md": 96, "lg": 192}
 VARIANT_PX: tuple[int, ...] = tuple(sorted({css * dpr for css in SIZES.values() for dpr in (1, 2)}))
@@ -131,6 +131,14 @@ def centre_crop(width: int, height: int) -> Crop:
 
 
 @dataclass(frozen=True, slots=True)
+class Suggestion:
+    """The square offered when the member gives none, and how it was found."""
+
+    crop: Crop
+    source: str  # "face" or "centre"
+
+
+@dataclass(frozen=True, slots=True)
 class Variant:
     px: int
     ext: str
@@ -164,3 +172,4 @@ class Processed:
     master: Master
     variants: tuple[Variant, ...]
     crop: Crop  # the square cut from the master: its variants can be made again from it
+    crop_source: str = "member"  # or "face" or "centre": how crop was chosen

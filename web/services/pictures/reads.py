@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -32,6 +33,7 @@ class HistoryItem:
     uploaded: datetime
     is_active: bool
     animated: bool
+    crop: tuple[float, float, float] | None = None  # left, top, side: the square it was cut to
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,16 @@ def history(session: Session, user_id: int) -> list[HistoryItem]:
     return [_item(picture) for picture in kept_versions(session, user_id)]
 
 
+def current_meta(session: Session, user_id: int) -> dict[str, Any] | None:
+    """The metadata of the member's current picture (None: the default avatar)."""
+    meta = session.scalar(
+        select(ProfilePicture.meta).where(
+            ProfilePicture.user_id == user_id, col(ProfilePicture.is_active)
+        )
+    )
+    return dict(meta) if meta is not None else None
+
+
 def version_item(session: Session, *, user_id: int, version: int) -> HistoryItem:
     return _item(version_row(session, user_id, version))
 
@@ -177,4 +189,12 @@ def _item(picture: ProfilePicture) -> HistoryItem:
         uploaded=picture.upload_date,
         is_active=picture.is_active,
         animated=bool(picture.meta.get("animated")),
+        crop=_crop_of(picture.meta),
     )
+
+
+def _crop_of(meta: dict[str, Any]) -> tuple[float, float, float] | None:
+    crop = meta.get("crop")
+    if not isinstance(crop, list) or len(crop) != 3:
+        return None
+    return float(crop[0]), float(crop[1]), float(crop[2])

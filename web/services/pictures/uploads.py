@@ -9,6 +9,7 @@ the commit's outcome is unknown (the connection died during COMMIT) they stay fo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import unicodedata
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from web.services.sync import Change
 Scanner = Callable[[bytes], str | None]  # clamav.scan with its socket: a virus's name or None
 CropFields = tuple[str, str, str]  # left, top, side: fractions of the picture, as typed
 NO_CROP: CropFields = ("", "", "")
+SOURCE_DIGEST = "source_sha256"  # metadata: the SHA-256 of the uploaded bytes
 log = logging.getLogger("ppsync.pictures")
 
 
@@ -97,7 +99,15 @@ def recrop(
         key, _mime = reads.master_key_of(store, source)
         processed = imaging.recrop(store.read(key), crop=crop_from(crop))
         name, size = source.original_name, source.file_size
-        return _keep(session, store, actor, user_id, processed, name, size)
+        # The same upload, cut again: it keeps the digest of the bytes it came from.
+        digest = source.meta.get(SOURCE_DIGEST)
+        return _keep(session, store, actor, user_id, processed, name, size, digest)
+
+
+def suggest_crop(file: IO[bytes] | None, limits: imaging.Limits) -> imaging.Suggestion:
+    """The square an upload of this file would be cut to without a crop, for the cropper to
+    start from: read with the same cap and checks as an upload; nothing is kept."""
+    return imaging.suggest_crop(_read_capped(file, limits), limits=limits)
 
 
 def scanner(clamd_socket: str | None) -> Scanner | None:
@@ -144,10 +154,29 @@ def _upload(
     limits: imaging.Limits,
     scan: Scanner | None,
 ) -> Uploaded:
+    processed = checked(data, crop=crop_from(crop), limits=limits, scan=scan, user_id=user_id)
+    name = clean_name(original_name)
+    return _keep(session, store, actor, user_id, processed, name, len(data), source_digest(data))
+
+
+def checked(
+    data: bytes,
+    *,
+    crop: imaging.Crop | None,
+    limits: imaging.Limits,
+    scan: Scanner | None,
+    user_id: int,
+) -> imaging.Processed:
+    """What an upload's bytes go through before anything is kept: the scan, then the pipeline."""
     if scan is not None:
         _scan(scan, data, user_id)
-    processed = imaging.process(data, crop=crop_from(crop), limits=limits)
-    return _keep(session, store, actor, user_id, processed, clean_name(original_name), len(data))
+    return imaging.process(data, crop=crop, limits=limits)
+
+
+def source_digest(data: bytes) -> str:
+    """The digest of an upload's own bytes, kept in its version's metadata (SOURCE_DIGEST):
+    `ppsync import` compares it to skip a file that is the member's picture already."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _replayed(session: Session, user_id: int, body: dict[str, Any]) -> Uploaded:
@@ -178,6 +207,7 @@ def _keep(
     processed: imaging.Processed,
     name: str,
     size: int,
+    digest: str | None,
 ) -> Uploaded:
     """Files first (atomic, this upload's own), then one transaction.
 
@@ -187,7 +217,7 @@ def _keep(
     filename = new_name()
     keys = store.write_processed(user_id, filename, processed)
     try:
-        change, version = _stage(session, actor, user_id, processed, filename, name, size)
+        change, version = _stage(session, actor, user_id, processed, filename, name, size, digest)
     except BaseException:
         store.remove(keys)
         raise
@@ -215,6 +245,7 @@ def _stage(
     filename: str,
     name: str,
     size: int,
+    digest: str | None,
 ) -> tuple[Change, int]:
     with versions.staged(session, user_id) as profile:
         picture = ProfilePicture(
@@ -227,7 +258,7 @@ def _stage(
             mime_type=f"image/{processed.source_format.lower()}",
             width=processed.source_width,
             height=processed.source_height,
-            meta=_meta(processed),
+            meta=_meta(processed) | ({SOURCE_DIGEST: digest} if digest else {}),
         )
         session.add(picture)
         versions.activate(session, profile, picture)
@@ -246,6 +277,7 @@ def _meta(processed: imaging.Processed) -> dict[str, Any]:
         "placeholder": processed.placeholder,
         "master": {"ext": processed.master.ext, "bytes": len(processed.master.data)},
         "crop": [processed.crop.x, processed.crop.y, processed.crop.size],
+        "crop_source": processed.crop_source,
         "variants": [
             {"px": v.px, "ext": v.ext, "bytes": len(v.data), "animated": v.animated}
             for v in processed.variants

@@ -1,0 +1,77 @@
+"""An iPhone photo (HEIC) through the form reaches another tab; the cropper opens on the face."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests import images
+from tests.e2e.conftest import ConsoleErrors, Server, log_in
+from tests.unit.test_face_crop import hopper_off_centre
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def alice(server: Server) -> int:
+    return server.add_member("alice", "Alice Liddell")
+
+
+@pytest.fixture
+def profile(server: Server, browser: Browser, alice: int, console_errors: ConsoleErrors) -> Page:
+    page = console_errors.watch(browser.new_context().new_page())
+    log_in(page, server, "alice")
+    return page
+
+
+def heic_file() -> dict[str, Any]:
+    data = images.heic(images.quadrants((400, 300)))
+    return {"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": data}
+
+
+def test_heic_uploaded_through_the_form_appears_in_another_tab(
+    server: Server, profile: Page, alice: int, console_errors: ConsoleErrors
+) -> None:
+    directory = console_errors.watch(profile.context.new_page())
+    directory.goto(f"{server.url}/members")
+    expect(directory.locator("[data-live-sync]")).to_have_attribute("data-state", "live")
+    card = directory.get_by_role("list", name="Members").locator(f'[data-user-id="{alice}"]')
+    expect(card.locator("svg")).to_be_visible()  # initials: no picture yet
+
+    profile.get_by_label("New picture").set_input_files(heic_file())
+    profile.get_by_role("button", name="Upload").click()
+    expect(profile.get_by_text("Version 1 uploaded.")).to_be_visible()
+
+    expect(card).to_have_attribute("data-avatar-version", "1")
+    src = re.compile(rf"^/media/avatars/{alice}/[0-9a-f]+-96\.jpg$")
+    expect(card.locator("img")).to_have_attribute("src", src)
+    directory.wait_for_function(
+        f"document.querySelector('[data-user-id=\"{alice}\"] img')?.naturalWidth > 0"
+    )
+    assert console_errors == []
+
+
+def test_cropper_opens_on_the_face_and_the_upload_keeps_it(
+    server: Server, profile: Page, console_errors: ConsoleErrors
+) -> None:
+    photo = {"name": "hopper.jpg", "mimeType": "image/jpeg", "buffer": hopper_off_centre()}
+    profile.get_by_label("New picture").set_input_files(photo)
+    cropper = profile.locator("#upload-form [data-cropper]")
+    expect(cropper).to_have_attribute("data-crop-from", "face")
+    box = cropper.locator("[data-crop-box]")
+    expect(box).to_be_visible()
+    left = profile.evaluate(
+        "() => { const r = document.querySelector('#upload-form [data-cropper]');"
+        " return r.querySelector('[data-crop-box]').offsetLeft"
+        " / r.querySelector('img').clientWidth; }"
+    )
+    x = float(cropper.get_attribute("data-suggested-crop").split()[0])  # type: ignore[union-attr]
+    assert x > 0.5 and abs(left - x) < 0.01  # the box is where the face is, not centred
+    for name in ("cropX", "cropY", "cropSize"):  # untouched: the server cuts the same square
+        assert profile.locator(f"#upload-form [name={name}]").input_value() == ""
+    profile.get_by_role("button", name="Upload").click()
+    expect(profile.get_by_text("Version 1 uploaded.")).to_be_visible()
+    assert console_errors == []

@@ -1,0 +1,97 @@
+"""The default crop on a real face (Pillow's hopper.jpg), off centre on a wide canvas."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from tests import images
+from web.services.imaging import Crop, centre_crop, faces, process, suggest_crop
+
+# Where Grace Hopper's face is in hopper.jpg (128 x 128): left, top, right, bottom, measured.
+HOPPER_FACE = (35, 21, 93, 79)
+CANVAS = (1200, 500)
+PLACED_AT, PLACED_SIDE = (820, 60), 320
+
+
+def hopper_off_centre(fmt: str = "JPEG") -> bytes:
+    """hopper.jpg scaled up and pasted near the right edge of a plain wide canvas."""
+    hopper = Image.open(images.fixture_path("pillow_hopper.jpg")).convert("RGB")
+    canvas = Image.new("RGB", CANVAS, (120, 140, 120))
+    canvas.paste(hopper.resize((PLACED_SIDE, PLACED_SIDE)), PLACED_AT)
+    return images.encode(canvas, fmt, quality=90) if fmt == "JPEG" else images.heic(canvas)
+
+
+def face_on_canvas() -> tuple[float, float, float, float]:
+    scale = PLACED_SIDE / 128
+    left, top, right, bottom = HOPPER_FACE
+    x, y = PLACED_AT
+    return x + left * scale, y + top * scale, x + right * scale, y + bottom * scale
+
+
+def crop_box(crop: Crop) -> tuple[float, float, float, float]:
+    left, top, side = crop.box(*CANVAS)
+    return left, top, left + side, top + side
+
+
+def contains(outer: tuple[float, ...], inner: tuple[float, ...]) -> bool:
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and outer[2] >= inner[2]
+        and (outer[3] >= inner[3])
+    )
+
+
+def test_detector_finds_hoppers_face() -> None:
+    hopper = Image.open(images.fixture_path("pillow_hopper.jpg")).convert("RGB")
+    found = faces.largest_face(hopper)
+    assert found is not None
+    x, y, side = found
+    assert contains((x - 8, y - 8, x + side + 8, y + side + 8), HOPPER_FACE)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "HEIF"])
+def test_default_crop_contains_the_off_centre_face(fmt: str) -> None:
+    processed = process(hopper_off_centre(fmt))
+    assert processed.crop_source == "face"
+    assert contains(crop_box(processed.crop), face_on_canvas())
+    assert processed.crop != centre_crop(*CANVAS)
+
+
+def test_face_crop_leaves_room_around_the_face() -> None:
+    left, top, right, bottom = crop_box(process(hopper_off_centre()).crop)
+    f_left, f_top, f_right, f_bottom = face_on_canvas()
+    assert f_top - top > 0.1 * (f_bottom - f_top)  # hair
+    assert bottom - f_bottom > 0.1 * (f_bottom - f_top)  # chin
+    assert right - left <= min(CANVAS)
+
+
+def test_faceless_picture_falls_back_to_the_centre() -> None:
+    processed = process(images.jpeg((1200, 500)))
+    assert processed.crop_source == "centre"
+    assert processed.crop == centre_crop(1200, 500)
+
+
+def test_members_own_crop_wins_over_the_face() -> None:
+    mine = Crop(0.0, 0.0, 0.5)
+    processed = process(hopper_off_centre(), crop=mine)
+    assert processed.crop_source == "member"
+    assert processed.crop == mine
+
+
+def test_animation_keeps_the_centre() -> None:
+    processed = process(images.animated_gif())
+    assert processed.crop_source == "centre"
+
+
+def test_suggestion_is_the_crop_process_uses() -> None:
+    data = hopper_off_centre()
+    suggestion = suggest_crop(data)
+    assert suggestion.source == "face"
+    assert suggestion.crop == process(data).crop
+
+
+def test_suggestion_for_a_faceless_picture_is_the_centre() -> None:
+    suggestion = suggest_crop(images.png((300, 200)))
+    assert (suggestion.source, suggestion.crop) == ("centre", centre_crop(300, 200))
