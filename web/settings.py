@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -10,6 +11,8 @@ from pathlib import Path
 
 HTMX_VERSION = "4.0.1"
 MIB = 1024 * 1024
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(RuntimeError):
@@ -28,6 +31,10 @@ class Settings:
     clamd_socket: str | None = None
     production: bool = False
     uploads_per_minute: int = 10
+    # Open /events streams per client address (per process); a large value lifts it.
+    events_per_client: int = 32
+    # Proxies whose X-Forwarded-For names the client (web/client.py); none by default.
+    trusted_proxies: tuple[Network, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +52,8 @@ class Settings:
             clamd_socket=env.get("CLAMD_SOCKET") or None,
             production=production,
             uploads_per_minute=_positive_int(env, "UPLOADS_PER_MINUTE", 10),
+            events_per_client=_positive_int(env, "EVENTS_PER_CLIENT", 32),
+            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         )
 
 
@@ -59,6 +68,17 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    """A comma-separated list of addresses or CIDR blocks ("10.0.0.0/8, ::1")."""
+    networks = []
+    for item in filter(None, (part.strip() for part in env.get(name, "").split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name}: {item!r} is not an address or CIDR block") from None
+    return tuple(networks)
 
 
 def _secret_key(env: Mapping[str, str], var_dir: Path, production: bool) -> str:

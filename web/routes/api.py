@@ -34,6 +34,7 @@ from web.api.bodies import (
 from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
 from web.api.errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
 from web.deps import DB, Live, settings_of
+from web.guards import upload_allowance
 from web.live.hub import LiveHub
 from web.services import imaging
 from web.services.accounts.tokens import ApiCaller
@@ -84,7 +85,8 @@ class ApiController(Controller):
         "/upload-picture",
         operation_id="uploadPicture",
         sync_to_thread=True,
-        opt={"rate_limited": True},
+        guards=[upload_allowance],
+        opt={"upload": True},
         status_code=201,
         summary="Upload a new version and make it the picture",
         response_headers=[REPLAYED_DOC],

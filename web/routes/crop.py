@@ -12,6 +12,7 @@ from litestar.response import File, Redirect, Template
 from sqlmodel import Session
 
 from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, settings_of
+from web.guards import FORM_UPLOAD
 from web.profile_page import actor_of, done
 from web.services import imaging
 from web.services.accounts.members import Viewer
@@ -49,7 +50,7 @@ class CropController(Controller):
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
         return File(path, media_type=mime, content_disposition_type="inline", headers=headers)
 
-    @post("/crop", sync_to_thread=True, opt={"rate_limited": True})
+    @post("/crop", sync_to_thread=True, opt={FORM_UPLOAD: True})
     def recrop(
         self,
         request: Request[Any, Any, Any],
