@@ -25,6 +25,7 @@ from tests.conftest import csrf, log_in
 from tests.factories import PASSWORD, jpeg
 from tests.html import one
 from tests.unit.test_events import SseClient, hub_of
+from web import body_limit
 from web.app import create_app
 from web.client import address_of
 from web.services.accounts import passwords, tokens
@@ -476,3 +477,46 @@ def test_the_cli_token_creation_is_audited(db: Session, alice: int) -> None:
     tokens.issue_token(db, actor=CLI_ACTOR, user_id=alice, name="cli")
     [event] = db.exec(select(AuditLog).where(AuditLog.action == "token.create")).all()
     assert event.subject_id == alice
+
+
+@pytest.mark.anyio
+async def test_a_body_that_stops_coming_is_408_and_the_request_ends(
+    app: Litestar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(body_limit, "BODY_GRACE_S", 0.2)
+    first = True
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": b"handle=a", "more_body": True}
+        await asyncio.Event().wait()  # the rest never comes
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/login",
+        "raw_path": b"/login",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"test"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"1000"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+        "state": {},
+    }
+    async with app.lifespan(), asyncio.timeout(5):
+        await app(scope, receive, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
