@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "engine": engine,
                 "db_release": anyio.CapacityLimiter(POOL_CAPACITY),
                 "hashing": anyio.CapacityLimiter(HASHING_SLOTS),
+                "throttle_lock": anyio.Lock(),
                 "live": live,
                 "fragments": components.FragmentCache(),
             }

@@ -3,8 +3,11 @@ away): failed logins, sign-ups, uploads, unauthenticated API calls. Each limit i
 once; docs/security.md lists them.
 
 A counter is a fixed window: its first hit starts it, and it is forgotten (the store's expiry)
-when the window ends. Read-then-write, not atomic: two processes counting the same hit at the
-same instant may count it once, which a limit of this kind can afford.
+when the window ends. A hit is counted before the work it limits (a password hash, an upload),
+so a burst of requests cannot all pass the check before the first of them is counted; within
+a process, checks and counts take turns (the app's lock). Across processes they are
+read-then-write on Redis: two processes counting at the same instant may count once, which a
+limit of this kind can afford.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio
 from litestar import Litestar
 from litestar.stores.base import Store
 
@@ -49,10 +53,40 @@ class Refusal:
     retry_after: int
 
 
+Count = tuple[Limit, tuple[str, ...]]  # a limit and the subject it counts (handle, address...)
+
+
 class Throttle:
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        lock: anyio.Lock | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
+        self.lock = lock or anyio.Lock()
         self._now = clock  # wall-clock time: windows are shared by processes (in Redis)
+
+    async def take_all(self, *counts: Count) -> Refusal | None:
+        """Check every count, and when none is refused, count this hit in each."""
+        async with self.lock:
+            for limit, subject in counts:
+                if refusal := await self.check(limit, *subject):
+                    return refusal
+            for limit, subject in counts:
+                await self.hit(limit, *subject)
+        return None
+
+    async def give_back(self, limit: Limit, *subject: str) -> None:
+        """Uncount one hit (a sign-up the form refused, which made no account)."""
+        key = key_of(limit, subject)
+        async with self.lock:
+            count, ends = await self._read(key)
+            if count > 1:
+                left = max(1, math.ceil(ends - self._now()))
+                await self.store.set(key, f"{count - 1} {ends:.3f}", expires_in=left)
+            elif count == 1:
+                await self.store.delete(key)
 
     async def check(self, limit: Limit, *subject: str) -> Refusal | None:
         """Refused when the window already holds `limit.hits` hits; counts nothing."""
@@ -72,10 +106,7 @@ class Throttle:
 
     async def take(self, limit: Limit, *subject: str) -> Refusal | None:
         """Check, and count this hit when it is allowed."""
-        refusal = await self.check(limit, *subject)
-        if refusal is None:
-            await self.hit(limit, *subject)
-        return refusal
+        return await self.take_all((limit, subject))
 
     async def reset(self, limit: Limit, *subject: str) -> None:
         await self.store.delete(key_of(limit, subject))
@@ -98,7 +129,8 @@ def key_of(limit: Limit, subject: tuple[str, ...]) -> str:
 
 
 def throttle_of(app: Litestar) -> Throttle:
-    return Throttle(app.stores.get("rate_limit"))
+    lock: anyio.Lock = app.state["throttle_lock"]
+    return Throttle(app.stores.get("rate_limit"), lock)
 
 
 def wait_text(seconds: int) -> str:

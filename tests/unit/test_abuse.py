@@ -78,6 +78,11 @@ def login(client: TestClient[Any], password: str, address: str = "203.0.113.1") 
     )
 
 
+def side_by_side(app: Litestar) -> httpx.AsyncClient:
+    """A client whose requests run concurrently on the test's own loop (TestClient's do not)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
 # --- login and sign-up -------------------------------------------------------------------
 
 
@@ -176,6 +181,22 @@ async def test_password_hashing_runs_on_at_most_the_hashing_slots(
         answers = await asyncio.gather(*(client.post("/login", data=form) for _ in range(5)))
     assert [a.status_code for a in answers] == [401] * 5
     assert most == 2
+
+
+@pytest.mark.anyio
+async def test_a_burst_of_failed_logins_from_one_address_hashes_at_most_five(
+    app: Litestar, alice: int
+) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        await client.get("/login")
+        form = {"handle": "alice", "password": "wrong", "_csrf_token": client.cookies["csrftoken"]}
+        answers = await asyncio.gather(*(client.post("/login", data=form) for _ in range(16)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [401] * 5 + [429] * 11
 
 
 # --- small bodies ------------------------------------------------------------------------

@@ -79,7 +79,7 @@ class AuthController(Controller):
     ) -> Template | Redirect:
         throttle = throttle_of(request.app)
         address = client_address(request.scope)
-        if refusal := await throttle.check(SIGNUPS_PER_ADDRESS, address):
+        if refusal := await throttle.take(SIGNUPS_PER_ADDRESS, address):
             text = (
                 "Too many accounts were made from your address in the last hour: "
                 f"try again in {wait_text(refusal.retry_after)}."
@@ -95,9 +95,9 @@ class AuthController(Controller):
         try:
             user = await anyio.to_thread.run_sync(create, limiter=hashing(request))
         except members.MemberError as error:
+            await throttle.give_back(SIGNUPS_PER_ADDRESS, address)  # no account was made
             context = {"viewer": None, "form": data, "errors": error.errors}
             return Template("signup.html", context=context, status_code=HTTP_400_BAD_REQUEST)
-        await throttle.hit(SIGNUPS_PER_ADDRESS, address)
         assert user.id is not None
         _sign_in(request, user.id)
         flash(request, f"Welcome, {user.display_name}!", category="ok")
@@ -117,9 +117,9 @@ class AuthController(Controller):
         throttle = throttle_of(request.app)
         handle, address = members.normal_handle(data.handle), client_address(request.scope)
         form = LoginForm(handle=data.handle, next=safe_next(data.next))
-        if refusal := (
-            await throttle.check(LOGIN_PER_ADDRESS, handle, address)
-            or await throttle.check(LOGIN_PER_HANDLE, handle)
+        # Counted as failed before the hash, so a burst cannot pass the check all at once.
+        if refusal := await throttle.take_all(
+            (LOGIN_PER_ADDRESS, (handle, address)), (LOGIN_PER_HANDLE, (handle,))
         ):
             text = (
                 "Too many failed logins for this handle: "
@@ -129,8 +129,6 @@ class AuthController(Controller):
         check = partial(members.authenticate, db, handle=data.handle, password=data.password)
         user_id = await anyio.to_thread.run_sync(check, limiter=hashing(request))
         if user_id is None:
-            await throttle.hit(LOGIN_PER_ADDRESS, handle, address)
-            await throttle.hit(LOGIN_PER_HANDLE, handle)
             context = {
                 "viewer": None,
                 "form": form,
