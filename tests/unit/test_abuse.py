@@ -19,7 +19,7 @@ from litestar.types import Receive, Scope, Send
 from sqlmodel import Session, select
 
 from db import migrate
-from db.models import AuditLog, SyncSession, WebSession
+from db.models import SyncSession, WebSession
 from tests.api_support import PROBLEM_JSON, bearer, make_token
 from tests.conftest import csrf, log_in
 from tests.factories import PASSWORD, jpeg
@@ -490,14 +490,6 @@ def test_hsts_is_sent_in_production(settings: Settings) -> None:
     migrate.upgrade(settings.database_url)
     with TestClient(create_app(replace(settings, production=True))) as client:
         assert "max-age=" in client.get("/healthz").headers["strict-transport-security"]
-
-
-def test_the_cli_token_creation_is_audited(db: Session, alice: int) -> None:
-    from web.cli import CLI_ACTOR
-
-    tokens.issue_token(db, actor=CLI_ACTOR, user_id=alice, name="cli")
-    [event] = db.exec(select(AuditLog).where(AuditLog.action == "token.create")).all()
-    assert event.subject_id == alice
 
 
 @pytest.mark.anyio
