@@ -122,3 +122,30 @@ def test_streams_past_events_per_client_are_refused_by_the_server(small_server: 
     finally:
         for sock, _ in held:
             sock.close()
+
+
+def test_a_body_sent_a_byte_every_2_s_is_408_and_closed(small_server: Server) -> None:
+    """The app's minimum body rate (web/body_limit.py): 10 s of grace, then 8 KiB/s."""
+    with socket.create_connection(("127.0.0.1", small_server.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /login HTTP/1.1\r\nHost: t\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+        )
+        started = time.monotonic()
+        sock.settimeout(2)  # the pace: a byte, then up to 2 s waiting for an answer
+        answer = b""
+        while time.monotonic() - started < 30:
+            try:
+                sock.sendall(b"a")
+            except OSError:
+                break
+            try:
+                chunk = sock.recv(4096)
+            except TimeoutError:
+                continue
+            if not chunk:
+                break  # closed
+            answer += chunk
+        closed_after = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert closed_after < 16
