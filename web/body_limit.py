@@ -23,6 +23,7 @@ from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 FORM_MAX_BYTES = 64 * 1024
 BODY_GRACE_S = 10.0  # seconds any body may take, whatever its size
 MIN_BODY_RATE = 8 * 1024  # bytes a second beyond the grace (64 kbit/s: 10 MiB in 21 minutes)
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 MULTIPART_ROOM = 64 * 1024  # an upload's form fields and boundaries, beyond the file itself
 
 
@@ -53,11 +54,14 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = body_limit(scope)
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                if value.isdigit() and int(value) > limit:
-                    raise BodyTooLarge(headers={"Connection": "close"})
-                break
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise BodyTooLarge(headers={"Connection": "close"})
+        chunked = any(k == b"transfer-encoding" for k, _ in scope["headers"])
+        if scope["method"] in _BODILESS and declared is None and not chunked:
+            # A page or a stream: no body to watch, and no closure kept for hours per stream.
+            await self.app(scope, receive, send)
+            return
         received, complete = 0, False
         loop = asyncio.get_running_loop()
         started = loop.time()

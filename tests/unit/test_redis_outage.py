@@ -59,8 +59,9 @@ def outage(settings: Settings, redis_server: PrivateRedis) -> Iterator[Any]:
 
 
 def rate_keys(server: PrivateRedis, prefix: str) -> list[str]:
+    """The upload counters (the login's counters are there too, since alice logged in)."""
     with server.client() as client:
-        return sorted(key.decode() for key in client.keys(f"{prefix}_rate:*"))
+        return sorted(key.decode() for key in client.keys(f"{prefix}_rate:uploads:*"))
 
 
 def member_key(prefix: str, user_id: int) -> str:
