@@ -24,6 +24,7 @@ from tests.api_support import PROBLEM_JSON, bearer, make_token
 from tests.conftest import csrf, log_in
 from tests.factories import PASSWORD, jpeg
 from tests.html import one
+from tests.services import fresh_redis_prefix, redis_url
 from tests.unit.test_events import SseClient, hub_of
 from web import body_limit
 from web.app import create_app
@@ -129,6 +130,16 @@ def test_failed_logins_from_many_addresses_reach_the_handle_ceiling(
     fresh = login(proxied, PASSWORD, "192.0.2.77")
     assert fresh.status_code == 429
     assert int(fresh.headers["retry-after"]) <= 60  # the member waits a minute at most
+
+
+def test_failed_logins_are_counted_across_processes_through_redis(
+    proxied_settings: Settings, alice: int
+) -> None:
+    shared = replace(proxied_settings, redis_url=redis_url(), redis_prefix=fresh_redis_prefix())
+    first, second = (ThroughProxy(create_app(shared)) for _ in range(2))
+    with TestClient(first) as one_process, TestClient(second) as another:  # type: ignore[arg-type]
+        assert [login(one_process, "wrong").status_code for _ in range(5)] == [401] * 5
+        assert login(another, "wrong").status_code == 429
 
 
 def signup(client: TestClient[Any], handle: str) -> Any:
