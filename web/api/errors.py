@@ -128,19 +128,21 @@ ERROR_TEXT = {
     415: "The file is not a JPEG, PNG, GIF or WebP picture (judged by its bytes).",
     422: "The picture cannot be used: truncated or damaged, too many pixels or frames, or "
     "flagged by the virus scanner.",
-    429: "Too many uploads in a minute; `Retry-After` says how many seconds to wait.",
+    429: "Too many calls without a valid token from this address (60 a minute), or, for an "
+    "upload, too many uploads by the member (`UPLOADS_PER_MINUTE`); `Retry-After` says how many "
+    "seconds to wait.",
     503: "The database (or, for an upload, the virus scanner when one is configured) can't be "
     "reached just now; retry after `Retry-After`.",
 }
 
 
 def error_docs(*statuses: int, texts: dict[int, str] | None = None) -> dict[int, ResponseSpec]:
-    """OpenAPI responses for the error statuses an operation can answer (400, 401, 403 and 503,
-    the database down, are every operation's); `texts` says what a status means for this
-    operation."""
+    """OpenAPI responses for the error statuses an operation can answer (400, 401, 403, 429, the
+    calls without a valid token, and 503, the database down, are every operation's); `texts`
+    says what a status means for this operation."""
     wording = ERROR_TEXT | (texts or {})
     docs: dict[int, ResponseSpec] = {}
-    for status in (400, 401, 403, *statuses, 503):
+    for status in (400, 401, 403, *statuses, 429, 503):
         container: Any = ValidationProblem if status == 400 else Problem
         docs[status] = ResponseSpec(
             container,

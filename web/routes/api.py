@@ -118,7 +118,7 @@ class ApiController(Controller):
         judged by its bytes; cropped to a centred square) and becomes the member's picture:
         every open page showing the member updates at once. With an `Idempotency-Key`, a
         retry gets the first answer (and `Idempotent-Replayed: true`) and makes no second
-        version. Rate-limited per token (429)."""
+        version. Rate-limited per member, across tokens and the form (429)."""
         settings = settings_of(request.app.state)
         done = uploads.upload(
             db,
