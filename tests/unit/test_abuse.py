@@ -4,6 +4,7 @@ stream cap, per-member and per-address limits, caches, secrets and security head
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from tests.factories import PASSWORD, jpeg
 from tests.html import one
 from tests.services import fresh_redis_prefix, redis_url
 from tests.unit.test_events import SseClient, hub_of
+from tests.unit.test_request_log import Lines
 from web import body_limit
 from web.app import create_app
 from web.client import address_of
@@ -341,6 +343,19 @@ def test_the_client_address_is_the_last_untrusted_hop_behind_trusted_proxies() -
     forwarded = b"6.6.6.6, 1.2.3.4, 10.0.0.2"  # the client may write the first hop itself
     scope: Any = {"client": ("10.0.0.1", 1), "headers": [(b"x-forwarded-for", forwarded)]}
     assert address_of(scope, trusted) == "1.2.3.4"
+
+
+def test_the_request_log_names_the_forwarded_client_behind_a_trusted_proxy(
+    proxied: TestClient[Any],
+) -> None:
+    lines = Lines()
+    logger = logging.getLogger("ppsync.request")
+    logger.addHandler(lines)
+    try:
+        proxied.get("/healthz", headers=from_address("203.0.113.50"))
+    finally:
+        logger.removeHandler(lines)
+    assert [r["client"] for r in lines.records if r["path"] == "/healthz"] == ["203.0.113.50"]
 
 
 def test_trusted_proxies_must_be_addresses_or_cidr_blocks() -> None:
