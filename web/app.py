@@ -5,16 +5,16 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import ResponseHeader, State
+from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.exceptions import HTTPException
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Response
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
@@ -32,7 +32,10 @@ from web import deps
 from web.api.common import openapi_config
 from web.api.errors import routing_problem
 from web.assets import AssetUrls
+from web.body_limit import BodyLimitMiddleware
 from web.deps import signed_in_id
+from web.guards import FormUploadLimitMiddleware
+from web.headers import security_headers
 from web.live.channel import channels_plugin, transport
 from web.live.hub import LiveHub
 from web.logs import RequestLogMiddleware, configure_logging, log_response
@@ -51,14 +54,14 @@ from web.routes import (
     tokens,
     unavailable,
 )
-from web.services.accounts.tokens import bearer_token, hash_token
+from web.services.accounts.passwords import HASHING_SLOTS
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MEDIA_URL, MediaUrls
 from web.services.pictures.storage import media_store
 from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings
 from web.stores.database import DatabaseStore
-from web.stores.fallback import FallbackStore
+from web.stores.fallback import FallbackStore, MemoryPurger
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DAYS = 14
@@ -66,25 +69,6 @@ SESSION_DAYS = 14
 # cost no session read (a database read: web/stores/database.py), and carry no session cookie back.
 NO_SESSION_PATHS = ["^/components/", "^/media/", "^/static/"]
 REDIS_TIMEOUT = 0.3  # seconds to connect or to answer; Redis answers in well under 1 ms
-
-# Pages run no inline script or style; htmx and our own JS come from /static only. Pictures
-# come from the app, or from MEDIA_URL_BASE's origin when a CDN serves them ({media}).
-PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'{media} data: blob:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
-
-
-def security_headers(settings: Settings) -> list[ResponseHeader]:
-    base = urlsplit(settings.media_url_base) if settings.media_url_base else None
-    media = f" {base.scheme}://{base.netloc}" if base else ""
-    return [
-        ResponseHeader(name="Content-Security-Policy", value=PAGE_CSP.format(media=media)),
-        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-        ResponseHeader(name="Referrer-Policy", value="same-origin"),
-        ResponseHeader(name="X-Frame-Options", value="DENY"),
-    ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -102,6 +86,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     backend = transport(settings)
     channels = channels_plugin(backend)
     live = LiveHub(engine, channels, backend)
+    stores = _stores(settings, engine)
+    purger = MemoryPurger(stores["rate_limit"])
     return Litestar(
         route_handlers=[
             auth.AuthController,
@@ -127,21 +113,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         middleware=[
             RequestLogMiddleware,
-            sessions.middleware,
-            _upload_rate_limit(settings).middleware,
+            sessions.middleware,  # before the body limit: a member's 413 is shown on /profile
+            BodyLimitMiddleware,
+            FormUploadLimitMiddleware,
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.production,
             cookie_samesite="lax",
-            exclude=["/api/"],
+            exclude=["^/api/"],
         ),
         template_config=templates,
         plugins=[FlashPlugin(FlashConfig(template_config=templates)), channels],
-        stores=_stores(settings, engine),
+        stores=stores,
         exception_handlers={
             401: auth.log_in_first,
-            413: upload_refused,
+            413: _too_large,
             429: upload_refused,
             # Unknown /api/ paths and methods answer problem+json too (HTML paths as before).
             404: routing_problem,
@@ -151,22 +138,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         openapi_config=openapi_config(),
         include_in_schema=False,  # only the JSON API is described; its controller opts in
-        response_headers=security_headers(settings),
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         state=State(
             {
                 "settings": settings,
                 "engine": engine,
                 "db_release": anyio.CapacityLimiter(POOL_CAPACITY),
+                "hashing": anyio.CapacityLimiter(HASHING_SLOTS),
+                "throttle_lock": anyio.Lock(),
                 "live": live,
                 "fragments": components.FragmentCache(),
                 "media": media_store(settings),
                 "media_urls": media_urls,
             }
         ),
-        before_send=[log_response],
-        on_startup=[configure_logging, live.start, _freeze_gc],
-        on_shutdown=[live.stop, engine.dispose],
+        before_send=[
+            security_headers(
+                production=settings.production, media_url_base=settings.media_url_base
+            ),
+            log_response,
+        ],
+        on_startup=[configure_logging, live.start, purger.start, _freeze_gc],
+        on_shutdown=[live.stop, purger.stop, engine.dispose],
     )
 
 
@@ -230,31 +223,11 @@ def store_redis(url: str) -> Redis:
     )
 
 
-def _upload_rate_limit(settings: Settings) -> RateLimitConfig:
-    return RateLimitConfig(
-        rate_limit=("minute", settings.uploads_per_minute),
-        # Streams live for hours: the limiter would keep a request object alive for each.
-        exclude=["^/events"],
-        identifier_for_request=member_or_address,
-        check_throttle_handler=_is_rate_limited,
-    )
-
-
-async def _is_rate_limited(request: Request[Any, Any, Any]) -> bool:
-    # Async on purpose: Litestar runs a sync check in the worker-thread pool, so every request
-    # (even /healthz) waited there behind busy handlers (27-52 s in issue 9's read burst).
-    return bool(request.route_handler.opt.get("rate_limited"))
-
-
-def member_or_address(request: Request[Any, Any, Any]) -> str:
-    """Uploads are limited per member on the forms, per token on the API (its hash: no database
-    look-up before the limiter) and, for anonymous callers, per address."""
-    token = bearer_token(request.headers.get("authorization"))
-    if token is not None and request.url.path.startswith("/api/"):  # forms ignore tokens
-        return f"token:{hash_token(token)[:32]}"
-    if (user_id := signed_in_id(request.scope)) is not None:
-        return f"member:{user_id}"
-    return f"ip:{request.client.host if request.client else 'unknown'}"
+def _too_large(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    """A member's form is answered on /profile; a visitor's is the form it came from."""
+    if signed_in_id(request.scope) is not None:
+        return upload_refused(request, error)
+    return auth.form_too_large(request, error)
 
 
 def filesize(size: int) -> str:

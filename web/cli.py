@@ -160,7 +160,10 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
 def _token_add(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as session:
         user_id = _member_id(session, args.handle)
-        token = tokens.issue_token(session, actor=CLI_ACTOR, user_id=user_id, name=args.name)
+        try:
+            token = tokens.issue_token(session, actor=CLI_ACTOR, user_id=user_id, name=args.name)
+        except tokens.TooManyTokens as error:
+            raise CliError(error.message) from None
     print(token)
     return 0
 

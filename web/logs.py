@@ -9,6 +9,8 @@ import time
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.client import client_address
+
 log = logging.getLogger("ppsync.request")
 _STARTED = "ppsync.request_started"
 
@@ -40,12 +42,11 @@ async def log_response(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start" or not log.isEnabledFor(logging.INFO):
         return
     started = scope.get("state", {}).get(_STARTED)
-    client = scope.get("client")
     record = {
         "method": scope.get("method"),
         "path": scope.get("path"),
         "status": message["status"],
         "ms": None if started is None else round((time.perf_counter() - started) * 1000, 2),
-        "client": client[0] if client else None,
+        "client": client_address(scope),
     }
     log.info(msgspec.json.encode(record).decode())

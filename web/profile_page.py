@@ -17,6 +17,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
+from web.client import client_address
 from web.deps import engine_of, settings_of, signed_in_id
 from web.live.hub import LiveHub
 from web.services import imaging
@@ -27,14 +28,13 @@ from web.services.pictures import reads
 from web.services.pictures.access import PictureError
 from web.services.sync import Change
 
-NEW_TOKEN_KEY = "new_api_token"  # noqa: S105  (a session key, not a secret)
 RATE_LIMITED = "You have uploaded many pictures in a short time: please wait a minute."
 
 Message = str | dict[str, Any]
 
 
 def actor_of(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
-    return Actor(user_id=viewer.id, ip=request.client.host if request.client else None)
+    return Actor(user_id=viewer.id, ip=client_address(request.scope))
 
 
 def done(
@@ -73,34 +73,33 @@ def profile_response(
     *,
     upload_error: str | None = None,
     notices: list[dict[str, Any]] | None = None,
+    new_api_token: str | None = None,
 ) -> Template:
     """The profile page, whole for a browser, its main part (+ header avatar) for htmx.
 
-    Without `notices` the page shows the session's flashes (components/notice.html).
+    Without `notices` the page shows the session's flashes (components/notice.html). A new
+    token is shown in this response only: it is never stored anywhere but as its hash, and no
+    cache (the browser's included) keeps the page.
     """
-    context = {
+    context: dict[str, Any] = {
         "viewer": members.viewer_by_id(db, user_id),
         "history_items": reads.history(db, user_id),
         "upload_error": upload_error,
         "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
         "preferences": members.preferences_of(db, user_id),
         "api_token_items": tokens.list_tokens(db, user_id),
-        # A new token waits in the session for this one render, which shows it and forgets it.
-        "new_api_token": request.session.pop(NEW_TOKEN_KEY, None)
-        if "session" in request.scope
-        else None,
+        "new_api_token": new_api_token,
     }
     if notices is not None:
         context["notices"] = notices
     name = "profile_swap.html" if request.headers.get("hx-request") else "profile.html"
-    return Template(name, context=context, status_code=status, headers={"Vary": "HX-Request"})
+    headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
+    return Template(name, context=context, status_code=status, headers=headers)
 
 
 def upload_refused(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     """413 from the body limit and 429 from the rate limit, shown in the form like any refusal."""
     headers = dict(error.headers or {})
-    if "RateLimit-Reset" in headers:
-        headers["Retry-After"] = headers["RateLimit-Reset"]
     user_id = signed_in_id(request.scope)
     if user_id is None:
         return Response({"detail": error.detail}, status_code=error.status_code, headers=headers)

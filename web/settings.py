@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -11,6 +12,8 @@ from urllib.parse import urlsplit
 
 HTMX_VERSION = "4.0.1"
 MIB = 1024 * 1024
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(RuntimeError):
@@ -33,6 +36,10 @@ class Settings:
     media_url_base: str | None = None  # where variants are public (a CDN), else /media/
     aws_endpoint_url: str | None = None
     aws_region: str | None = None
+    # Open /events streams per client address (per process); a large value lifts it.
+    events_per_client: int = 32
+    # Proxies whose X-Forwarded-For names the client (web/client.py); none by default.
+    trusted_proxies: tuple[Network, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -54,6 +61,8 @@ class Settings:
             media_url_base=_url_base(env),
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            events_per_client=_positive_int(env, "EVENTS_PER_CLIENT", 32),
+            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         )
 
 
@@ -99,6 +108,17 @@ def _url_base(env: Mapping[str, str]) -> str | None:
     if url.scheme not in ("http", "https") or not url.netloc:
         raise SettingsError(f"MEDIA_URL_BASE must be an http(s) URL, got {raw!r}")
     return raw.rstrip("/") + "/"
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    """A comma-separated list of addresses or CIDR blocks ("10.0.0.0/8, ::1")."""
+    networks = []
+    for item in filter(None, (part.strip() for part in env.get(name, "").split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name}: {item!r} is not an address or CIDR block") from None
+    return tuple(networks)
 
 
 def _secret_key(env: Mapping[str, str], var_dir: Path, production: bool) -> str:

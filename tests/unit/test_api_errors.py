@@ -106,7 +106,7 @@ def test_rate_limit_is_429_problem_with_retry_after(
         assert int(refused.headers["retry-after"]) > 0
 
 
-def test_rate_limit_counts_per_token_not_per_address(
+def test_rate_limit_counts_per_member_not_per_address(
     settings: Settings, db: Session, alice: int
 ) -> None:
     from tests.factories import add_member

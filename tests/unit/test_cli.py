@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from db.engine import make_engine
 from db.models import AuditLog
 from tests.factories import PASSWORD
+from web.services.accounts import tokens
 
 PPSYNC = str(Path(sys.executable).with_name("ppsync"))
 
@@ -66,6 +67,17 @@ def test_token_add_is_audited_as_the_operators(var: Path) -> None:
         row = db.exec(select(AuditLog).where(AuditLog.action == "token.create")).one()
     assert (row.actor_id, row.outcome, row.detail) == (None, "ok", f"prefix {token[:10]}")
     assert row.subject_id is not None
+
+
+def test_token_add_refuses_an_eleventh_live_token(var: Path) -> None:
+    ppsync(var, "user", "add", "dora", stdin=PASSWORD + "\n")
+    with Session(make_engine(f"sqlite:///{var / 'app.db'}")) as db:
+        for n in range(tokens.MAX_ACTIVE_TOKENS):
+            tokens.create_token(db, user_id=1, name=f"t{n}")
+        db.commit()
+    result = ppsync(var, "token", "add", "dora")
+    assert result.returncode == 1
+    assert "revoke one you no longer use first" in result.stderr
 
 
 def test_token_add_for_unknown_member_fails(var: Path) -> None:

@@ -255,8 +255,11 @@ async def test_keep_alive_comment_reaches_every_stream_on_the_tick(app: Litestar
 async def test_server_shutdown_ends_streams_and_closes_their_sessions(
     app: Litestar, alice: int
 ) -> None:
+    with TestClient(app) as http:
+        log_in(http, "alice")
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
     async with app.lifespan():
-        client = SseClient(app, {"User-Agent": "Firefox/140"})
+        client = SseClient(app, {"User-Agent": "Firefox/140", "Cookie": cookie})
         await client.start()
         await client.frames(1)
         await hub_of(app).flush()

@@ -28,6 +28,7 @@ from tests.unit.test_profile_pictures import upload
 from web.app import REDIS_TIMEOUT, create_app
 from web.settings import Settings
 from web.stores.fallback import FallbackStore
+from web.throttle import key_of, uploads_per_member
 
 LIMIT = 3
 
@@ -58,12 +59,13 @@ def outage(settings: Settings, redis_server: PrivateRedis) -> Iterator[Any]:
 
 
 def rate_keys(server: PrivateRedis, prefix: str) -> list[str]:
+    """The upload counters (the login's counters are there too, since alice logged in)."""
     with server.client() as client:
-        return sorted(key.decode() for key in client.keys(f"{prefix}_rate:*"))
+        return sorted(key.decode() for key in client.keys(f"{prefix}_rate:uploads:*"))
 
 
 def member_key(prefix: str, user_id: int) -> str:
-    return f"{prefix}_rate:RateLimitMiddleware::member:{user_id}"
+    return f"{prefix}_rate:{key_of(uploads_per_member(1), (f'member:{user_id}',))}"
 
 
 def test_uploads_are_counted_in_redis_while_it_answers(

@@ -10,16 +10,22 @@ import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    TooManyRequestsException,
+    ValidationException,
+)
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlmodel import Session
 
+from web.client import client_address
 from web.deps import engine_of
 from web.services.accounts import tokens
 from web.services.accounts.tokens import ApiCaller
+from web.throttle import API_UNAUTHENTICATED, throttle_of
 
 CALLER_KEY = "api_caller"
 SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
@@ -32,17 +38,29 @@ BAD_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'  # noqa: S105 
 
 
 async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Only a live Bearer token gets in (a session cookie does not); before the body is read."""
+    """Only a live Bearer token gets in (a session cookie does not); before the body is read.
+
+    Calls without a valid token are counted per address, and past API_UNAUTHENTICATED the
+    next is refused before its token is looked up: one counter per address, whatever tokens
+    it makes up."""
+    ip = client_address(connection.scope)
+    throttle = throttle_of(connection.app)
+    if refusal := await throttle.check(API_UNAUTHENTICATED, ip):
+        raise TooManyRequestsException(
+            "Too many calls without a valid API token from this address.",
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
     token = tokens.bearer_token(connection.headers.get("authorization"))
     if token is None:
+        await throttle.hit(API_UNAUTHENTICATED, ip)
         raise NotAuthorizedException(
             "Send an API token: `Authorization: Bearer <token>`.",
             headers={"WWW-Authenticate": CHALLENGE},
         )
-    ip = connection.client.host if connection.client else None
     engine = engine_of(connection.app.state)
     caller = await anyio.to_thread.run_sync(_authenticate, engine, token, ip)
     if caller is None:
+        await throttle.hit(API_UNAUTHENTICATED, ip)
         raise NotAuthorizedException(
             "This API token is not valid: it is unknown or was revoked.",
             headers={"WWW-Authenticate": BAD_TOKEN_CHALLENGE},

@@ -16,6 +16,7 @@ from litestar.exceptions.responses import create_exception_response
 from litestar.openapi.datastructures import ResponseSpec
 
 from web.api.bodies import ConflictProblem, FieldError, Problem, ValidationProblem, state_body
+from web.body_limit import FORM_MAX_BYTES, body_limit
 from web.deps import media_urls_of, settings_of
 from web.services import imaging
 from web.services.pictures import idempotency
@@ -34,13 +35,14 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
 
 def http_problem(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     headers = dict(error.headers or {})
-    if "RateLimit-Reset" in headers:
-        headers["Retry-After"] = headers["RateLimit-Reset"]
     status = error.status_code
     detail = _DETAILS.get(status, error.detail)
-    if status == 413:  # the body limit, hit before the service could say it
+    if status == 413 and body_limit(request.scope) > FORM_MAX_BYTES:
+        # An upload past the body limit, refused before the service could say it.
         limit = settings_of(request.app.state).max_upload_bytes
         detail = imaging.rejected("too_large", imaging.Limits(max_bytes=limit)).message
+    elif status == 413:
+        detail = f"The body is larger than {FORM_MAX_BYTES // 1024} KiB."
     if detail == "Invalid multipart/form-data":  # Litestar's words for a missing file, too
         detail = "Send multipart/form-data with a profilePicture file and a userId field."
     if isinstance(error, ValidationException):
@@ -75,7 +77,6 @@ def _detail(detail: str) -> str:
 
 
 _DETAILS = {
-    429: "Too many uploads in a short time: wait a minute (see Retry-After).",
     404: "There is nothing at this path; /schema lists the API's paths.",
     405: "This path does not take that method.",
 }
@@ -127,19 +128,21 @@ ERROR_TEXT = {
     415: "The file is not a JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF picture (judged by its bytes).",
     422: "The picture cannot be used: truncated or damaged, too many pixels or frames, or "
     "flagged by the virus scanner.",
-    429: "Too many uploads in a minute; `Retry-After` says how many seconds to wait.",
+    429: "Too many calls without a valid token from this address (60 a minute), or, for an "
+    "upload, too many uploads by the member (`UPLOADS_PER_MINUTE`); `Retry-After` says how many "
+    "seconds to wait.",
     503: "The database (or, for an upload, the virus scanner when one is configured) can't be "
     "reached just now; retry after `Retry-After`.",
 }
 
 
 def error_docs(*statuses: int, texts: dict[int, str] | None = None) -> dict[int, ResponseSpec]:
-    """OpenAPI responses for the error statuses an operation can answer (400, 401, 403 and 503,
-    the database down, are every operation's); `texts` says what a status means for this
-    operation."""
+    """OpenAPI responses for the error statuses an operation can answer (400, 401, 403, 429, the
+    calls without a valid token, and 503, the database down, are every operation's); `texts`
+    says what a status means for this operation."""
     wording = ERROR_TEXT | (texts or {})
     docs: dict[int, ResponseSpec] = {}
-    for status in (400, 401, 403, *statuses, 503):
+    for status in (400, 401, 403, *statuses, 429, 503):
         container: Any = ValidationProblem if status == 400 else Problem
         docs[status] = ResponseSpec(
             container,

@@ -75,6 +75,7 @@ class LiveHub:
         self._feeding: asyncio.Task[None] | None = None
         self._ringing: asyncio.Task[None] | None = None
         self.streams: set[Stream] = set()
+        self.per_client: dict[str, int] = {}  # open streams per client address (the cap)
         self.draining = False
         self._closed: list[Stream] = []
         self._saving = asyncio.Lock()  # one save at a time: the tick's and the shutdown's
@@ -104,6 +105,20 @@ class LiveHub:
         tab.last_event_id = replay.last_event_id
         self._settle()
         return stream, replay
+
+    def admit(self, address: str, cap: int) -> bool:
+        """Count one more stream from `address`, unless it already holds `cap` of them; each
+        admitted stream is given back with `leave`."""
+        held = self.per_client.get(address, 0)
+        if held >= cap:
+            return False
+        self.per_client[address] = held + 1
+        return True
+
+    def leave(self, address: str) -> None:
+        held = self.per_client.pop(address, 0) - 1
+        if held > 0:
+            self.per_client[address] = held
 
     def deliver(self, frame: bytes) -> None:
         """The fan-out: the same bytes into every stream's queue, nothing awaited."""
@@ -170,8 +185,11 @@ class LiveHub:
             await self._flush()
 
     async def _flush(self) -> None:
-        closed, self._closed = self._closed, []
-        pending = [s for s in (*self.streams, *closed) if not s.saved]
+        # A visitor's tab (no member) is never saved: anonymous streams cost no row, however
+        # many are opened; /admin/sync lists members' tabs.
+        closed = [s for s in self._closed if s.tab.viewer_id is not None]
+        self._closed = []
+        pending = [s for s in (*self.streams, *closed) if not s.saved and s.tab.viewer_id]
         live = [s.tab for s in self.streams if s.saved]
         try:
             await to_thread.run_sync(

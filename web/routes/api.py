@@ -34,6 +34,7 @@ from web.api.bodies import (
 from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
 from web.api.errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
 from web.deps import DB, Live, Media, media_of, settings_of
+from web.guards import upload_allowance
 from web.live.hub import LiveHub
 from web.services import imaging
 from web.services.accounts.tokens import ApiCaller
@@ -83,7 +84,8 @@ class ApiController(Controller):
         "/upload-picture",
         operation_id="uploadPicture",
         sync_to_thread=True,
-        opt={"rate_limited": True},
+        guards=[upload_allowance],
+        opt={"upload": True},
         status_code=201,
         summary="Upload a new version and make it the picture",
         response_headers=[REPLAYED_DOC],
@@ -117,7 +119,7 @@ class ApiController(Controller):
         centred) and becomes the member's picture:
         every open page showing the member updates at once. With an `Idempotency-Key`, a
         retry gets the first answer (and `Idempotent-Replayed: true`) and makes no second
-        version. Rate-limited per token (429)."""
+        version. Rate-limited per member, across tokens and the form (429)."""
         settings = settings_of(request.app.state)
         done = uploads.upload(
             db,

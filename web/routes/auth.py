@@ -1,21 +1,44 @@
-"""Sign up, log in, log out: plain forms, 303 after success, the form re-shown on error."""
+"""Sign up, log in, log out: plain forms, 303 after success, the form re-shown on error.
+
+Both forms are throttled (web/throttle.py) before any password is hashed, and hash on the
+app's "hashing" limiter: a refusal is the same form again, with a sentence and Retry-After.
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import anyio
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
-from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_401_UNAUTHORIZED
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_429_TOO_MANY_REQUESTS,
+)
+from litestar.utils.scope.state import ScopeState
 from msgspec import Struct
 
+from web.client import client_address
 from web.deps import DB, SESSION_USER_KEY, CurrentViewer
 from web.services.accounts import members
 from web.sessions import renew_session_id
+from web.throttle import (
+    LOGIN_PER_ADDRESS,
+    LOGIN_PER_HANDLE,
+    SIGNUPS_PER_ADDRESS,
+    Refusal,
+    throttle_of,
+    wait_text,
+)
+
+FORM_TOO_LARGE = "That form was too large to read: send it again with shorter answers."
 
 
 class SignupForm(Struct):
@@ -47,18 +70,32 @@ class AuthController(Controller):
     def signup_form(self, viewer: CurrentViewer) -> Template:
         return Template("signup.html", context={"viewer": viewer, "form": SignupForm()})
 
-    @post("/signup", sync_to_thread=True)
-    def signup(
+    @post("/signup")
+    async def signup(
         self,
         request: Request[Any, Any, Any],
         db: DB,
         data: URLEncodedBody[SignupForm],
     ) -> Template | Redirect:
-        try:
-            user = members.create_member(
-                db, handle=data.handle, display_name=data.display_name, password=data.password
+        throttle = throttle_of(request.app)
+        address = client_address(request.scope)
+        if refusal := await throttle.take(SIGNUPS_PER_ADDRESS, address):
+            text = (
+                "Too many accounts were made from your address in the last hour: "
+                f"try again in {wait_text(refusal.retry_after)}."
             )
+            return _refused("signup.html", data, text, refusal)
+        create = partial(
+            members.create_member,
+            db,
+            handle=data.handle,
+            display_name=data.display_name,
+            password=data.password,
+        )
+        try:
+            user = await anyio.to_thread.run_sync(create, limiter=hashing(request))
         except members.MemberError as error:
+            await throttle.give_back(SIGNUPS_PER_ADDRESS, address)  # no account was made
             context = {"viewer": None, "form": data, "errors": error.errors}
             return Template("signup.html", context=context, status_code=HTTP_400_BAD_REQUEST)
         assert user.id is not None
@@ -73,18 +110,32 @@ class AuthController(Controller):
         form = LoginForm(next=safe_next(next_))
         return Template("login.html", context={"viewer": viewer, "form": form})
 
-    @post("/login", sync_to_thread=True)
-    def login(
+    @post("/login")
+    async def login(
         self, request: Request[Any, Any, Any], db: DB, data: URLEncodedBody[LoginForm]
     ) -> Template | Redirect:
-        user_id = members.authenticate(db, handle=data.handle, password=data.password)
+        throttle = throttle_of(request.app)
+        handle, address = members.normal_handle(data.handle), client_address(request.scope)
+        form = LoginForm(handle=data.handle, next=safe_next(data.next))
+        # Counted as failed before the hash, so a burst cannot pass the check all at once.
+        if refusal := await throttle.take_all(
+            (LOGIN_PER_ADDRESS, (handle, address)), (LOGIN_PER_HANDLE, (handle,))
+        ):
+            text = (
+                "Too many failed logins for this handle: "
+                f"try again in {wait_text(refusal.retry_after)}."
+            )
+            return _refused("login.html", form, text, refusal)
+        check = partial(members.authenticate, db, handle=data.handle, password=data.password)
+        user_id = await anyio.to_thread.run_sync(check, limiter=hashing(request))
         if user_id is None:
             context = {
                 "viewer": None,
-                "form": LoginForm(handle=data.handle, next=safe_next(data.next)),
+                "form": form,
                 "errors": {"form": "That handle and password do not match a member."},
             }
             return Template("login.html", context=context, status_code=HTTP_401_UNAUTHORIZED)
+        await throttle.reset(LOGIN_PER_ADDRESS, handle, address)
         _sign_in(request, user_id)
         return Redirect(safe_next(data.next), status_code=303)
 
@@ -101,3 +152,47 @@ def log_in_first(request: Request[Any, Any, Any], _error: NotAuthorizedException
     if request.headers.get("hx-request"):  # fetch would follow a redirect and swap the login page
         return Response(b"", status_code=401, headers={"HX-Redirect": location})
     return Redirect(location, status_code=303)
+
+
+def hashing(request: Request[Any, Any, Any]) -> anyio.CapacityLimiter:
+    """Password hashes run on at most this many threads (web/services/accounts/passwords.py)."""
+    limiter: anyio.CapacityLimiter = request.app.state["hashing"]
+    return limiter
+
+
+def _refused(template: str, form: Struct, text: str, refusal: Refusal) -> Template:
+    """The form again, usable, with the reason: 429 and Retry-After."""
+    return Template(
+        template,
+        context={"viewer": None, "form": form, "errors": {"form": text}},
+        status_code=HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(refusal.retry_after)},
+    )
+
+
+def form_too_large(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    """413 to a visitor: the login or sign-up form again, with a CSRF token that works (the
+    body was refused before the CSRF check could set one)."""
+    config = request.app.csrf_config
+    assert config is not None
+    state = ScopeState.from_scope(request.scope)
+    cookie = request.cookies.get(config.cookie_name)
+    if not isinstance(state.csrf_token, str):
+        state.csrf_token = cookie or generate_csrf_token(config.secret)
+    form: Struct = SignupForm() if request.url.path == "/signup" else LoginForm()
+    page = Template(
+        "signup.html" if request.url.path == "/signup" else "login.html",
+        context={"viewer": None, "form": form, "errors": {"form": FORM_TOO_LARGE}},
+        status_code=error.status_code,
+        headers=dict(error.headers or {}),
+    )
+    if cookie is None:
+        page.set_cookie(
+            config.cookie_name,
+            state.csrf_token,
+            path=config.cookie_path,
+            secure=config.cookie_secure,
+            httponly=config.cookie_httponly,
+            samesite=config.cookie_samesite,
+        )
+    return page

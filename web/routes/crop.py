@@ -12,6 +12,7 @@ from litestar.response import Redirect, Stream, Template
 from sqlmodel import Session
 
 from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of
+from web.guards import FORM_UPLOAD
 from web.media_files import send
 from web.profile_page import actor_of, done
 from web.services import imaging
@@ -51,7 +52,7 @@ class CropController(Controller):
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
         return send(blob, media_type=mime, headers=headers)
 
-    @post("/crop", sync_to_thread=True, opt={"rate_limited": True})
+    @post("/crop", sync_to_thread=True, opt={FORM_UPLOAD: True})
     def recrop(
         self,
         request: Request[Any, Any, Any],

@@ -20,7 +20,8 @@ from litestar.params import FromQuery
 from litestar.response import Response
 from litestar.types import Receive, Scope, Send
 
-from web.deps import DB, signed_in_id
+from web.client import client_address
+from web.deps import DB, settings_of, signed_in_id
 from web.live.channel import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
 from web.live.hub import LiveHub, Stream, live_hub
 from web.services import sync
@@ -32,6 +33,7 @@ STREAM_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 MAX_AVATARS = 500
+CAPPED_RETRY = b"30"  # seconds, when an address already holds EVENTS_PER_CLIENT streams
 _CLAIM = re.compile(r"(\d{1,10}):(\d{1,10})")
 _EVENT_ID = re.compile(r"\d{1,18}")
 
@@ -46,16 +48,23 @@ async def stream(scope: Scope, receive: Receive, send: Send) -> None:
     if hub.draining:  # shutting down: the tab retries, and reaches the next process
         await _refuse(send, 503, [(b"retry-after", b"1")])
         return
-    opened, replayed_up_to = await _open(hub, scope, send)
+    address = client_address(scope)
+    if not hub.admit(address, settings_of(scope["app"].state).events_per_client):
+        await _refuse(send, 429, [(b"retry-after", CAPPED_RETRY)])
+        return
     try:
-        watcher = asyncio.create_task(_end_on_disconnect(receive, opened.subscriber))
+        opened, replayed_up_to = await _open(hub, scope, send)
         try:
-            await _pump(opened, send, replayed_up_to)
+            watcher = asyncio.create_task(_end_on_disconnect(receive, opened.subscriber))
+            try:
+                await _pump(opened, send, replayed_up_to)
+            finally:
+                watcher.cancel()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
-            watcher.cancel()
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            hub.close(opened)
     finally:
-        hub.close(opened)
+        hub.leave(address)
 
 
 async def _open(hub: LiveHub, scope: Scope, send: Send) -> tuple[Stream, int]:

@@ -15,6 +15,7 @@ from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
 from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of, settings_of
+from web.guards import FORM_UPLOAD
 from web.profile_page import actor_of, done, profile_response, refused
 from web.services import imaging
 from web.services.accounts import members
@@ -54,7 +55,7 @@ class ProfileController(Controller):
     def page(self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn) -> Template:
         return profile_response(request, db, viewer.id)
 
-    @post("/picture", sync_to_thread=True, opt={"rate_limited": True})
+    @post("/picture", sync_to_thread=True, opt={"upload": True, FORM_UPLOAD: True})
     def upload(
         self,
         request: Request[Any, Any, Any],
@@ -89,7 +90,7 @@ class ProfileController(Controller):
         message = f"Version {uploaded.version} uploaded."
         return done(request, db, viewer, message, live=live, change=uploaded.change)
 
-    @post("/picture/suggest-crop", sync_to_thread=True, opt={"rate_limited": True})
+    @post("/picture/suggest-crop", sync_to_thread=True, opt={"upload": True, FORM_UPLOAD: True})
     def suggest_crop(
         self, request: Request[Any, Any, Any], viewer: SignedIn, data: MultipartBody[UploadForm]
     ) -> Response[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """API tokens on /profile: create one (shown once), see when each was used, revoke.
 
-Plain form posts that redirect back to /profile (303); with htmx, the profile's main part is
-swapped in place, like the picture actions. A new token waits in the server-side session until
-the next render of the profile, which shows it and forgets it.
+Revoking is a plain form post that redirects back to /profile (303); with htmx, the profile's
+main part is swapped in place, like the picture actions. Creating answers with the page itself
+(200, `Cache-Control: no-store`), the new token in it: a redirect would have to keep the token
+somewhere (the session) until the next page, and this way it is never stored but as its hash.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from web.deps import DB, MEMBERS_ONLY, SignedIn
-from web.profile_page import NEW_TOKEN_KEY, actor_of, done
+from web.profile_page import actor_of, done, profile_response
 from web.services.accounts import tokens
 
 
@@ -37,9 +38,12 @@ class TokensController(Controller):
         viewer: SignedIn,
         data: URLEncodedBody[TokenForm],
     ) -> Template | Redirect:
-        token = tokens.issue_token(db, actor=actor_of(request, viewer), name=data.name)
-        request.session[NEW_TOKEN_KEY] = token
-        return done(request, db, viewer, "Token created.")
+        try:
+            token = tokens.issue_token(db, actor=actor_of(request, viewer), name=data.name)
+        except tokens.TooManyTokens as error:
+            return done(request, db, viewer, error.message, category="error", status=409)
+        notice = {"message": "Token created.", "category": "ok"}
+        return profile_response(request, db, viewer.id, notices=[notice], new_api_token=token)
 
     @post("/{token_id:int}/revoke", sync_to_thread=True)
     def revoke(

@@ -8,6 +8,8 @@ it starts and once when it ends, never per request.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +18,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -112,3 +115,41 @@ class FallbackStore(Store):
         exc_tb: TracebackType | None,
     ) -> None:
         await self.primary.__aexit__(exc_type, exc_val, exc_tb)
+
+
+PURGE_EVERY = 60.0  # seconds between sweeps of expired in-memory counters
+
+
+class MemoryPurger:
+    """Sweeps the expired keys of a store's in-memory part on a timer (started with the app):
+    a MemoryStore only forgets a key when that key is read again, so counters for addresses
+    or handles never seen twice would pile up."""
+
+    def __init__(self, store: Store, every: float = PURGE_EVERY) -> None:
+        self.every = every
+        self.memory = [
+            part
+            for part in (store, getattr(store, "fallback", None))
+            if isinstance(part, MemoryStore)
+        ]
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self.memory and self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def purge(self) -> None:
+        for store in self.memory:
+            await store.delete_expired()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            await self.purge()

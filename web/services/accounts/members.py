@@ -109,10 +109,15 @@ def _taken(handle: str) -> MemberError:
     return MemberError({"handle": f"The handle '{handle}' is taken; pick another."})
 
 
+def normal_handle(handle: str) -> str:
+    """A handle as stored: what a member types, trimmed and lower-cased."""
+    return handle.strip().lower()
+
+
 def create_member(
     session: Session, *, handle: str, display_name: str, password: str, is_admin: bool = False
 ) -> User:
-    handle = handle.strip().lower()
+    handle = normal_handle(handle)
     name = clean_display_name(display_name) or handle
     errors = signup_errors(handle, name, password)
     if "handle" not in errors and _handle_taken(session, handle):
@@ -139,7 +144,7 @@ def create_member(
 
 def authenticate(session: Session, *, handle: str, password: str) -> int | None:
     """The member's id when the password matches."""
-    user = session.scalar(select(User).where(User.handle == handle.strip().lower()))
+    user = session.scalar(select(User).where(User.handle == normal_handle(handle)))
     if user is None:
         passwords.verify_password(passwords.dummy_hash(), password)
         return None

@@ -1,13 +1,20 @@
-"""Password hashing with Argon2id (memory-hard), rehashing when parameters change."""
+"""Password hashing with Argon2id (memory-hard), rehashing when parameters change.
+
+Each hash or check holds 64 MiB for about a quarter of a second. Callers on the web run them
+on at most HASHING_SLOTS threads at once (web/app.py's "hashing" limiter), so a burst of logins
+queues instead of taking 64 MiB each at the same time.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
+HASHING_SLOTS = os.cpu_count() or 1  # about one per core: more would only share the cores
 
 
 def hash_password(password: str) -> str:

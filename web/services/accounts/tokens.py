@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from db.models import ApiToken, User
@@ -23,6 +23,7 @@ from web.services.audit import Actor
 # last_used_at is written at most this often per token: a busy client costs no write per call.
 TOUCH_EVERY = timedelta(minutes=1)
 MAX_TOKEN_LENGTH = 128  # ours are 47 characters; longer is not one of ours, refused unhashed
+MAX_ACTIVE_TOKENS = 10  # live (not revoked) tokens per member
 TOKEN_PREFIX = "pps_"  # noqa: S105  (a marker that makes leaked tokens greppable)
 
 
@@ -124,11 +125,32 @@ def list_tokens(session: Session, user_id: int) -> list[TokenView]:
     ]
 
 
+class TooManyTokens(ValueError):
+    """The member already has MAX_ACTIVE_TOKENS live tokens."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"You already have {MAX_ACTIVE_TOKENS} API tokens, the most a member may have: "
+            "revoke one you no longer use first."
+        )
+        self.message = str(self)
+
+
 def issue_token(session: Session, *, actor: Actor, name: str, user_id: int | None = None) -> str:
     """A new token for the acting member (or, by an operator, for `user_id`), audited;
-    returned once, stored only as a hash."""
+    returned once, stored only as a hash. TooManyTokens past MAX_ACTIVE_TOKENS live ones."""
     owner = actor.user_id if user_id is None else user_id
     assert owner is not None
+    # The member's row, locked: two requests at once cannot both take the last free place.
+    session.exec(select(User.id).where(User.id == owner).with_for_update()).first()
+    live = session.scalar(
+        select(func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.user_id == owner, col(ApiToken.revoked_at).is_(None))
+    )
+    if (live or 0) >= MAX_ACTIVE_TOKENS:
+        session.rollback()
+        raise TooManyTokens()
     token = create_token(session, user_id=owner, name=name)
     audit.record(
         session,

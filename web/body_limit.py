@@ -1,0 +1,85 @@
+"""Small bodies for small forms: 64 KiB for every route but the uploads, refused before any of
+it is parsed (Litestar's CSRF middleware reads a whole form to find its token).
+
+A user middleware runs outside the CSRF middleware (Litestar wraps CSRF inside the app's
+middleware list), so the declared Content-Length is refused before a byte is read, and a body
+sent without one (chunked) is refused as soon as it passes the limit. The upload routes say
+`opt={"upload": True}` and get MAX_UPLOAD_BYTES plus room for the multipart framing.
+
+A body must also keep coming: after BODY_GRACE_S it must have arrived at MIN_BODY_RATE or
+better, else 408 and the connection is closed (a client sending a byte every 2 s would hold a
+connection and a request for hours). Headers are the server's to time out: docs/security.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
+
+FORM_MAX_BYTES = 64 * 1024
+BODY_GRACE_S = 10.0  # seconds any body may take, whatever its size
+MIN_BODY_RATE = 8 * 1024  # bytes a second beyond the grace (64 kbit/s: 10 MiB in 21 minutes)
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+MULTIPART_ROOM = 64 * 1024  # an upload's form fields and boundaries, beyond the file itself
+
+
+class BodyTooLarge(HTTPException):
+    status_code = HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    detail = "Request Entity Too Large"
+
+
+class BodyTooSlow(HTTPException):
+    status_code = HTTP_408_REQUEST_TIMEOUT
+    detail = "The request body arrived too slowly."
+
+
+def body_limit(scope: Scope) -> int:
+    handler = scope.get("route_handler")
+    if handler is not None and handler.opt.get("upload"):
+        max_upload: int = scope["app"].state["settings"].max_upload_bytes
+        return max_upload + MULTIPART_ROOM
+    return FORM_MAX_BYTES
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope)
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise BodyTooLarge(headers={"Connection": "close"})
+        chunked = any(k == b"transfer-encoding" for k, _ in scope["headers"])
+        if scope["method"] in _BODILESS and declared is None and not chunked:
+            # A page or a stream: no body to watch, and no closure kept for hours per stream.
+            await self.app(scope, receive, send)
+            return
+        received, complete = 0, False
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        async def counted() -> ReceiveMessage:
+            nonlocal received, complete
+            if complete:  # the body is in: what is left is the wait for a disconnect
+                return await receive()
+            allowed = started + BODY_GRACE_S + received / MIN_BODY_RATE - loop.time()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(allowed, 0.01))
+            except TimeoutError:
+                raise BodyTooSlow(headers={"Connection": "close"}) from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
+                if received > limit:
+                    raise BodyTooLarge(headers={"Connection": "close"})
+            return message
+
+        await self.app(scope, counted, send)
