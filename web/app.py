@@ -43,6 +43,7 @@ from web.routes import (
     components,
     crop,
     events,
+    forbidden,
     health,
     media,
     pages,
@@ -130,6 +131,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=_stores(settings, engine),
         exception_handlers={
             401: auth.log_in_first,
+            # A stale form (CSRF) or a refusal: a page with a fresh token, never JSON.
+            403: forbidden.forbidden,
             413: upload_refused,
             429: upload_refused,
             # Unknown /api/ paths and methods answer problem+json too (HTML paths as before).

@@ -17,6 +17,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
+from web.csrf import page_token
 from web.deps import engine_of, settings_of, signed_in_id
 from web.live.hub import LiveHub
 from web.services import imaging
@@ -112,4 +113,5 @@ def upload_refused(request: Request[Any, Any, Any], error: HTTPException) -> Res
     with Session(engine_of(request.app.state)) as db:
         page = profile_response(request, db, user_id, error.status_code, upload_error=message)
     page.headers.update(headers)
+    page_token(request, page)  # refused before the CSRF middleware set the page's token
     return page
