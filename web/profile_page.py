@@ -82,6 +82,7 @@ def profile_response(
     context = {
         "viewer": members.viewer_by_id(db, user_id),
         "history_items": reads.history(db, user_id),
+        "deleted_items": reads.deleted(db, user_id),
         "upload_error": upload_error,
         "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
         "preferences": members.preferences_of(db, user_id),
