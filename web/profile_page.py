@@ -32,6 +32,8 @@ NEW_TOKEN_KEY = "new_api_token"  # noqa: S105  (a session key, not a secret)
 RATE_LIMITED = "You have uploaded many pictures in a short time: please wait a minute."
 
 Message = str | dict[str, Any]
+PROFILE = "/profile"
+TOKENS = "/profile/tokens"  # the member's API tokens: a page of its own
 
 
 def actor_of(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
@@ -48,15 +50,18 @@ def done(
     change: Change | None = None,
     category: str = "ok",
     status: int = 200,
+    page: str = PROFILE,
 ) -> Template | Redirect:
-    """After an action: publish the committed change, then answer htmx or the plain form."""
+    """After an action: publish the committed change, then answer htmx (the page's main part) or
+    the plain form (303 back to `page`: /profile, or /profile/tokens)."""
     if change is not None and live is not None:
         live.publish(change)
     if request.headers.get("hx-request"):
         notice = {"message": message, "category": category}
-        return profile_response(request, db, viewer.id, status, notices=[notice])
+        render = tokens_response if page == TOKENS else profile_response
+        return render(request, db, viewer.id, status, notices=[notice])
     flash(request, message, category=category)
-    return Redirect("/profile", status_code=303)
+    return Redirect(page, status_code=303)
 
 
 def refused(
@@ -79,23 +84,41 @@ def profile_response(
 
     Without `notices` the page shows the session's flashes (components/notice.html).
     """
-    context = {
+    context: dict[str, Any] = {
         "viewer": members.viewer_by_id(db, user_id),
         "history_items": reads.history(db, user_id),
         "deleted_items": reads.deleted(db, user_id),
         "upload_error": upload_error,
         "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
         "preferences": members.preferences_of(db, user_id),
-        "api_token_items": tokens.list_tokens(db, user_id),
-        # A new token waits in the session for this one render, which shows it and forgets it.
-        "new_api_token": request.session.pop(NEW_TOKEN_KEY, None)
-        if "session" in request.scope
-        else None,
     }
     if notices is not None:
         context["notices"] = notices
     name = "profile_swap.html" if request.headers.get("hx-request") else "profile.html"
     return Template(name, context=context, status_code=status, headers={"Vary": "HX-Request"})
+
+
+def tokens_response(
+    request: Request[Any, Any, Any],
+    db: Session,
+    user_id: int,
+    status: int = 200,
+    *,
+    notices: list[dict[str, Any]] | None = None,
+) -> Template:
+    """The API tokens page, whole for a browser, its main part for htmx; never stored (a new
+    token is on it)."""
+    context: dict[str, Any] = {
+        "viewer": members.viewer_by_id(db, user_id),
+        "api_token_items": tokens.list_tokens(db, user_id),
+        # A new token waits in the session for this one render, which shows it and forgets it.
+        "new_api_token": request.session.pop(NEW_TOKEN_KEY, None),
+    }
+    if notices is not None:
+        context["notices"] = notices
+    name = "tokens_main.html" if request.headers.get("hx-request") else "tokens.html"
+    headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
+    return Template(name, context=context, status_code=status, headers=headers)
 
 
 def upload_refused(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:

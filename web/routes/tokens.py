@@ -1,8 +1,9 @@
-"""API tokens on /profile: create one (shown once), see when each was used, revoke.
+"""API tokens on their own page, /profile/tokens: create one (shown once), see when each was
+used, revoke.
 
-Plain form posts that redirect back to /profile (303); with htmx, the profile's main part is
+Plain form posts that redirect back to /profile/tokens (303); with htmx, the page's main part is
 swapped in place, like the picture actions. A new token waits in the server-side session until
-the next render of the profile, which shows it and forgets it.
+the next render of the page, which shows it and forgets it.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from web.deps import DB, MEMBERS_ONLY, SignedIn
-from web.profile_page import NEW_TOKEN_KEY, actor_of, done
+from web.profile_page import NEW_TOKEN_KEY, TOKENS, actor_of, done, tokens_response
 from web.services.accounts import tokens
 
 
@@ -29,6 +30,10 @@ class TokensController(Controller):
     dependencies = MEMBERS_ONLY
     include_in_schema = False
 
+    @get("/", sync_to_thread=True)
+    def page(self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn) -> Template:
+        return tokens_response(request, db, viewer.id)
+
     @post("/", sync_to_thread=True)
     def create(
         self,
@@ -39,7 +44,7 @@ class TokensController(Controller):
     ) -> Template | Redirect:
         token = tokens.issue_token(db, actor=actor_of(request, viewer), name=data.name)
         request.session[NEW_TOKEN_KEY] = token
-        return done(request, db, viewer, "Token created.")
+        return done(request, db, viewer, "Token created.", page=TOKENS)
 
     @post("/{token_id:int}/revoke", sync_to_thread=True)
     def revoke(
@@ -52,6 +57,13 @@ class TokensController(Controller):
         name = tokens.revoke_token(db, actor=actor_of(request, viewer), token_id=token_id)
         if name is None:
             return done(
-                request, db, viewer, "There is no such token.", category="error", status=404
+                request,
+                db,
+                viewer,
+                "There is no such token.",
+                category="error",
+                status=404,
+                page=TOKENS,
             )
-        return done(request, db, viewer, f"Token “{name}” revoked: it no longer works.")
+        message = f"Token “{name}” revoked: it no longer works."
+        return done(request, db, viewer, message, page=TOKENS)
