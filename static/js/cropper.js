@@ -1,63 +1,98 @@
-// A square crop over a picture ([data-cropper]): drag the box to move it, use the slider to
-// resize it. It writes fractions into the form's cropX, cropY and cropSize fields; without
-// JavaScript those fields stay as they are (empty: a centred square).
+// A square crop over a picture ([data-cropper]): drag the box, or focus it and use the arrow keys
+// to move it (Shift: further) and + / - to resize it; the slider resizes it too. It writes
+// fractions into the form's cropX, cropY and cropSize fields. It starts from those fields when
+// they hold a valid crop (the re-crop page: the version's saved crop), else from a centred
+// square. Without JavaScript the fields are the way in; with it they are hidden
+// ([data-crop-fields]), except after the server refused what was typed in them, which stays.
 (() => {
   const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
-
   function setUp(root) {
     const img = root.querySelector("img");
     const box = root.querySelector("[data-crop-box]");
     const slider = root.querySelector("[data-crop-size]");
-    const field = (name) => root.closest("form").querySelector(`[name=${name}]`);
+    const form = root.closest("form");
+    const field = (name) => form.querySelector(`[name=${name}]`);
+    const typed = form.querySelector("[data-crop-fields]");
     const crop = { x: 0, y: 0, size: 1 };
-
+    let touched = false; // the fields keep what the member typed until the box moves
     function fit() {
       const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
+      crop.size = clamp(crop.size, 0.2, 1);
       crop.x = clamp(crop.x, 0, 1 - (crop.size * short) / w);
       crop.y = clamp(crop.y, 0, 1 - (crop.size * short) / h);
     }
     function show() {
       const w = img.clientWidth, h = img.clientHeight, side = crop.size * Math.min(w, h);
       Object.assign(box.style, { left: `${crop.x * w}px`, top: `${crop.y * h}px`, width: `${side}px`, height: `${side}px` });
+      slider.value = Math.round(crop.size * 100);
+      if (!touched) return;
       field("cropX").value = crop.x.toFixed(4);
       field("cropY").value = crop.y.toFixed(4);
       field("cropSize").value = crop.size.toFixed(4);
     }
-    function centre() {
+    function saved() {
+      const values = ["cropX", "cropY", "cropSize"].map((name) => field(name).value.trim());
+      if (values.some((v) => v === "")) return null;
+      const [x, y, size] = values.map(Number);
       const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
-      crop.size = slider.value / 100;
-      crop.x = (1 - (crop.size * short) / w) / 2;
-      crop.y = (1 - (crop.size * short) / h) / 2;
+      const fits = [x, y, size].every(Number.isFinite) && x >= 0 && y >= 0 && size > 0 && size <= 1
+        && x + (size * short) / w <= 1.0001 && y + (size * short) / h <= 1.0001;
+      return fits ? { x, y, size } : null;
+    }
+    function start() {
+      const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
+      const from = saved();
+      if (from) Object.assign(crop, from);
+      else Object.assign(crop, { size: 1, x: (1 - short / w) / 2, y: (1 - short / h) / 2 });
+      touched = !from && !form.querySelector(".field-error");
+      if (typed && (from || touched)) typed.hidden = true;
       box.hidden = false;
       slider.closest("label").hidden = false;
-      show();
-    }
-    img.addEventListener("load", () => { slider.value = 100; centre(); });
-    slider.addEventListener("input", () => {
-      const old = crop.size;
-      crop.size = slider.value / 100;
-      const short = Math.min(img.naturalWidth, img.naturalHeight), grow = ((crop.size - old) * short) / 2;
-      crop.x -= grow / img.naturalWidth;
-      crop.y -= grow / img.naturalHeight;
+      root.querySelector("[data-crop-keys]").hidden = false;
       fit();
       show();
+    }
+    function change(update) {
+      touched = true;
+      update();
+      fit();
+      show();
+    }
+    img.addEventListener("load", start);
+    slider.addEventListener("input", () => change(() => {
+      const short = Math.min(img.naturalWidth, img.naturalHeight), old = crop.size;
+      crop.size = slider.value / 100;
+      const grow = ((crop.size - old) * short) / 2;
+      crop.x -= grow / img.naturalWidth;
+      crop.y -= grow / img.naturalHeight;
+    }));
+    box.addEventListener("keydown", (e) => {
+      const step = e.shiftKey ? 0.1 : 0.01;
+      const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+      const resize = { "+": 0.05, "=": 0.05, "-": -0.05, "_": -0.05 }[e.key];
+      if (moves[e.key]) {
+        e.preventDefault();
+        change(() => { crop.x += moves[e.key][0]; crop.y += moves[e.key][1]; });
+      } else if (resize) {
+        e.preventDefault();
+        slider.value = Math.round((crop.size + resize) * 100);
+        slider.dispatchEvent(new Event("input"));
+      }
     });
     box.addEventListener("pointerdown", (down) => {
       down.preventDefault();
+      box.focus();
       box.setPointerCapture(down.pointerId);
-      const start = { ...crop, px: down.clientX, py: down.clientY };
-      const move = (e) => {
-        crop.x = start.x + (e.clientX - start.px) / img.clientWidth;
-        crop.y = start.y + (e.clientY - start.py) / img.clientHeight;
-        fit();
-        show();
-      };
+      const from = { ...crop, px: down.clientX, py: down.clientY };
+      const move = (e) => change(() => {
+        crop.x = from.x + (e.clientX - from.px) / img.clientWidth;
+        crop.y = from.y + (e.clientY - from.py) / img.clientHeight;
+      });
       box.addEventListener("pointermove", move);
       box.addEventListener("pointerup", () => box.removeEventListener("pointermove", move), { once: true });
     });
-    if (img.complete && img.naturalWidth) centre();
+    if (img.complete && img.naturalWidth) start();
   }
-
   const init = (scope) => scope.querySelectorAll("[data-cropper]:not([data-cropper-ready])").forEach((root) => {
     root.dataset.cropperReady = "";
     setUp(root);

@@ -55,6 +55,17 @@ def test_recrop_page_shows_the_master_to_its_owner_only(
     assert anonymous.headers["location"] == f"/login?next={master}"
 
 
+def test_recrop_page_starts_from_the_versions_saved_crop(
+    client: TestClient[Any], member: int
+) -> None:
+    upload(client, jpeg(size=(600, 300)), cropX="0.25", cropY="0", cropSize="0.5")
+    page = client.get("/profile/picture/1/crop").text
+    fields = {
+        name: one(page, f"input[name={name}]")["value"] for name in ("cropX", "cropY", "cropSize")
+    }
+    assert fields == {"cropX": "0.2500", "cropY": "0.0000", "cropSize": "0.5000"}
+
+
 def test_recrop_makes_a_new_version_from_the_master(
     client: TestClient[Any], db: Session, member: int
 ) -> None:

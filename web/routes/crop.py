@@ -33,7 +33,7 @@ class CropController(Controller):
 
     @get("/crop", sync_to_thread=True)
     def page(self, db: DB, viewer: SignedIn, version: FromPath[int]) -> Template | Redirect:
-        return _page(db, viewer, version, CropForm())
+        return _page(db, viewer, version, None)
 
     @get("/master", sync_to_thread=True)
     def master(
@@ -80,7 +80,7 @@ def _page(
     db: Session,
     viewer: Viewer,
     version: int,
-    form: CropForm,
+    form: CropForm | None,
     error: str | None = None,
     status: int = 200,
 ) -> Template:
@@ -88,6 +88,9 @@ def _page(
         item = reads.version_item(db, user_id=viewer.id, version=version)
     except PictureError as missing:
         raise NotFoundException(missing.message) from None
+    if form is None:  # the page opens on the version's own crop
+        x, y, size = item.crop or (0.0, 0.0, 1.0)
+        form = CropForm(f"{x:.4f}", f"{y:.4f}", f"{size:.4f}")
     context = {
         "viewer": viewer,
         "item": item,

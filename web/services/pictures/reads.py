@@ -33,6 +33,7 @@ class HistoryItem:
     uploaded: datetime
     is_active: bool
     animated: bool
+    crop: tuple[float, float, float] | None = None  # the square it was cut with (x, y, size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,4 +213,12 @@ def _item(picture: ProfilePicture) -> HistoryItem:
         uploaded=picture.upload_date,
         is_active=picture.is_active,
         animated=bool(picture.meta.get("animated")),
+        crop=_saved_crop(picture.meta.get("crop")),
     )
+
+
+def _saved_crop(value: object) -> tuple[float, float, float] | None:
+    if isinstance(value, list) and len(value) == 3:
+        x, y, size = (float(v) for v in value)
+        return x, y, size
+    return None
