@@ -7,8 +7,8 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, URLEncodedBody
-from litestar.response import File, Redirect, Template
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import File, Redirect, Response, Template
 from sqlmodel import Session
 
 from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, settings_of
@@ -25,6 +25,7 @@ class CropForm:
     cropX: str = "0"  # noqa: N815  (the same names as the upload form)
     cropY: str = "0"  # noqa: N815
     cropSize: str = "1"  # noqa: N815
+    turns: int = 0  # quarter turns clockwise of the master before the crop (0-3)
 
 
 class CropController(Controller):
@@ -32,14 +33,24 @@ class CropController(Controller):
     dependencies = MEMBERS_ONLY
 
     @get("/crop", sync_to_thread=True)
-    def page(self, db: DB, viewer: SignedIn, version: FromPath[int]) -> Template | Redirect:
+    def page(
+        self, db: DB, viewer: SignedIn, version: FromPath[int], turns: FromQuery[int] = 0
+    ) -> Template | Redirect:
+        if turns % 4:  # turned: the saved crop no longer applies, a centred square does
+            return _page(db, viewer, version, CropForm("", "", "", turns % 4))
         return _page(db, viewer, version, None)
 
     @get("/master", sync_to_thread=True)
     def master(
-        self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn, version: FromPath[int]
-    ) -> File:
-        """The cleaned, uncropped master: its owner's eyes only, never cached by others."""
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        viewer: SignedIn,
+        version: FromPath[int],
+        turns: FromQuery[int] = 0,
+    ) -> File | Response[bytes]:
+        """The cleaned, uncropped master (turned, for the re-crop page's rotate buttons): its
+        owner's eyes only, never cached by others."""
         store = MediaStore(settings_of(request.app.state).media_root)
         try:
             key, mime = reads.master_of(db, store, user_id=viewer.id, version=version)
@@ -47,6 +58,10 @@ class CropController(Controller):
             raise NotFoundException() from None
         path = store.path(key)
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        if turns % 4:
+            turned = imaging.rotated(path.read_bytes(), turns % 4)
+            mime = imaging.MIME_TYPES[imaging.sniff_format(turned[:16])]
+            return Response(turned, media_type=mime, headers=headers)
         return File(path, media_type=mime, content_disposition_type="inline", headers=headers)
 
     @post("/crop", sync_to_thread=True, opt={"rate_limited": True})
@@ -67,6 +82,7 @@ class CropController(Controller):
                 user_id=viewer.id,
                 version=version,
                 crop=(data.cropX, data.cropY, data.cropSize),
+                turns=data.turns % 4,
             )
         except imaging.ImageRejected as error:
             return _page(db, viewer, version, data, error.message, error.status)
@@ -91,11 +107,13 @@ def _page(
     if form is None:  # the page opens on the version's own crop
         x, y, size = item.crop or (0.0, 0.0, 1.0)
         form = CropForm(f"{x:.4f}", f"{y:.4f}", f"{size:.4f}")
+    turns = form.turns % 4
     context = {
         "viewer": viewer,
         "item": item,
         "form": form,
         "error": error,
-        "master_url": f"/profile/picture/{version}/master",
+        "turns": turns,
+        "master_url": f"/profile/picture/{version}/master" + (f"?turns={turns}" if turns else ""),
     }
     return Template("crop.html", context=context, status_code=status)

@@ -89,13 +89,15 @@ def recrop(
     user_id: int,
     version: int,
     crop: CropFields,
+    turns: int = 0,
 ) -> Uploaded:
-    """A new version cut from a kept version's master: no second upload needed."""
+    """A new version cut from a kept version's master: no second upload needed. `turns`
+    quarter turns clockwise (negative: anticlockwise) rotate the master first."""
     authorise(session, actor=actor, user_id=user_id, action="picture.recrop")
     with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
         source = reads.version_row(session, user_id, version)
         key, _mime = reads.master_key_of(store, source)
-        processed = imaging.recrop(store.path(key).read_bytes(), crop=crop_from(crop))
+        processed = imaging.recrop(store.path(key).read_bytes(), crop=crop_from(crop), turns=turns)
         name, size = source.original_name, source.file_size
         return _keep(session, store, actor, user_id, processed, name, size)
 
