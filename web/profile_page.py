@@ -90,6 +90,9 @@ def profile_response(
         "deleted_items": reads.deleted(db, user_id),
         "upload_error": upload_error,
         "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
+        # The form downsizes bigger still photos in the browser first (static/js/downsize.js).
+        "max_bytes": settings_of(request.app.state).max_upload_bytes,
+        "max_pixels": imaging.Limits().max_pixels,
         "preferences": members.preferences_of(db, user_id),
     }
     if notices is not None:
