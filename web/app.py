@@ -47,6 +47,7 @@ from web.routes import (
     components,
     crop,
     events,
+    forbidden,
     health,
     media,
     pages,
@@ -128,6 +129,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=stores,
         exception_handlers={
             401: auth.log_in_first,
+            # A stale form (CSRF) or a refusal: a page with a fresh token, never JSON.
+            403: forbidden.forbidden,
             413: _too_large,
             429: upload_refused,
             # Unknown /api/ paths and methods answer problem+json too (HTML paths as before).

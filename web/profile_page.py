@@ -18,6 +18,7 @@ from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
 from web.client import client_address
+from web.csrf import page_token
 from web.deps import engine_of, settings_of, signed_in_id
 from web.live.hub import LiveHub
 from web.services import imaging
@@ -31,6 +32,8 @@ from web.services.sync import Change
 RATE_LIMITED = "You have uploaded many pictures in a short time: please wait a minute."
 
 Message = str | dict[str, Any]
+PROFILE = "/profile"
+TOKENS = "/profile/tokens"  # the member's API tokens: a page of its own
 
 
 def actor_of(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
@@ -47,15 +50,18 @@ def done(
     change: Change | None = None,
     category: str = "ok",
     status: int = 200,
+    page: str = PROFILE,
 ) -> Template | Redirect:
-    """After an action: publish the committed change, then answer htmx or the plain form."""
+    """After an action: publish the committed change, then answer htmx (the page's main part) or
+    the plain form (303 back to `page`: /profile, or /profile/tokens)."""
     if change is not None and live is not None:
         live.publish(change)
     if request.headers.get("hx-request"):
         notice = {"message": message, "category": category}
-        return profile_response(request, db, viewer.id, status, notices=[notice])
+        render = tokens_response if page == TOKENS else profile_response
+        return render(request, db, viewer.id, status, notices=[notice])
     flash(request, message, category=category)
-    return Redirect("/profile", status_code=303)
+    return Redirect(page, status_code=303)
 
 
 def refused(
@@ -73,26 +79,49 @@ def profile_response(
     *,
     upload_error: str | None = None,
     notices: list[dict[str, Any]] | None = None,
-    new_api_token: str | None = None,
 ) -> Template:
     """The profile page, whole for a browser, its main part (+ header avatar) for htmx.
 
-    Without `notices` the page shows the session's flashes (components/notice.html). A new
-    token is shown in this response only: it is never stored anywhere but as its hash, and no
-    cache (the browser's included) keeps the page.
+    Without `notices` the page shows the session's flashes (components/notice.html).
     """
     context: dict[str, Any] = {
         "viewer": members.viewer_by_id(db, user_id),
         "history_items": reads.history(db, user_id),
+        "deleted_items": reads.deleted(db, user_id),
         "upload_error": upload_error,
         "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
+        # The form downsizes bigger still photos in the browser first (static/js/downsize.js).
+        "max_bytes": settings_of(request.app.state).max_upload_bytes,
+        "max_pixels": imaging.Limits().max_pixels,
         "preferences": members.preferences_of(db, user_id),
+    }
+    if notices is not None:
+        context["notices"] = notices
+    name = "profile_swap.html" if request.headers.get("hx-request") else "profile.html"
+    headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
+    return Template(name, context=context, status_code=status, headers=headers)
+
+
+def tokens_response(
+    request: Request[Any, Any, Any],
+    db: Session,
+    user_id: int,
+    status: int = 200,
+    *,
+    notices: list[dict[str, Any]] | None = None,
+    new_api_token: str | None = None,
+) -> Template:
+    """The API tokens page, whole for a browser, its main part for htmx. A new token is shown in
+    this response only: it is never stored anywhere but as its hash, and no cache (the
+    browser's included) keeps the page."""
+    context: dict[str, Any] = {
+        "viewer": members.viewer_by_id(db, user_id),
         "api_token_items": tokens.list_tokens(db, user_id),
         "new_api_token": new_api_token,
     }
     if notices is not None:
         context["notices"] = notices
-    name = "profile_swap.html" if request.headers.get("hx-request") else "profile.html"
+    name = "tokens_main.html" if request.headers.get("hx-request") else "tokens.html"
     headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
     return Template(name, context=context, status_code=status, headers=headers)
 
@@ -111,4 +140,5 @@ def upload_refused(request: Request[Any, Any, Any], error: HTTPException) -> Res
     with Session(engine_of(request.app.state)) as db:
         page = profile_response(request, db, user_id, error.status_code, upload_error=message)
     page.headers.update(headers)
+    page_token(request, page)  # refused before the CSRF middleware set the page's token
     return page

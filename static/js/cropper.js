@@ -1,55 +1,70 @@
-// A square crop over a picture ([data-cropper]): drag the box to move it, use the slider to
-// resize it. The box starts where the server suggests: data-suggested-crop ("left top side",
-// fractions), or, for a file just chosen, what POST data-suggest-url answers (the square on the
-// largest face, the one an upload without a crop gets), else centred. Only when the member
-// moves or resizes the box does it write the form's cropX, cropY and cropSize fields: until
-// then they keep what the server put there (empty: the server's own default square), so what
-// the member sees first is what they get. Without JavaScript the fields stay as they are.
+// A square crop over a picture ([data-cropper]): drag the box, or focus it and use the arrow keys
+// to move it (Shift: further) and + / - to resize it; the slider resizes it too. The box starts
+// from the form's cropX, cropY and cropSize fields when they hold a valid crop (the re-crop page:
+// the version's saved crop), else, for a file just chosen, from what POST data-suggest-url
+// answers (the square on the largest face, the one an upload without a crop gets), else centred.
+// Only when the member moves or resizes the box does it write the fields: until then they keep
+// what the server put there (empty: the server's own default square), so what the member sees
+// first is what they get. Without JavaScript the fields are the way in; with it they are hidden
+// ([data-crop-fields]), except after the server refused what was typed in them, which stays.
 (() => {
   const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
-
   function setUp(root) {
     const img = root.querySelector("img");
     const box = root.querySelector("[data-crop-box]");
     const slider = root.querySelector("[data-crop-size]");
     const form = root.closest("form");
     const field = (name) => form.querySelector(`[name=${name}]`);
+    const typed = form.querySelector("[data-crop-fields]");
     const crop = { x: 0, y: 0, size: 1 };
-    let touched = false;
-
+    let touched = false; // the fields keep what they hold until the box moves
     function fit() {
       const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
+      crop.size = clamp(crop.size, 0.2, 1);
       crop.x = clamp(crop.x, 0, 1 - (crop.size * short) / w);
       crop.y = clamp(crop.y, 0, 1 - (crop.size * short) / h);
     }
     function show() {
       const w = img.clientWidth, h = img.clientHeight, side = crop.size * Math.min(w, h);
       Object.assign(box.style, { left: `${crop.x * w}px`, top: `${crop.y * h}px`, width: `${side}px`, height: `${side}px` });
-      box.hidden = false;
-      slider.closest("label").hidden = false;
+      slider.value = Math.round(crop.size * 100);
       if (!touched) return;
       root.dataset.cropFrom = "member";
       field("cropX").value = crop.x.toFixed(4);
       field("cropY").value = crop.y.toFixed(4);
       field("cropSize").value = crop.size.toFixed(4);
     }
+    function valid(x, y, size) {
+      const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
+      return [x, y, size].every(Number.isFinite) && x >= 0 && y >= 0 && size > 0 && size <= 1
+        && x + (size * short) / w <= 1.0001 && y + (size * short) / h <= 1.0001;
+    }
+    function saved() {
+      const values = ["cropX", "cropY", "cropSize"].map((name) => field(name)?.value.trim() ?? "");
+      if (values.some((v) => v === "")) return null;
+      const [x, y, size] = values.map(Number);
+      return valid(x, y, size) ? { x, y, size } : null;
+    }
+    function suggested() {
+      const [x, y, size] = (root.dataset.suggestedCrop || "").split(" ").map(Number);
+      return root.dataset.suggestedCrop && valid(x, y, size) ? { x, y, size } : null;
+    }
     function start() {
       if (!img.naturalWidth || touched) return;
-      const suggested = (root.dataset.suggestedCrop || "").split(" ").map(Number);
-      if (suggested.length === 3 && suggested.every(Number.isFinite)) {
-        [crop.x, crop.y, crop.size] = suggested;
-      } else {
-        const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
-        crop.size = 1;
-        crop.x = (1 - short / w) / 2;
-        crop.y = (1 - short / h) / 2;
-      }
-      slider.value = Math.round(crop.size * 100);
+      const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
+      Object.assign(crop, saved() || suggested() || { size: 1, x: (1 - short / w) / 2, y: (1 - short / h) / 2 });
+      if (typed && !form.querySelector(".field-error")) typed.hidden = true;
+      box.hidden = false;
+      slider.closest("label").hidden = false;
+      root.querySelector("[data-crop-keys]").hidden = false;
       fit();
       show();
     }
-    function touch() {
+    function change(update) {
       touched = true;
+      update();
+      fit();
+      show();
     }
     async function suggest(file) {
       const body = new FormData();
@@ -68,29 +83,36 @@
         // No suggestion: the centred box stays, and the server still applies its own default.
       }
     }
-
     img.addEventListener("load", start);
-    slider.addEventListener("input", () => {
-      touch();
-      const old = crop.size;
+    slider.addEventListener("input", () => change(() => {
+      const short = Math.min(img.naturalWidth, img.naturalHeight), old = crop.size;
       crop.size = slider.value / 100;
-      const short = Math.min(img.naturalWidth, img.naturalHeight), grow = ((crop.size - old) * short) / 2;
+      const grow = ((crop.size - old) * short) / 2;
       crop.x -= grow / img.naturalWidth;
       crop.y -= grow / img.naturalHeight;
-      fit();
-      show();
+    }));
+    box.addEventListener("keydown", (e) => {
+      const step = e.shiftKey ? 0.1 : 0.01;
+      const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+      const resize = { "+": 0.05, "=": 0.05, "-": -0.05, "_": -0.05 }[e.key];
+      if (moves[e.key]) {
+        e.preventDefault();
+        change(() => { crop.x += moves[e.key][0]; crop.y += moves[e.key][1]; });
+      } else if (resize) {
+        e.preventDefault();
+        slider.value = Math.round((crop.size + resize) * 100);
+        slider.dispatchEvent(new Event("input"));
+      }
     });
     box.addEventListener("pointerdown", (down) => {
       down.preventDefault();
-      touch();
+      box.focus();
       box.setPointerCapture(down.pointerId);
-      const begin = { ...crop, px: down.clientX, py: down.clientY };
-      const move = (e) => {
-        crop.x = begin.x + (e.clientX - begin.px) / img.clientWidth;
-        crop.y = begin.y + (e.clientY - begin.py) / img.clientHeight;
-        fit();
-        show();
-      };
+      const from = { ...crop, px: down.clientX, py: down.clientY };
+      const move = (e) => change(() => {
+        crop.x = from.x + (e.clientX - from.px) / img.clientWidth;
+        crop.y = from.y + (e.clientY - from.py) / img.clientHeight;
+      });
       box.addEventListener("pointermove", move);
       box.addEventListener("pointerup", () => box.removeEventListener("pointermove", move), { once: true });
     });
@@ -107,7 +129,6 @@
     }
     if (img.complete && img.naturalWidth) start();
   }
-
   const init = (scope) => scope.querySelectorAll("[data-cropper]:not([data-cropper-ready])").forEach((root) => {
     root.dataset.cropperReady = "";
     setUp(root);

@@ -2,6 +2,9 @@
 // as if it had been chosen: the preview and cropper follow from the input's change event.
 (() => {
   const zoneOf = (event) => event.target.closest?.("[data-drop-zone]");
+  const showHints = () => document.querySelectorAll("[data-drop-zone] [data-drop-hint]").forEach((hint) => { hint.hidden = false; });
+  document.addEventListener("DOMContentLoaded", showHints);
+  document.addEventListener("htmx:after:swap", showHints);
   const carriesFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
 
   document.addEventListener("dragover", (event) => {

@@ -25,6 +25,10 @@
     });
   }
 
+  // The indicator stays hidden without the script (nothing would ever fill it).
+  const showIndicators = () => document.querySelectorAll("[data-upload-progress] [data-upload-indicator]").forEach((el) => { el.hidden = false; });
+  document.addEventListener("DOMContentLoaded", showIndicators);
+  document.addEventListener("htmx:after:swap", showIndicators);
   document.addEventListener("htmx:config:request", (event) => {
     const form = event.target.closest?.("[data-upload-progress]");
     const bar = form?.querySelector("progress");

@@ -127,9 +127,12 @@ def test_api_restore_and_delete_reach_an_open_page(
     assert console_errors == []
 
 
-def test_token_made_on_the_profile_page_works_until_revoked(
+def test_token_made_on_the_tokens_page_works_until_revoked(
     server: Server, alice: int, profile: Page, console_errors: ConsoleErrors
 ) -> None:
+    profile.get_by_role("link", name="API tokens").click()
+    expect(profile).to_have_url(f"{server.url}/profile/tokens")
+    watched(profile)
     profile.get_by_label("Name of a new token").fill("Browser-made")
     profile.get_by_role("button", name="Create token").click()
     token = profile.get_by_label("Your new token").input_value()
@@ -137,7 +140,8 @@ def test_token_made_on_the_profile_page_works_until_revoked(
 
     with api(server, token) as client:
         uploaded = api_upload(client, alice, "green")
-        expect_picture(profile_avatar(profile), 1, uploaded["filename"], 192)
+        header = profile.get_by_role("banner").locator("[data-avatar-size=xs]")
+        expect_picture(header, 1, uploaded["filename"], 24)
         profile.get_by_role("button", name="Revoke token Browser-made").click()
         expect(profile.get_by_text("Token “Browser-made” revoked")).to_be_visible()
         refused = client.get(f"/api/profile/picture/{alice}")

@@ -25,21 +25,27 @@ def test_signup_then_directory_then_another_member_sees_the_card(
     visitor.get_by_role("button", name="Sign up").click()
 
     visitor.wait_for_url(f"{server.url}/profile")
-    header_avatar = visitor.get_by_role("banner").get_by_role("img", name="Dora Maar")
+    # The avatar is decoration beside the name: the link says whose profile it is.
+    expect(visitor.get_by_role("link", name="Your profile: Dora Maar")).to_be_visible()
+    header_avatar = visitor.get_by_role("banner").locator("[data-avatar-size=xs]")
     expect(header_avatar).to_be_visible()
     expect(header_avatar).to_have_text("DM")
 
     visitor.get_by_role("link", name="Members", exact=True).click()
     cards = visitor.get_by_role("list", name="Members").get_by_role("listitem")
     expect(cards).to_have_count(3)
-    expect(cards.filter(has_text="@alice").get_by_role("img", name="Alice Liddell")).to_be_visible()
-    expect(cards.filter(has_text="@bob").get_by_role("img", name="Bob Marley")).to_be_visible()
+    # A card's link reads the name once, then the handle; its avatar is decoration.
+    alice_card = visitor.get_by_role("link", name="Alice Liddell @alice", exact=True)
+    expect(alice_card.locator("[data-avatar-size=md]")).to_be_visible()
+    bob_card = visitor.get_by_role("link", name="Bob Marley @bob", exact=True)
+    expect(bob_card.locator("[data-avatar-size=md]")).to_be_visible()
 
     bob = console_errors.watch(browser.new_context().new_page())
     log_in(bob, server, "bob")
     bob.goto(f"{server.url}/members")
     dora_card = bob.get_by_role("listitem").filter(has_text="@dora")
-    expect(dora_card.get_by_role("img", name="Dora Maar")).to_be_visible()
+    expect(dora_card.get_by_role("link", name="Dora Maar @dora", exact=True)).to_be_visible()
+    expect(dora_card.locator("[data-avatar-size=md]")).to_be_visible()
     assert console_errors == []
 
 
@@ -56,4 +62,5 @@ def test_signup_error_works_with_javascript_off(server: Server, browser: Browser
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
     expect(page).to_have_url(f"{server.url}/profile")
-    expect(page.get_by_role("banner").get_by_role("img", name="dora")).to_be_visible()
+    me = page.get_by_role("banner").get_by_role("link", name="Your profile: dora")
+    expect(me).to_be_visible()

@@ -106,3 +106,34 @@ def test_same_fragment_with_hx_request(client: TestClient[Any], alice: int) -> N
     assert htmx.status_code == 200
     assert htmx.text == plain.text
     assert "HX-Request" in htmx.headers["vary"]
+
+
+def _contrast(css_hsl: str, ink: str) -> float:
+    import colorsys
+    import re
+
+    hue, sat, light = (float(n) for n in re.findall(r"[\d.]+", css_hsl))
+    rgb = colorsys.hls_to_rgb(hue / 360, light / 100, sat / 100)
+
+    def lum(channels: list[float]) -> float:
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    back = lum([round(c * 255) / 255 for c in rgb])
+    fore = lum([int(ink[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    high, low = max(back, fore), min(back, fore)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_initials_contrast_with_their_background_at_least_4_5_to_1() -> None:
+    from web.services.accounts.members import colour, ink
+
+    worst = min(_contrast(colour(user_id), ink(user_id)) for user_id in range(1, 2001))
+    assert worst >= 4.5
+
+
+def test_initials_are_drawn_in_the_chosen_ink(client: TestClient[Any], alice: int) -> None:
+    from web.services.accounts.members import ink
+
+    text = one(client.get(f"/components/avatar/{alice}?size=md").text, "svg text")
+    assert text["fill"] == ink(alice)

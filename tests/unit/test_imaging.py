@@ -583,3 +583,17 @@ def test_processed_output_decodes_without_pillow_warnings(photo: Processed) -> N
         warnings.simplefilter("error")
         for data in outputs(photo):
             Image.open(io.BytesIO(data)).load()
+
+
+def test_rotated_turns_a_master_clockwise_by_quarter_turns() -> None:
+    from web.services.imaging import rotated
+
+    src = Image.new("RGB", (40, 20), (255, 0, 0))
+    src.paste((0, 0, 255), (0, 0, 20, 20))  # blue on the left half
+    out = io.BytesIO()
+    src.save(out, "JPEG", quality=95)
+    right = Image.open(io.BytesIO(rotated(out.getvalue(), 1))).convert("RGB")
+    assert right.size == (20, 40)
+    assert right.getpixel((10, 5))[2] > 200  # the left half is on top after a right turn
+    left = Image.open(io.BytesIO(rotated(out.getvalue(), -1))).convert("RGB")
+    assert left.getpixel((10, 35))[2] > 200  # and at the bottom after a left turn

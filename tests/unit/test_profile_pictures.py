@@ -89,7 +89,7 @@ def test_upload_with_htmx_swaps_main_and_header_avatar(
     partial = one(response.text, "hx-partial")
     assert partial["hx-target"] == "#header-avatar"
     assert partial.select_one("[data-avatar-size=xs] img")
-    assert [li.strong.get_text() for li in page.select(".history-item")] == ["Version 1"]
+    assert [li.strong.get_text() for li in page.select("#history .history-item")] == ["Version 1"]
 
 
 def test_each_change_writes_version_event_and_audit_together(
@@ -205,9 +205,9 @@ def test_delete_falls_back_to_previous_version_then_default(
     upload(client, jpeg("blue"))
     response = post(client, "/profile/picture/delete", headers=HX)
     assert response.status_code == 200
-    assert [li.strong.get_text() for li in parse(response.text).select(".history-item")] == [
-        "Version 1"
-    ]
+    assert [
+        li.strong.get_text() for li in parse(response.text).select("#history .history-item")
+    ] == ["Version 1"]
     assert profile_of(db, member).profile_picture == first
     post(client, "/profile/picture/delete")
     profile = profile_of(db, member)

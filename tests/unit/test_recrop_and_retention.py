@@ -55,6 +55,36 @@ def test_recrop_page_shows_the_master_to_its_owner_only(
     assert anonymous.headers["location"] == f"/login?next={master}"
 
 
+def test_recrop_page_starts_from_the_versions_saved_crop(
+    client: TestClient[Any], member: int
+) -> None:
+    upload(client, jpeg(size=(600, 300)), cropX="0.25", cropY="0", cropSize="0.5")
+    page = client.get("/profile/picture/1/crop").text
+    fields = {
+        name: one(page, f"input[name={name}]")["value"] for name in ("cropX", "cropY", "cropSize")
+    }
+    assert fields == {"cropX": "0.2500", "cropY": "0.0000", "cropSize": "0.5000"}
+
+
+def test_turned_master_is_served_for_the_rotate_preview(
+    client: TestClient[Any], member: int
+) -> None:
+    upload(client, jpeg(size=(600, 300)))
+    response = client.get("/profile/picture/1/master?turns=1")
+    assert response.status_code == 200
+    assert Image.open(io.BytesIO(response.content)).size == (300, 600)
+
+
+def test_recrop_turned_right_makes_an_upright_portrait_version(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg(size=(600, 300)))
+    response = post(client, "/profile/picture/1/crop", cropX="", cropY="", cropSize="", turns="1")
+    assert response.status_code == 303
+    turned = db.exec(select(ProfilePicture).where(ProfilePicture.version == 2)).one()
+    assert (turned.width, turned.height) == (300, 600)
+
+
 def test_recrop_makes_a_new_version_from_the_master(
     client: TestClient[Any], db: Session, member: int
 ) -> None:

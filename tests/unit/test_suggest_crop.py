@@ -115,5 +115,5 @@ def test_recrop_page_starts_from_the_versions_own_crop(
     crop = suggest_crop(hopper_off_centre()).crop
     page = client.get("/profile/picture/1/crop")
     start = [f"{v:.4f}" for v in (crop.x, crop.y, crop.size)]
-    assert one(page.text, "[data-cropper]")["data-suggested-crop"] == " ".join(start)
+    # The cropper starts from the form's fields when they hold a crop (static/js/cropper.js).
     assert [one(page.text, f"input#{n}")["value"] for n in ("cropX", "cropY", "cropSize")] == start

@@ -46,7 +46,7 @@ def token_names(html: str) -> list[str]:
 
 
 def test_profile_offers_to_create_a_token(client: TestClient[Any], member: int) -> None:
-    page = client.get("/profile").text
+    page = client.get("/profile/tokens").text
     form = one(page, "#api-tokens form[action='/profile/tokens']")
     assert form["method"] == "post"
     assert form["hx-post"] == "/profile/tokens"
@@ -67,7 +67,7 @@ def test_create_without_js_answers_with_the_page_showing_the_token_once(
     assert one(page, ".flash:not(.new-token)").get_text(strip=True) == "Token created."
     assert "not shown again" in one(page, ".new-token").get_text()
     assert state(client, token, member).status_code == 200  # it works at once
-    again = client.get("/profile").text
+    again = client.get("/profile/tokens").text
     assert parse(again).select("input#new-token") == []
     assert token not in again
     assert token_names(again) == ["CRM sync"]
@@ -80,21 +80,21 @@ def test_create_with_htmx_swaps_in_the_token(client: TestClient[Any], member: in
     assert page.select_one("html") is None
     assert one(response.text, "input#new-token")["value"]
     assert token_names(response.text) == ["Laptop script"]
-    assert parse(client.get("/profile").text).select("input#new-token") == []
+    assert parse(client.get("/profile/tokens").text).select("input#new-token") == []
 
 
 def test_list_shows_name_prefix_created_and_last_use(
     client: TestClient[Any], db: Session, member: int
 ) -> None:
     token = make_token(db, member, "Old one")
-    item = one(client.get("/profile").text, "#api-tokens li.token")
+    item = one(client.get("/profile/tokens").text, "#api-tokens li.token")
     meta = item.select_one(".history-meta")
     assert meta is not None
     assert f"{token[:10]}…" in meta.get_text()
     assert "never used" in meta.get_text()
     assert item.select_one("time")
     state(client, token, member)
-    meta = one(client.get("/profile").text, "#api-tokens li.token .history-meta")
+    meta = one(client.get("/profile/tokens").text, "#api-tokens li.token .history-meta")
     assert "last used" in meta.get_text()
 
 
@@ -116,7 +116,7 @@ def test_revoke_without_js_is_303_and_the_token_stops_working(
     row = db.exec(select(ApiToken)).one()
     response = revoke(client, row.id or 0)
     assert response.status_code == 303
-    page = client.get("/profile").text
+    page = client.get("/profile/tokens").text
     assert "Doomed" in one(page, ".flash:not(.new-token)").get_text()
     assert token_names(page) == []
     assert state(client, token, member).status_code == 401
@@ -135,7 +135,7 @@ def test_revoke_button_is_labelled_with_the_token_name(
     client: TestClient[Any], db: Session, member: int
 ) -> None:
     make_token(db, member, "Phone")
-    button = one(client.get("/profile").text, "#api-tokens li.token button")
+    button = one(client.get("/profile/tokens").text, "#api-tokens li.token button")
     assert button["aria-label"] == "Revoke token Phone"
 
 
@@ -176,7 +176,7 @@ def test_create_without_csrf_token_is_refused(
 
 def test_token_names_are_escaped(client: TestClient[Any], db: Session, member: int) -> None:
     make_token(db, member, "<script>alert(1)</script>")
-    item = one(client.get("/profile").text, "#api-tokens li.token")
+    item = one(client.get("/profile/tokens").text, "#api-tokens li.token")
     assert item.select("script") == []
     assert item.strong is not None
     assert item.strong.get_text() == "<script>alert(1)</script>"

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
 from sqlmodel import Session
 
@@ -26,6 +26,7 @@ class CropForm:
     cropX: str = "0"  # noqa: N815  (the same names as the upload form)
     cropY: str = "0"  # noqa: N815
     cropSize: str = "1"  # noqa: N815
+    turns: int = 0  # quarter turns clockwise of the master before the crop (0-3)
 
 
 class CropController(Controller):
@@ -33,23 +34,37 @@ class CropController(Controller):
     dependencies = MEMBERS_ONLY
 
     @get("/crop", sync_to_thread=True)
-    def page(self, db: DB, viewer: SignedIn, version: FromPath[int]) -> Template | Redirect:
+    def page(
+        self, db: DB, viewer: SignedIn, version: FromPath[int], turns: FromQuery[int] = 0
+    ) -> Template | Redirect:
+        if turns % 4:  # turned: the saved crop no longer applies, a centred square does
+            return _page(db, viewer, version, CropForm("", "", "", turns % 4))
         return _page(db, viewer, version, None)
 
     @get("/master", sync_to_thread=True)
     def master(
-        self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn, version: FromPath[int]
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        viewer: SignedIn,
+        version: FromPath[int],
+        turns: FromQuery[int] = 0,
     ) -> Response[bytes] | Stream:
-        """The cleaned, uncropped master: its owner's eyes only, never cached by others."""
+        """The cleaned, uncropped master (turned, for the re-crop page's rotate buttons): its
+        owner's eyes only, never cached by others."""
         store = media_of(request.app.state)
         try:
             key, mime = reads.master_of(db, store, user_id=viewer.id, version=version)
         except PictureError:
             raise NotFoundException() from None
+        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        if turns % 4:
+            turned = imaging.rotated(store.read(key), turns % 4)
+            mime = imaging.MIME_TYPES[imaging.sniff_format(turned[:16])]
+            return Response(turned, media_type=mime, headers=headers)
         blob = store.open(key)
         if blob is None:  # removed since master_of looked
             raise NotFoundException()
-        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
         return send(blob, media_type=mime, headers=headers)
 
     @post("/crop", sync_to_thread=True, opt={FORM_UPLOAD: True})
@@ -70,6 +85,7 @@ class CropController(Controller):
                 user_id=viewer.id,
                 version=version,
                 crop=(data.cropX, data.cropY, data.cropSize),
+                turns=data.turns % 4,
             )
         except imaging.ImageRejected as error:
             return _page(db, viewer, version, data, error.message, error.status)
@@ -92,13 +108,16 @@ def _page(
         item = reads.version_item(db, user_id=viewer.id, version=version)
     except PictureError as missing:
         raise NotFoundException(missing.message) from None
-    if form is None:
-        form = CropForm(*(f"{v:.4f}" for v in item.crop)) if item.crop else CropForm()
+    if form is None:  # the page opens on the version's own crop
+        x, y, size = item.crop or (0.0, 0.0, 1.0)
+        form = CropForm(f"{x:.4f}", f"{y:.4f}", f"{size:.4f}")
+    turns = form.turns % 4
     context = {
         "viewer": viewer,
         "item": item,
         "form": form,
         "error": error,
-        "master_url": f"/profile/picture/{version}/master",
+        "turns": turns,
+        "master_url": f"/profile/picture/{version}/master" + (f"?turns={turns}" if turns else ""),
     }
     return Template("crop.html", context=context, status_code=status)

@@ -11,6 +11,7 @@ HEIF/AVIF), decode, faces, encode, types.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -49,6 +50,7 @@ __all__ = [
     "process",
     "recrop",
     "rejected",
+    "rotated",
     "sniff_format",
     "suggest_crop",
 ]
@@ -78,9 +80,34 @@ def process(data: bytes, *, crop: Crop | None = None, limits: Limits = DEFAULT_L
     return _run(data, crop, limits, keep_master=False)
 
 
-def recrop(master: bytes, *, crop: Crop | None, limits: Limits = DEFAULT_LIMITS) -> Processed:
-    """Variants for a new crop of a master made by process(); its bytes are kept as they are."""
+def recrop(
+    master: bytes, *, crop: Crop | None, turns: int = 0, limits: Limits = DEFAULT_LIMITS
+) -> Processed:
+    """Variants for a new crop of a master made by process(); its bytes are kept as they are,
+    unless `turns` quarter turns clockwise (negative: anticlockwise) rotate it first: then the
+    rotated master is the new version's, and `crop` is in its coordinates."""
+    if turns % 4:
+        master = rotated(master, turns, limits)
     return _run(master, crop, limits, keep_master=True)
+
+
+_TURNS = {
+    1: Image.Transpose.ROTATE_270,
+    2: Image.Transpose.ROTATE_180,
+    3: Image.Transpose.ROTATE_90,
+}
+
+
+def rotated(master: bytes, turns: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """A still master turned by quarter turns clockwise, encoded as a master again."""
+    header = read_header(master, limits)
+    if header.frames > 1 and header.format != "JPEG":
+        raise rejected("no_rotate")
+    with dec.pillow_errors(limits), Image.open(io.BytesIO(master)) as im:
+        im.load()
+        alpha = im.mode in ("RGBA", "LA") or "transparency" in im.info
+        frame = im.convert("RGBA" if alpha else "RGB").transpose(_TURNS[turns % 4])
+    return enc.still_master(frame, alpha).data
 
 
 def suggest_crop(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Suggestion:

@@ -41,6 +41,7 @@ REFUSALS: dict[str, tuple[int, str]] = {
         "The animation is too big to process: please use fewer frames or a smaller size.",
     ),
     "bad_crop": (422, "The crop must be a square that lies inside the picture."),
+    "no_rotate": (422, "Animated pictures can't be rotated; upload a turned copy instead."),
     "infected": (422, "This file was flagged by the virus scanner and was not stored."),
     "scan_unavailable": (503, "The virus scanner is unavailable; please try again in a minute."),
 }

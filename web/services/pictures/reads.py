@@ -18,6 +18,7 @@ from web.services.audit import Actor
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures.access import PictureError, authorise
 from web.services.pictures.names import PictureRef, master_key, picture_ref
+from web.services.pictures.retention import RETENTION
 from web.services.pictures.storage import MediaStore
 from web.services.sync import confirm_current
 
@@ -34,6 +35,16 @@ class HistoryItem:
     is_active: bool
     animated: bool
     crop: tuple[float, float, float] | None = None  # left, top, side: the square it was cut to
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedItem:
+    """A version the member deleted, restorable until `purge_after`."""
+
+    version: int
+    deleted: datetime
+    purge_after: datetime
+    kept_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +143,30 @@ def current_meta(session: Session, user_id: int) -> dict[str, Any] | None:
         )
     )
     return dict(meta) if meta is not None else None
+
+
+def deleted(session: Session, user_id: int, *, now: datetime | None = None) -> list[DeletedItem]:
+    """The member's deleted versions still within the retention window, last deleted first."""
+    cutoff = (now or utcnow()) - RETENTION
+    rows = session.exec(
+        select(ProfilePicture)
+        .where(
+            ProfilePicture.user_id == user_id,
+            col(ProfilePicture.deleted_at) >= cutoff,
+            col(ProfilePicture.purged_at).is_(None),
+        )
+        .order_by(col(ProfilePicture.deleted_at).desc(), col(ProfilePicture.version).desc())
+    )
+    return [
+        DeletedItem(
+            version=picture.version,
+            deleted=picture.deleted_at,
+            purge_after=picture.deleted_at + RETENTION,
+            kept_days=RETENTION.days,
+        )
+        for picture in rows
+        if picture.deleted_at is not None
+    ]
 
 
 def version_item(session: Session, *, user_id: int, version: int) -> HistoryItem:

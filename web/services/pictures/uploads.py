@@ -91,13 +91,15 @@ def recrop(
     user_id: int,
     version: int,
     crop: CropFields,
+    turns: int = 0,
 ) -> Uploaded:
-    """A new version cut from a kept version's master: no second upload needed."""
+    """A new version cut from a kept version's master: no second upload needed. `turns`
+    quarter turns clockwise (negative: anticlockwise) rotate the master first."""
     authorise(session, actor=actor, user_id=user_id, action="picture.recrop")
     with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
         source = reads.version_row(session, user_id, version)
         key, _mime = reads.master_key_of(store, source)
-        processed = imaging.recrop(store.read(key), crop=crop_from(crop))
+        processed = imaging.recrop(store.read(key), crop=crop_from(crop), turns=turns)
         name, size = source.original_name, source.file_size
         # The same upload, cut again: it keeps the digest of the bytes it came from.
         digest = source.meta.get(SOURCE_DIGEST)
