@@ -58,7 +58,7 @@ from web.routes import (
 from web.services.accounts.passwords import HASHING_SLOTS
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MEDIA_URL, MediaUrls
-from web.services.pictures.storage import media_store
+from web.services.pictures.stores import media_store
 from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings
 from web.stores.database import DatabaseStore

@@ -22,7 +22,7 @@ from web.services import audit, imaging
 from web.services.accounts import members, tokens
 from web.services.pictures import changes, imports, media_check, retention, transfer, uploads
 from web.services.pictures.access import PictureError
-from web.services.pictures.storage import media_store
+from web.services.pictures.stores import media_store
 from web.services.sync import Change
 from web.settings import Settings, SettingsError, parse_bucket_url
 

@@ -34,7 +34,8 @@ from web.services.imaging import process
 from web.services.pictures import media_check, retention
 from web.services.pictures.names import master_key, variant_key
 from web.services.pictures.s3 import S3Store
-from web.services.pictures.storage import MediaStore, media_store
+from web.services.pictures.storage import MediaStore
+from web.services.pictures.stores import media_store
 from web.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("s3_server")

@@ -19,7 +19,8 @@ from web.services.pictures.names import (
     owner_of,
     variant_key,
 )
-from web.services.pictures.storage import TEMP_PREFIX, DiskStore, media_store
+from web.services.pictures.storage import TEMP_PREFIX, DiskStore
+from web.services.pictures.stores import media_store
 from web.settings import Settings
 
 USER = 42

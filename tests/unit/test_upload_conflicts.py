@@ -15,7 +15,8 @@ from tests.factories import jpeg, stored_keys
 from web.services import audit
 from web.services.pictures import changes, media_check, retention, versions
 from web.services.pictures.access import PictureError
-from web.services.pictures.storage import MediaStore, media_store
+from web.services.pictures.storage import MediaStore
+from web.services.pictures.stores import media_store
 from web.settings import Settings
 
 

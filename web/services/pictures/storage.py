@@ -29,7 +29,7 @@ from web.services.imaging import Processed
 from web.services.pictures.names import is_served, master_key, variant_key
 
 if TYPE_CHECKING:
-    from web.settings import Settings
+    pass
 
 TEMP_PREFIX = ".tmp-"
 CHUNK = 256 * 1024  # bytes per chunk when a file is streamed
@@ -78,17 +78,6 @@ class MediaStore(Protocol):
     def keys_under(self, prefix: str) -> Iterator[Stored]:
         """Every file under the folder `prefix` (temporary leftovers included), in key order."""
         ...
-
-
-def media_store(settings: Settings) -> MediaStore:
-    """The store the settings name: the one place that chooses."""
-    if settings.media_store is None:
-        return DiskStore(settings.media_root)
-    from web.services.pictures.s3 import S3Store  # boto3 loads only when it is used
-
-    return S3Store.from_url(
-        settings.media_store, endpoint_url=settings.aws_endpoint_url, region=settings.aws_region
-    )
 
 
 def processed_files(user_id: int, name: str, processed: Processed) -> list[tuple[str, bytes]]:
