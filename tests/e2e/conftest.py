@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
@@ -142,3 +143,15 @@ def log_in(page: Page, server: Server, handle: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{server.url}/profile")
+
+
+@pytest.fixture
+def alice(server: Server) -> int:
+    return server.add_member("alice", "Alice Liddell")
+
+
+def api(server: Server, token: str) -> httpx.Client:
+    """An API client of the server, acting with `token`."""
+    return httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import ConsoleErrors, Server, log_in
+from tests.e2e.conftest import ConsoleErrors, Server, api, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -24,12 +24,6 @@ def jpeg(colour: str) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (320, 240), colour).save(out, "JPEG")
     return out.getvalue()
-
-
-def api(server: Server, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
 
 
 def api_upload(client: httpx.Client, user_id: int, colour: str) -> dict[str, object]:
@@ -64,11 +58,6 @@ def watched(page: Page) -> Page:
     expect(page.locator("[data-live-sync]")).to_have_attribute("data-state", "live")
     page.evaluate("window.notReloaded = true")
     return page
-
-
-@pytest.fixture
-def alice(server: Server) -> int:
-    return server.add_member("alice", "Alice Liddell")
 
 
 @pytest.fixture

@@ -16,11 +16,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def alice(server: Server) -> int:
-    return server.add_member("alice", "Alice Liddell")
-
-
-@pytest.fixture
 def profile(server: Server, browser: Browser, alice: int, console_errors: ConsoleErrors) -> Page:
     page = console_errors.watch(browser.new_context().new_page())
     log_in(page, server, "alice")

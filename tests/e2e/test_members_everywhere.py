@@ -51,11 +51,6 @@ def message(page: Page, text: str) -> Any:
 
 
 @pytest.fixture
-def alice(server: Server) -> int:
-    return server.add_member("alice", "Alice Liddell")
-
-
-@pytest.fixture
 def member_state(server: Server, browser: Browser, alice: int) -> dict[str, Any]:
     """Alice signed in, with versions 1 and 3 kept and version 2 deleted; the context's
     storage state, for pages opened at other sizes or without JavaScript."""

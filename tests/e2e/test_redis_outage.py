@@ -23,7 +23,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, api
 from tests.private_redis import PrivateRedis, private_redis
 from tests.services import fresh_postgres_database, fresh_redis_prefix
 from web.live.feed import CATCH_UP_SECONDS
@@ -93,12 +93,6 @@ def jpeg(colour: str) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), colour).save(out, "JPEG")
     return out.getvalue()
-
-
-def api(server: Server, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
 
 
 def upload(client: httpx.Client, user_id: int, colour: str) -> dict[str, Any]:
