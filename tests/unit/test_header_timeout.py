@@ -64,23 +64,21 @@ def port(request: pytest.FixtureRequest) -> Iterator[int]:
 
 
 def _dribble(sock: socket.socket, lines: list[bytes], pace: float) -> bytes:
-    """Sends one line every `pace` seconds; what the server answered once it closed, or b"" if
-    it never did."""
+    """Sends the first line, then the next each time the server stays silent for `pace`
+    seconds; what the server answered once it closed, or b"never closed"."""
     sock.settimeout(pace)
-    answer = b""
-    for line in lines:
-        try:
-            sock.sendall(line)
-        except OSError:
-            break
+    answer, waiting = b"", list(lines)
+    sock.sendall(waiting.pop(0))
+    while waiting:
         try:
             chunk = sock.recv(4096)
         except TimeoutError:
+            sock.sendall(waiting.pop(0))
             continue
-        answer += chunk
         if not chunk:
             return answer
-    return answer if answer else b"never closed"
+        answer += chunk
+    return b"never closed"
 
 
 def test_headers_sent_a_line_at_a_time_are_408_and_closed(port: int) -> None:
