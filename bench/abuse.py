@@ -1,6 +1,7 @@
 """Floods a real `ppsync serve` from one address and prints what the server held.
 
     .venv/bin/python bench/abuse.py [--logins 64] [--streams 500] [--concurrency 16]
+                                    [--slow 4] [--slow-cap 30]
 
 Over a temporary VAR_DIR (SQLite, no Redis) on a free port, with one member: first an idle
 baseline, then a login flood (wrong passwords for that member, `--concurrency` at once), then a
@@ -8,6 +9,11 @@ stream flood (`--streams` sockets on GET /events, all from 127.0.0.1). For each 
 the answers' status counts, the server's resident memory (VmRSS now, VmHWM the peak so far) and
 the event loop's latency as a client sees it: GET /healthz, back to back, during the phase
 (median and worst). The machine it runs on may be shared: read the figures side by side.
+
+Then slow clients: `--slow` sockets sending a header line every 2 s and as many sending a body
+byte every 2 s, with the time until the server closed each (or "open" at `--slow-cap` seconds),
+against `ppsync serve` (HEADER_TIMEOUT, web/header_timeout.py) and, as the baseline in the same
+run, the same app on uvicorn's stock protocol (which has no header-read timeout).
 """
 
 from __future__ import annotations
@@ -115,11 +121,110 @@ def stream_flood(port: int, count: int) -> Counter[int]:
     return statuses
 
 
+SLOW_PACE_S = 2.0
+SLOW_HEAD = b"GET /healthz HTTP/1.1\r\n"
+SLOW_BODY = (
+    b"POST /login HTTP/1.1\r\nHost: bench\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+)
+
+
+def dribble(port: int, first: bytes, drop: bytes, cap: float) -> tuple[int, float | None]:
+    """Sends `first`, then `drop` every SLOW_PACE_S; (status answered or 0, seconds until the
+    server closed the connection, or None when it was still open after `cap` seconds)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(first)
+        started, answer = time.monotonic(), b""
+        sock.settimeout(SLOW_PACE_S)
+        while time.monotonic() - started < cap:
+            try:
+                chunk = sock.recv(4096)
+            except TimeoutError:
+                try:
+                    sock.sendall(drop)
+                except OSError:
+                    break
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+        else:
+            return _status(answer), None
+        return _status(answer), time.monotonic() - started
+
+
+def _status(answer: bytes) -> int:
+    parts = answer.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def slow_clients(port: int, count: int, cap: float) -> None:
+    kinds = {"slow headers": (SLOW_HEAD, b"X-Slow: 1\r\n"), "slow body": (SLOW_BODY, b"a")}
+    with ThreadPoolExecutor(2 * count) as pool:
+        runs = {
+            kind: [pool.submit(dribble, port, first, drop, cap) for _ in range(count)]
+            for kind, (first, drop) in kinds.items()
+        }
+        for kind, futures in runs.items():
+            results = [future.result() for future in futures]
+            closed = sorted(s for _, s in results if s is not None)
+            statuses = Counter(status or "none" for status, _ in results)
+            times = (
+                f"closed after median {statistics.median(closed):.1f} s, worst {closed[-1]:.1f} s"
+                if closed
+                else "-"
+            )
+            print(
+                f"  {kind:<13} {len(closed)}/{count} closed within {cap:.0f} s | "
+                f"answers {dict(statuses)} | {times}"
+            )
+
+
+def start(argv: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        server = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+# The baseline: the same app on uvicorn's own protocol, as `ppsync serve` ran it before.
+STOCK_UVICORN = (
+    "import sys, uvicorn; from web.app import create_app; from web.settings import Settings; "
+    "uvicorn.run(create_app(Settings.from_env()), port=int(sys.argv[1]), access_log=False)"
+)
+
+
+def slow_phase(env: dict[str, str], var: str, count: int, cap: float) -> None:
+    for name, argv in (
+        ("ppsync serve (HEADER_TIMEOUT)", [PPSYNC, "serve", "--port"]),
+        ("baseline: stock uvicorn", [sys.executable, "-c", STOCK_UVICORN]),
+    ):
+        port = free_port()
+        server = start([*argv, str(port)], env, port, Path(var) / "slow.log")
+        try:
+            print(f"{name}, a line or a byte every {SLOW_PACE_S:.0f} s:")
+            slow_clients(port, count, cap)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logins", type=int, default=64)
     parser.add_argument("--streams", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--slow", type=int, default=4, help="slow sockets of each kind")
+    parser.add_argument("--slow-cap", type=float, default=30.0, help="seconds to wait for a close")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ppsync-abuse-") as var:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
@@ -132,20 +237,8 @@ def main() -> int:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = Path(var) / "server.log"
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [PPSYNC, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-            )
+        server = start([PPSYNC, "serve", "--port", str(port)], env, port, log)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(f"{url}/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
             print(f"server pid {server.pid}, {os.cpu_count()} cores")
             phase("idle (2 s)", server.pid, url, lambda: time.sleep(2) or Counter())
             phase(
@@ -159,6 +252,7 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=20)
+        slow_phase(env, var, args.slow, args.slow_cap)
     return 0
 
 

@@ -55,10 +55,11 @@ from web.routes import (
     tokens,
     unavailable,
 )
+from web.routes.store_unavailable import store_unavailable
 from web.services.accounts.passwords import HASHING_SLOTS
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MEDIA_URL, MediaUrls
-from web.services.pictures.stores import media_store
+from web.services.pictures.stores import StoreUnavailable, media_store
 from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings
 from web.stores.database import DatabaseStore
@@ -138,6 +139,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             405: routing_problem,
             # The database unreachable: 503 + Retry-After, as a page or problem+json.
             SQLAlchemyError: unavailable.database_error,
+            # The picture bucket unreachable: 503 + Retry-After (web/routes/store_unavailable.py).
+            StoreUnavailable: store_unavailable,
         },
         openapi_config=openapi_config(),
         include_in_schema=False,  # only the JSON API is described; its controller opts in

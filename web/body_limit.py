@@ -8,7 +8,7 @@ sent without one (chunked) is refused as soon as it passes the limit. The upload
 
 A body must also keep coming: after BODY_GRACE_S it must have arrived at MIN_BODY_RATE or
 better, else 408 and the connection is closed (a client sending a byte every 2 s would hold a
-connection and a request for hours). Headers are the server's to time out: docs/security.md.
+connection and a request for hours). Headers are the server's to time out: web/header_timeout.py.
 """
 
 from __future__ import annotations

@@ -362,9 +362,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn  # only the server needs it
 
     from web.app import create_app
+    from web.header_timeout import protocol_class
 
     app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False, access_log=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        http=protocol_class(settings.header_timeout),
+        ws="none",  # no WebSocket routes: an Upgrade request is a plain request
+        proxy_headers=False,
+        access_log=False,
+    )
     return 0
 
 

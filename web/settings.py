@@ -40,6 +40,8 @@ class Settings:
     events_per_client: int = 32
     # Proxies whose X-Forwarded-For names the client (web/client.py); none by default.
     trusted_proxies: tuple[Network, ...] = ()
+    # Seconds a request's headers may take to arrive (web/header_timeout.py).
+    header_timeout: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +65,7 @@ class Settings:
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             events_per_client=_positive_int(env, "EVENTS_PER_CLIENT", 32),
             trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+            header_timeout=_positive_int(env, "HEADER_TIMEOUT", 10),
         )
 
 

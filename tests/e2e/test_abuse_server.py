@@ -1,5 +1,6 @@
 """Abuse against a real server (issue 12): a 10 MB anonymous form is refused at once and the
-event loop keeps answering; streams past EVENTS_PER_CLIENT are refused.
+event loop keeps answering; streams past EVENTS_PER_CLIENT are refused; slow headers and slow
+bodies are 408 and closed (web/header_timeout.py, web/body_limit.py).
 
 The bounds are generous (the machine is shared): what they catch is the old behaviour, a 4.6 s
 parse of the whole form on the event loop with /healthz waiting 1.3 s behind it.
@@ -22,11 +23,13 @@ from tests.e2e.conftest import Server
 TEN_MB = 10 * 1000 * 1000
 REFUSED_WITHIN_S = 1.0
 HEALTHZ_BOUND_S = 0.5
+HEADER_TIMEOUT_S = 3
 
 
 @pytest.fixture
 def small_server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path, env={"EVENTS_PER_CLIENT": "3"}).start()
+    env = {"EVENTS_PER_CLIENT": "3", "HEADER_TIMEOUT": str(HEADER_TIMEOUT_S)}
+    running = Server(tmp_path, env=env).start()
     yield running
     running.stop()
 
@@ -143,9 +146,62 @@ def test_a_body_sent_a_byte_every_2_s_is_408_and_closed(small_server: Server) ->
                 chunk = sock.recv(4096)
             except TimeoutError:
                 continue
+            except OSError:
+                break  # reset: the byte sent after the server closed
             if not chunk:
                 break  # closed
             answer += chunk
         closed_after = time.monotonic() - started
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert closed_after < 16
+
+
+def test_headers_sent_a_line_every_1_5_s_are_408_and_closed(small_server: Server) -> None:
+    """HEADER_TIMEOUT (3 s here): before it, uvicorn kept such a socket open indefinitely."""
+    with socket.create_connection(("127.0.0.1", small_server.port)) as sock:
+        sock.settimeout(1.5)  # the pace: a line, then up to 1.5 s waiting for an answer
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        answer, lines = b"", 0
+        while lines < 20:  # 30 s of dribbling at most
+            try:
+                chunk = sock.recv(4096)
+            except TimeoutError:
+                sock.sendall(b"X-Slow-%d: 1\r\n" % lines)
+                lines += 1
+                continue
+            answer += chunk
+            if not chunk:
+                break
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert lines <= HEADER_TIMEOUT_S  # closed at the deadline, not after the client gave up
+
+
+def _get_on(sock: socket.socket, path: str) -> bytes:
+    """One GET on an open connection; the answer's head (the body is read and dropped)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(4096)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    length = next(int(line.split(b":")[1]) for line in lines if b"content-length" in line)
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head
+
+
+def test_kept_connections_and_streams_outlast_the_header_timeout(small_server: Server) -> None:
+    stream, stream_head = _open_stream(small_server.port)
+    with stream, socket.create_connection(("127.0.0.1", small_server.port), timeout=5) as sock:
+        first = _get_on(sock, "/healthz")
+        time.sleep(HEADER_TIMEOUT_S + 1)  # idle between requests: uvicorn's keep-alive (5 s) rules
+        second = _get_on(sock, "/healthz")
+        stream.settimeout(0.1)
+        try:
+            stream_open = stream.recv(4096) != b""
+        except TimeoutError:
+            stream_open = True  # nothing to read, and not closed
+    assert stream_head.startswith(b"HTTP/1.1 200")
+    assert first.startswith(b"HTTP/1.1 200")
+    assert second.startswith(b"HTTP/1.1 200")
+    assert stream_open

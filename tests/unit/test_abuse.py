@@ -433,6 +433,32 @@ def test_unauthenticated_api_calls_are_refused_per_address_before_token_lookup(
 
 
 @pytest.mark.anyio
+async def test_a_concurrent_burst_of_bogus_tokens_gets_at_most_60_answers(app: Litestar) -> None:
+    """All 150 at once: each is counted before its token is looked up (in a thread), so they
+    cannot all pass the check before the first failure is counted."""
+    transport = httpx.ASGITransport(app=app)
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        answers = await asyncio.gather(
+            *(c.get("/api/profile/picture/1", headers=bearer(f"pps_bogus-{n}")) for n in range(150))
+        )
+    statuses = [answer.status_code for answer in answers]
+    assert statuses.count(401) == 60
+    assert statuses.count(429) == 90
+
+
+def test_calls_with_a_valid_token_are_given_back(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    valid = bearer(make_token(db, alice))
+    for n in range(59):
+        assert client.get("/api/profile/picture/1", headers=bearer(f"pps_x{n}")).status_code == 401
+    for _ in range(5):
+        assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code != 429
+    assert client.get("/api/profile/picture/1", headers=bearer("pps_y")).status_code == 401
+    assert client.get("/api/profile/picture/1", headers=bearer("pps_z")).status_code == 429
+
+
+@pytest.mark.anyio
 async def test_the_memory_purger_forgets_expired_counters() -> None:
     store = MemoryStore()
     throttle = Throttle(store)

@@ -93,3 +93,11 @@ def test_media_store_that_is_not_a_bucket_url_is_refused(tmp_path: Path, raw: st
 def test_media_url_base_that_is_not_an_http_url_is_refused(tmp_path: Path, raw: str) -> None:
     with pytest.raises(SettingsError, match="MEDIA_URL_BASE"):
         Settings.from_env({"VAR_DIR": str(tmp_path), "MEDIA_URL_BASE": raw})
+
+
+def test_header_timeout_is_10_s_unless_set(tmp_path: Path) -> None:
+    assert Settings.from_env({"VAR_DIR": str(tmp_path)}).header_timeout == 10
+    set_to_3 = Settings.from_env({"VAR_DIR": str(tmp_path), "HEADER_TIMEOUT": "3"})
+    assert set_to_3.header_timeout == 3
+    with pytest.raises(SettingsError, match="HEADER_TIMEOUT"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "HEADER_TIMEOUT": "0"})

@@ -42,17 +42,18 @@ async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
 
     Calls without a valid token are counted per address, and past API_UNAUTHENTICATED the
     next is refused before its token is looked up: one counter per address, whatever tokens
-    it makes up."""
+    it makes up. Each call is counted before the lookup (check and count in one turn of the
+    throttle's lock) and given back when its token is valid, so a burst of concurrent bogus
+    calls cannot all pass the check before the first failure is counted."""
     ip = client_address(connection.scope)
     throttle = throttle_of(connection.app)
-    if refusal := await throttle.check(API_UNAUTHENTICATED, ip):
+    if refusal := await throttle.take(API_UNAUTHENTICATED, ip):
         raise TooManyRequestsException(
             "Too many calls without a valid API token from this address.",
             headers={"Retry-After": str(refusal.retry_after)},
         )
     token = tokens.bearer_token(connection.headers.get("authorization"))
     if token is None:
-        await throttle.hit(API_UNAUTHENTICATED, ip)
         raise NotAuthorizedException(
             "Send an API token: `Authorization: Bearer <token>`.",
             headers={"WWW-Authenticate": CHALLENGE},
@@ -60,11 +61,11 @@ async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     engine = engine_of(connection.app.state)
     caller = await anyio.to_thread.run_sync(_authenticate, engine, token, ip)
     if caller is None:
-        await throttle.hit(API_UNAUTHENTICATED, ip)
         raise NotAuthorizedException(
             "This API token is not valid: it is unknown or was revoked.",
             headers={"WWW-Authenticate": BAD_TOKEN_CHALLENGE},
         )
+    await throttle.give_back(API_UNAUTHENTICATED, ip)
     connection.scope["state"][CALLER_KEY] = caller
 
 

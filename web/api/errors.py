@@ -131,8 +131,9 @@ ERROR_TEXT = {
     429: "Too many calls without a valid token from this address (60 a minute), or, for an "
     "upload, too many uploads by the member (`UPLOADS_PER_MINUTE`); `Retry-After` says how many "
     "seconds to wait.",
-    503: "The database (or, for an upload, the virus scanner when one is configured) can't be "
-    "reached just now; retry after `Retry-After`.",
+    503: "The database (or, for an upload, the virus scanner when one is configured, or the "
+    "picture bucket when `MEDIA_STORE` names one) can't be reached just now; retry after "
+    "`Retry-After`.",
 }
 
 

@@ -14,18 +14,22 @@ policy keeps private (docs/multi-host.md).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from web.services.imaging import Processed
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures.names import is_served
 from web.services.pictures.storage import CHUNK, Blob, Stored, check_key, processed_files
+from web.services.pictures.stores import StoreUnavailable
 from web.settings import parse_bucket_url
 
 if TYPE_CHECKING:
@@ -35,6 +39,33 @@ if TYPE_CHECKING:
 IMMUTABLE = "public, max-age=31536000, immutable"
 PARALLEL_PUTS = 8  # a version's variants are written side by side, then its master
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# A dead endpoint must answer within seconds: one retry, short connection and read waits.
+CONNECT_TIMEOUT_S = 2
+READ_TIMEOUT_S = 5
+ATTEMPTS = 2  # the first and one retry
+
+log = logging.getLogger(__name__)
+
+
+def unavailable(error: BaseException) -> bool:
+    """A sign that the bucket is away: no connection, a timeout, a server error (5xx)."""
+    if isinstance(error, StoreUnavailable | BotoConnectionError | HTTPClientError):
+        return True
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500
+    return False
+
+
+@contextmanager
+def reachable() -> Iterator[None]:
+    """Raise StoreUnavailable for every sign that the bucket is away; other errors as they are."""
+    try:
+        yield
+    except Exception as error:
+        if unavailable(error) and not isinstance(error, StoreUnavailable):
+            raise StoreUnavailable(f"the media bucket cannot be reached: {error}") from error
+        raise
 
 
 class S3Store:
@@ -66,22 +97,33 @@ class S3Store:
                 created.extend(key for key, put in puts if put.result())
             if self._put(*last, replace):
                 created.append(last[0])
-        except BaseException:
-            self.remove(created)
+        except BaseException as error:
+            self._remove_after(created, error)
             raise
         return [key for key, _ in files]
+
+    def _remove_after(self, created: list[str], error: BaseException) -> None:
+        """Undo a failed write; with the bucket away that fails too, and `ppsync media sweep`
+        removes what is left (no version refers to it)."""
+        try:
+            self.remove(created)
+        except Exception as cleanup:
+            if not unavailable(cleanup):
+                raise
+            log.warning("could not remove %d objects after %s", len(created), error)
 
     def read(self, key: str) -> bytes:
         body = self._get(key)
         if body is None:
             raise FileNotFoundError(key)
-        with body:
+        with body, reachable():
             data: bytes = body.read()
         return data
 
     def open(self, key: str) -> Blob | None:
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
+            with reachable():
+                answer = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
         except ClientError as error:
             if _missing(error):
                 return None
@@ -90,7 +132,8 @@ class S3Store:
 
     def exists(self, key: str) -> bool:
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._name(key))
+            with reachable():
+                self.client.head_object(Bucket=self.bucket, Key=self._name(key))
         except ClientError as error:
             if _missing(error):
                 return False
@@ -104,9 +147,10 @@ class S3Store:
             batch: list[ObjectIdentifierTypeDef] = [
                 {"Key": name} for name in names[start : start + 1000]
             ]
-            answer = self.client.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
-            )
+            with reachable():
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
             errors = [e for e in answer.get("Errors", []) if e.get("Code") not in _MISSING]
             if errors:
                 raise OSError(f"could not delete {len(errors)} objects: {errors[0]}")
@@ -115,10 +159,11 @@ class S3Store:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self._name(prefix) + "/"
         )
-        for page in pages:
-            for item in page.get("Contents", []):
-                key = item["Key"][len(self.prefix) :]
-                yield Stored(key, item["LastModified"].timestamp(), item["Size"])
+        with reachable():
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"][len(self.prefix) :]
+                    yield Stored(key, item["LastModified"].timestamp(), item["Size"])
 
     def _name(self, key: str) -> str:
         return self.prefix + check_key(key)
@@ -134,7 +179,8 @@ class S3Store:
         if not replace:
             extra["IfNoneMatch"] = "*"
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data, **extra)
+            with reachable():
+                self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data, **extra)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "PreconditionFailed":
                 return False
@@ -143,7 +189,8 @@ class S3Store:
 
     def _get(self, key: str) -> Any:
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._name(key))["Body"]
+            with reachable():
+                return self.client.get_object(Bucket=self.bucket, Key=self._name(key))["Body"]
         except ClientError as error:
             if _missing(error):
                 return None
@@ -155,9 +202,9 @@ def make_client(*, endpoint_url: str | None = None, region: str | None = None) -
     stores differ in the newer ones); path-style addressing for a custom endpoint."""
     config = Config(
         max_pool_connections=32,
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=30,
+        retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         s3={"addressing_style": "path"} if endpoint_url else None,
