@@ -40,6 +40,7 @@ from web.live.channel import channels_plugin, transport
 from web.live.hub import LiveHub
 from web.logs import RequestLogMiddleware, configure_logging, log_response
 from web.profile_page import upload_refused
+from web.read_cache import ReadCache, watch_commits
 from web.routes import (
     admin,
     api,
@@ -87,6 +88,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     backend = transport(settings)
     channels = channels_plugin(backend)
     live = LiveHub(engine, channels, backend)
+    reads = ReadCache(engine)
+    live.watch(reads.on_frame)  # other processes' changes; this one's: watch_commits
+    watch_commits()
     stores = _stores(settings, engine)
     purger = MemoryPurger(stores["rate_limit"])
     return Litestar(
@@ -151,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "throttle_lock": anyio.Lock(),
                 "live": live,
                 "fragments": components.FragmentCache(),
+                "reads": reads,
                 "media": media_store(settings),
                 "media_urls": media_urls,
             }
