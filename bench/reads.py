@@ -14,12 +14,13 @@ whole list once per round (so /healthz is measured beside the others each time):
   fragment v 304 ?v=<version> with If-None-Match
   media          GET /media/avatars/...: a picture file (200)
 
-Printed per target (medians over the rounds): requests/s, latency p50/p99/max, answers that were
-not 2xx/3xx, socket errors, requests/s as a share of /healthz's, the goal (issue 15: fragment
-0.6x, fragment 304 0.9x, media 0.8x) and PASS/FAIL, and how long one GET /healthz took right
-after the burst. Then the "no stall" verdict: every answer 2xx/3xx, no socket error, max latency
-and that /healthz under --max-latency, at least one answer per client. Exits 1 when the verdict
-or a goal fails. Needs `wrk` (Debian: apt-get install wrk).
+Each round measures /healthz first and last, and each target's share is of the mean of the two.
+Printed per target (the round with the median share): requests/s, latency p50/p99/max, answers
+that were not 2xx/3xx, socket errors, requests/s as a share of /healthz's, the goal (issue 15:
+fragment 0.6x, fragment 304 0.9x, media 0.8x) and PASS/FAIL, and how long one GET /healthz took
+right after the burst. Then the "no stall" verdict: every answer 2xx/3xx, no socket error, max
+latency and that /healthz under --max-latency, at least one answer per client. Exits 1 when the
+verdict or a goal fails. Needs `wrk` (Debian: apt-get install wrk).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class Result:
     bad_status: int
     socket_errors: int
     healthz_after_ms: float = 0.0  # one GET /healthz right after the burst (inf: no answer)
+    ratio: float = 1.0  # requests/s over its round's /healthz (measured first and last)
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -267,22 +269,29 @@ def bench(backend: str, args: argparse.Namespace) -> list[Result]:
         server.start()
         try:
             targets = seed(server)
-            rounds: list[list[Result]] = []
-            for _ in range(args.rounds):
-                results = []
-                for target in targets:
-                    result = run_wrk(server.url, target, args.connections, args.seconds)
-                    result.healthz_after_ms = probe(f"{server.url}/healthz")
-                    results.append(result)
-                rounds.append(results)
+            rounds = [_round(server, targets, args) for _ in range(args.rounds)]
             return [_median([r[i] for r in rounds]) for i in range(len(targets))]
         finally:
             server.stop()
 
 
+def _round(server: Server, targets: list[Target], args: argparse.Namespace) -> list[Result]:
+    """/healthz, every target, /healthz again: each ratio is to the mean of the two, so a
+    neighbour's load that comes or goes during the round weighs on both sides alike."""
+    results = []
+    for target in [*targets, targets[0]]:
+        result = run_wrk(server.url, target, args.connections, args.seconds)
+        result.healthz_after_ms = probe(f"{server.url}/healthz")
+        results.append(result)
+    baseline = (results[0].requests_per_s + results.pop().requests_per_s) / 2 or 1.0
+    for result in results:
+        result.ratio = result.requests_per_s / baseline
+    return results
+
+
 def _median(results: list[Result]) -> Result:
-    """The round with the median requests/s; the stall figures are the worst of all rounds."""
-    middle = sorted(results, key=lambda r: r.requests_per_s)[len(results) // 2]
+    """The round with the median ratio; the stall figures are the worst of all rounds."""
+    middle = sorted(results, key=lambda r: r.ratio)[len(results) // 2]
     return Result(
         target=middle.target,
         requests_per_s=middle.requests_per_s,
@@ -293,11 +302,11 @@ def _median(results: list[Result]) -> Result:
         bad_status=sum(r.bad_status for r in results),
         socket_errors=sum(r.socket_errors for r in results),
         healthz_after_ms=max(r.healthz_after_ms for r in results),
+        ratio=middle.ratio,
     )
 
 
 def report(backend: str, results: list[Result], args: argparse.Namespace) -> bool:
-    healthz = results[0].requests_per_s or 1.0
     max_latency_ms: float = args.max_latency
     print(
         f"\n{backend}: wrk -t2 -c{args.connections} -d{args.seconds}s,"
@@ -310,7 +319,7 @@ def report(backend: str, results: list[Result], args: argparse.Namespace) -> boo
     )
     healthy = met = True
     for r in results:
-        ratio = r.requests_per_s / healthz
+        ratio = r.ratio
         goal = GOALS.get(r.target.name)
         verdict = "" if goal is None else ("PASS" if ratio >= goal else "FAIL")
         print(

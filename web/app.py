@@ -126,7 +126,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             secret=settings.secret_key,
             cookie_secure=settings.production,
             cookie_samesite="lax",
-            exclude=["^/api/"],
+            # The no-session paths render no form: no token to hand out (a cookie per answer).
+            exclude=["^/api/", *NO_SESSION_PATHS],
         ),
         template_config=templates,
         plugins=[FlashPlugin(FlashConfig(template_config=templates)), channels],
