@@ -339,7 +339,8 @@ def report(backend: str, results: list[Result], args: argparse.Namespace) -> boo
         f" -> {'yes' if healthy else 'NO'}"
     )
     print(f"  goals (share of /healthz's requests/s): {'all PASS' if met else 'some FAIL'}")
-    print("  (then ms: one GET /healthz right after each burst, the slowest of the rounds)")
+    print("  (then ms: one GET /healthz right after each burst, the slowest of the rounds;")
+    print("   /healthz's own share: its first burst against the mean of its round's two)")
     return healthy and met
 
 
