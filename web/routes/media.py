@@ -20,7 +20,8 @@ from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_410_GONE
 
 from web.deps import media_of
 from web.media_files import send
-from web.routes.components import member_reads, read_cache
+from web.read_cache import FileCache, ReadCache
+from web.routes.components import read_cache
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures.names import VARIANT_FILE, variant_key
 from web.services.pictures.storage import CHUNK, Blob, MediaStore
@@ -42,13 +43,7 @@ async def avatar_file(
     if match is None:
         raise NotFoundException()
     state = request.app.state
-    reads = await member_reads(state, user_id)
-    status = reads.media_status(match["name"])
-    if status is None and read_cache(state).get(user_id) is reads:
-        # Not known to the cached entry: perhaps an upload whose event is on its way.
-        status = (await to_thread.run_sync(read_cache(state).load, user_id)).media_status(
-            match["name"]
-        )
+    status = await _status(read_cache(state), user_id, match["name"])
     if status == "gone":
         raise HTTPException(status_code=HTTP_410_GONE, detail="This picture was deleted.")
     if status is None:
@@ -59,19 +54,32 @@ async def avatar_file(
     key = variant_key(
         user_id, match["name"], int(match["px"]), match["ext"], animated=bool(match["anim"])
     )
-    media_type = EXT_MIME[match["ext"]]
-    files = read_cache(state).files
-    body = files.get(key)
+    body = await _body(read_cache(state).files, media_of(state), key)
     if body is None:
-        found = await to_thread.run_sync(_read_small, media_of(state), key)
-        if found is None:
-            raise NotFoundException()
-        if isinstance(found, bytes):
-            files.put(key, found)
-            body = found
-        else:
-            return send(found, media_type=media_type, headers=headers)
+        raise NotFoundException()
+    media_type = EXT_MIME[match["ext"]]
+    if isinstance(body, Blob):
+        return send(body, media_type=media_type, headers=headers)
     return Response(body, media_type=media_type, headers=headers)
+
+
+async def _status(cache: ReadCache, user_id: int, name: str) -> str | None:
+    reads = cache.get(user_id)
+    if reads is None or reads.media_status(name) is None:
+        # Not cached, or a name the entry does not know: perhaps an upload whose event is on
+        # its way. The database says.
+        reads = await to_thread.run_sync(cache.load, user_id)
+    return reads.media_status(name)
+
+
+async def _body(files: FileCache, store: MediaStore, key: str) -> bytes | Blob | None:
+    body = files.get(key)
+    if body is not None:
+        return body
+    found = await to_thread.run_sync(_read_small, store, key)
+    if isinstance(found, bytes):
+        files.put(key, found)
+    return found
 
 
 def _read_small(store: MediaStore, key: str) -> bytes | Blob | None:
