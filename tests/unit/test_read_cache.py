@@ -3,17 +3,27 @@ process commits or its hub delivers, bounded, and never a second truth."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlmodel import Session
+from sqlalchemy import Engine, insert, update
+from sqlmodel import Session, col, select
 
+from db.models import SyncEvent, UserProfile
 from tests.factories import add_member
 from web.live.channel import RESYNC, sse_frame
+from web.live.feed import CATCH_UP_SECONDS
+from web.live.hub import live_hub
 from web.read_cache import FileCache, ReadCache, read_member
 from web.services.sync import Change, record_change
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 def cache_of(app: Litestar) -> ReadCache:
@@ -114,3 +124,38 @@ def test_file_bytes_are_bounded_by_their_total_size() -> None:
     assert files.get("b") == b"12345" and files.get("c") == b"1"
     files.put("big", b"x" * 11)
     assert files.get("big") is None
+
+
+def committed_elsewhere(engine: Engine, user_id: int) -> None:
+    """A change as another process commits it: in the database, never through this process's
+    sessions (so its commit hook never sees it) and published nowhere."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(UserProfile)
+            .where(col(UserProfile.user_id) == user_id)
+            .values(picture_version=UserProfile.picture_version + 1)
+        )
+        version = connection.scalar(
+            select(UserProfile.picture_version).where(col(UserProfile.user_id) == user_id)
+        )
+        connection.execute(
+            insert(SyncEvent).values(user_id=user_id, kind="updated", picture_version=version)
+        )
+
+
+@pytest.mark.anyio
+async def test_another_process_change_read_by_the_feed_drops_the_member(
+    app: Litestar, alice: int
+) -> None:
+    cache = cache_of(app)
+    async with app.lifespan():
+        before = cache.load(alice).avatar
+        committed_elsewhere(app.state["engine"], alice)
+        assert cache.get(alice) is not None  # no doorbell: only the database knows
+        live_hub(app).catch_up_soon()  # what the feed does every CATCH_UP_SECONDS
+        async with asyncio.timeout(CATCH_UP_SECONDS):
+            while cache.get(alice) is not None:
+                await asyncio.sleep(0.02)
+        after = cache.load(alice).avatar
+    assert before is not None and after is not None
+    assert after.version == before.version + 1
