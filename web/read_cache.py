@@ -28,6 +28,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import to_thread
+from litestar.datastructures import State
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
@@ -80,6 +82,8 @@ class ReadCache:
         with self._lock:
             generation = self._generation
         reads = read_member(self.engine, user_id)
+        if reads.avatar is None:
+            return reads  # not kept: a member added later writes no event that would drop it
         with self._lock:
             if generation == self._generation:  # nothing was dropped while we read
                 self._members[user_id] = reads
@@ -105,6 +109,22 @@ class ReadCache:
             self.clear()
         elif match := _FRAME_MEMBER.search(frame):
             self.forget({int(match[1])})
+
+
+def read_cache(state: State) -> ReadCache:
+    """The app's cache, made in create_app."""
+    cache: ReadCache = state["reads"]
+    return cache
+
+
+async def member_reads(state: State, user_id: int, *, newer_than: int = -1) -> MemberReads:
+    """The member's cached entry, read from the database (in a worker thread) when missing or
+    older than a version the client already knows of (its event has not reached us yet)."""
+    cache = read_cache(state)
+    reads = cache.get(user_id)
+    if reads is None or (reads.avatar is not None and reads.avatar.version < newer_than):
+        reads = await to_thread.run_sync(cache.load, user_id)
+    return reads
 
 
 class FileCache:

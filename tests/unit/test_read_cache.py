@@ -111,8 +111,13 @@ def test_members_are_bounded_least_recently_used_out(app: Litestar, db: Session)
     assert cache.get(ids[0]) is not None and cache.get(ids[2]) is not None
 
 
-def test_an_unknown_member_is_cached_as_none(app: Litestar) -> None:
-    assert cache_of(app).load(424242).avatar is None
+def test_an_unknown_member_is_not_kept_so_a_member_added_later_is_found(
+    client: TestClient[Any], app: Litestar, db: Session
+) -> None:
+    assert client.get("/components/avatar/1").status_code == 404
+    assert cache_of(app).get(1) is None
+    assert add_member(db, "alice") == 1
+    assert client.get("/components/avatar/1").status_code == 200
 
 
 def test_file_bytes_are_bounded_by_their_total_size() -> None:

@@ -15,7 +15,6 @@ import threading
 from collections import OrderedDict
 from typing import Any, Literal
 
-from anyio import to_thread
 from litestar import MediaType, Request, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
@@ -23,7 +22,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
-from web.read_cache import MemberReads, ReadCache
+from web.read_cache import member_reads
 
 Size = Literal["xs", "sm", "md", "lg"]
 FragmentKey = tuple[int, str, bool, int]
@@ -56,21 +55,6 @@ class FragmentCache:
 def fragment_cache(state: State) -> FragmentCache:
     cache: FragmentCache = state["fragments"]
     return cache
-
-
-def read_cache(state: State) -> ReadCache:
-    cache: ReadCache = state["reads"]
-    return cache
-
-
-async def member_reads(state: State, user_id: int, *, newer_than: int = -1) -> MemberReads:
-    """The member's cached entry, read from the database when missing or older than a version
-    the client already knows of (its event has not reached this process yet)."""
-    cache = read_cache(state)
-    reads = cache.get(user_id)
-    if reads is None or (reads.avatar is not None and reads.avatar.version < newer_than):
-        reads = await to_thread.run_sync(cache.load, user_id)
-    return reads
 
 
 def avatar_etag(user_id: int, version: int, size: str) -> str:

@@ -20,8 +20,7 @@ from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_410_GONE
 
 from web.deps import media_of
 from web.media_files import send
-from web.read_cache import FileCache, ReadCache
-from web.routes.components import read_cache
+from web.read_cache import FileCache, ReadCache, read_cache
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures.names import VARIANT_FILE, variant_key
 from web.services.pictures.storage import CHUNK, Blob, MediaStore
