@@ -9,10 +9,11 @@ How a change reaches the cache, and so how stale an entry can be:
   made it answers. A member's own upload, delete or restore never shows stale to them.
 - made in another process: dropped when the live hub delivers its event (`LiveHub.watch`): at
   once through Redis, else within the feed's CATCH_UP_SECONDS (5 s) of the commit, the bound
-  on staleness whenever the database answers. A `resync` (the feed fell too far behind), or the
-  hub's catch-up after an outage, drops what it names; a resync drops everything.
+  on staleness whenever the database answers. The feed's catch-up after an outage delivers each
+  missed event, so drops what each names; a `resync` (the feed fell too far behind) drops all.
 - a name or a version the entry does not know (a new upload whose event is still on its way) is
-  read again from the database rather than answered 404 or as the older version.
+  read again from the database rather than answered 404 or as the older version; a member that
+  does not exist is never kept (adding a member writes no event).
 
 Each part is bounded: members (least recently used out first) and the small files' bytes
 (by their total size). Handlers read it from the event loop and fill it from worker threads:
