@@ -40,6 +40,7 @@ from web.live.channel import channels_plugin, transport
 from web.live.hub import LiveHub
 from web.logs import RequestLogMiddleware, configure_logging, log_response
 from web.profile_page import upload_refused
+from web.read_cache import ReadCache, watch_commits
 from web.routes import (
     admin,
     api,
@@ -88,6 +89,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     backend = transport(settings)
     channels = channels_plugin(backend)
     live = LiveHub(engine, channels, backend)
+    reads = ReadCache(engine)
+    live.watch(reads.on_frame)  # other processes' changes; this one's: watch_commits
+    watch_commits()
     stores = _stores(settings, engine)
     purger = MemoryPurger(stores["rate_limit"])
     return Litestar(
@@ -123,7 +127,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             secret=settings.secret_key,
             cookie_secure=settings.production,
             cookie_samesite="lax",
-            exclude=["^/api/"],
+            # The no-session paths render no form: no token to hand out (a cookie per answer).
+            exclude=["^/api/", *NO_SESSION_PATHS],
         ),
         template_config=templates,
         plugins=[FlashPlugin(FlashConfig(template_config=templates)), channels],
@@ -154,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "throttle_lock": anyio.Lock(),
                 "live": live,
                 "fragments": components.FragmentCache(),
+                "reads": reads,
                 "media": media_store(settings),
                 "media_urls": media_urls,
             }

@@ -252,6 +252,32 @@ def test_media_of_deleted_version_is_410(client: TestClient[Any], db: Session, m
     assert client.get(f"/media/avatars/{member}/{digest}-96.webp").status_code == 410
 
 
+def test_media_stops_at_once_when_deleted_and_comes_back_on_undo(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg())
+    url = f"/media/avatars/{member}/{profile_of(db, member).profile_picture}-96.webp"
+    assert client.get(url).status_code == 200  # now in this process's read cache
+    post(client, "/profile/picture/delete")
+    assert client.get(url).status_code == 410
+    post(client, "/profile/picture/1/restore", activate="true")
+    assert client.get(url).status_code == 200
+
+
+def test_media_etag_is_its_name_and_answers_304_with_the_same_headers(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg())
+    name = f"{profile_of(db, member).profile_picture}-96.webp"
+    first = client.get(f"/media/avatars/{member}/{name}")
+    assert first.headers["etag"] == f'"{name}"'
+    again = client.get(f"/media/avatars/{member}/{name}", headers={"If-None-Match": f'"{name}"'})
+    assert again.status_code == 304
+    assert again.content == b""
+    for header in ("cache-control", "content-security-policy", "x-content-type-options", "etag"):
+        assert again.headers[header] == first.headers[header]
+
+
 @pytest.mark.parametrize("name", ["../../secret_key", "abc.webp", "0" * 32 + "-96.svg"])
 def test_media_with_a_foreign_name_is_404(client: TestClient[Any], member: int, name: str) -> None:
     assert client.get(f"/media/avatars/{member}/{name}").status_code == 404

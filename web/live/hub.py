@@ -84,6 +84,7 @@ class LiveHub:
         self._task: asyncio.Task[None] | None = None
         self._restore_signals: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # set by start: publish() needs it
+        self._watchers: list[Callable[[bytes], None]] = []
 
     async def open(
         self, *, viewer_id: int | None, user_agent: str, last_event_id: int | None
@@ -120,8 +121,15 @@ class LiveHub:
         if held > 0:
             self.per_client[address] = held
 
+    def watch(self, watcher: Callable[[bytes], None]) -> None:
+        """Also hand every delivered frame to `watcher` (the read cache: web/read_cache.py),
+        first, on the event loop; it must not block."""
+        self._watchers.append(watcher)
+
     def deliver(self, frame: bytes) -> None:
         """The fan-out: the same bytes into every stream's queue, nothing awaited."""
+        for watcher in self._watchers:
+            watcher(frame)
         for stream in self.streams:
             stream.subscriber.put_nowait(frame)
 

@@ -4,7 +4,9 @@ The avatar fragment is the hot read of live sync: one change makes every open ta
 member fetch it. Rendered fragments are cached by (member, size, lazy, picture_version), and a
 live refetch names the version it wants (`?v=7`, added by static/js/live-sync.js): that URL's
 answer never changes, so it is `immutable`, the browser's cache serves the other tabs, and a
-cached version is answered without touching the database.
+cached version is answered without touching the database. Without `v`, the member's current
+version comes from the read cache (web/read_cache.py): on the event loop, no database read and
+no worker thread unless the member is not cached.
 """
 
 from __future__ import annotations
@@ -20,8 +22,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
-from web.deps import DB
-from web.services.accounts import members
+from web.read_cache import member_reads
 
 Size = Literal["xs", "sm", "md", "lg"]
 FragmentKey = tuple[int, str, bool, int]
@@ -60,16 +61,16 @@ def avatar_etag(user_id: int, version: int, size: str) -> str:
     return f'"a{user_id}-v{version}-{size}"'
 
 
-@get("/components/avatar/{user_id:int}", sync_to_thread=True)
-def avatar_fragment(
+@get("/components/avatar/{user_id:int}")
+async def avatar_fragment(
     request: Request[Any, Any, Any],
-    db: DB,
     user_id: FromPath[int],
     size: FromQuery[Size] = "sm",
     lazy: FromQuery[bool] = False,
     v: FromQuery[int | None] = None,
 ) -> Response[bytes]:
-    cache = fragment_cache(request.app.state)
+    state = request.app.state
+    cache = fragment_cache(state)
     if_none_match = request.headers.get("if-none-match", "")
     if v is not None:  # a version's fragment: answerable from memory alone
         etag = avatar_etag(user_id, v, size)
@@ -78,7 +79,7 @@ def avatar_fragment(
         body = cache.get((user_id, size, lazy, v))
         if body is not None:
             return _answer(body, etag, IMMUTABLE)
-    avatar = members.avatar_of(db, user_id)
+    avatar = (await member_reads(state, user_id, newer_than=v or -1)).avatar
     if avatar is None:
         raise NotFoundException(f"No member has the id {user_id}.")
     etag = avatar_etag(user_id, avatar.version, size)

@@ -1,0 +1,201 @@
+"""What the hot reads need of a member, kept in memory: the avatar fragment's `Avatar` and which
+picture file names are live (a kept version uses them) or gone (only deleted or purged ones
+did). The database stays the truth: an entry is a copy read from it on a miss and dropped on
+every change to that member this process hears of.
+
+How a change reaches the cache, and so how stale an entry can be:
+- made in this process: dropped when its transaction commits (`watch_commits`: an
+  `after_commit` hook that notices every `SyncEvent` the session wrote), before the request that
+  made it answers. A member's own upload, delete or restore never shows stale to them.
+- made in another process: dropped when the live hub delivers its event (`LiveHub.watch`): at
+  once through Redis, else within the feed's CATCH_UP_SECONDS (5 s) of the commit, the bound
+  on staleness whenever the database answers. The feed's catch-up after an outage delivers each
+  missed event, so drops what each names; a `resync` (the feed fell too far behind) drops all.
+- a name or a version the entry does not know (a new upload whose event is still on its way) is
+  read again from the database rather than answered 404 or as the older version; a member that
+  does not exist is never kept (adding a member writes no event).
+
+Each part is bounded: members (least recently used out first) and the small files' bytes
+(by their total size). Handlers read it from the event loop and fill it from worker threads:
+locked, and a fill that read before a drop never lands after it (`_generation`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+from litestar.datastructures import State
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, select
+
+from db.models import ProfilePicture, SyncEvent
+from web.live.channel import RESYNC
+from web.services.accounts import members
+from web.services.accounts.members import Avatar
+
+MEMBERS = 10_000  # entries; one is a few hundred bytes
+FILE_BYTES = 64 * 1024 * 1024  # small picture files kept in memory, in total
+_FRAME_MEMBER = re.compile(rb"\nevent: avatar-(\d+)\n")
+_CHANGED = "ppsync.changed_members"  # session.info key: members whose SyncEvent was flushed
+
+
+@dataclass(frozen=True, slots=True)
+class MemberReads:
+    """None for `avatar`: no such member."""
+
+    avatar: Avatar | None
+    live: frozenset[str]
+    gone: frozenset[str]
+
+    def media_status(self, name: str) -> str | None:
+        """As web.services.pictures.reads.media_status: "live", "gone" or None (unknown)."""
+        if name in self.live:
+            return "live"
+        return "gone" if name in self.gone else None
+
+
+class ReadCache:
+    def __init__(self, engine: Engine, *, capacity: int = MEMBERS) -> None:
+        self.engine = engine
+        self.capacity = capacity
+        self._members: OrderedDict[int, MemberReads] = OrderedDict()
+        self._lock = threading.Lock()
+        self._generation = 0  # up by one on every drop
+        self.files = FileCache()
+        _caches.add(self)
+
+    def get(self, user_id: int) -> MemberReads | None:
+        with self._lock:
+            reads = self._members.get(user_id)
+            if reads is not None:
+                self._members.move_to_end(user_id)
+            return reads
+
+    def load(self, user_id: int) -> MemberReads:
+        """Read the member from the database (in a worker thread: it blocks) and keep it."""
+        with self._lock:
+            generation = self._generation
+        reads = read_member(self.engine, user_id)
+        if reads.avatar is None:
+            return reads  # not kept: a member added later writes no event that would drop it
+        with self._lock:
+            if generation == self._generation:  # nothing was dropped while we read
+                self._members[user_id] = reads
+                self._members.move_to_end(user_id)
+                if len(self._members) > self.capacity:
+                    self._members.popitem(last=False)
+        return reads
+
+    def forget(self, user_ids: set[int]) -> None:
+        with self._lock:
+            self._generation += 1
+            for user_id in user_ids:
+                self._members.pop(user_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._members.clear()
+
+    def on_frame(self, frame: bytes) -> None:
+        """The hub's every delivered event (web/live/hub.py, `LiveHub.watch`)."""
+        if frame == RESYNC:
+            self.clear()
+        elif match := _FRAME_MEMBER.search(frame):
+            self.forget({int(match[1])})
+
+
+def read_cache(state: State) -> ReadCache:
+    """The app's cache, made in create_app."""
+    cache: ReadCache = state["reads"]
+    return cache
+
+
+async def member_reads(state: State, user_id: int, *, newer_than: int = -1) -> MemberReads:
+    """The member's cached entry, read from the database (in a worker thread) when missing or
+    older than a version the client already knows of (its event has not reached us yet)."""
+    cache = read_cache(state)
+    reads = cache.get(user_id)
+    if reads is None or (reads.avatar is not None and reads.avatar.version < newer_than):
+        reads = await to_thread.run_sync(cache.load, user_id)
+    return reads
+
+
+class FileCache:
+    """Small picture files' bytes by storage key. A key's bytes never change (its name is the
+    hash of its content), so nothing is ever dropped for staleness; whether a file may still be
+    served is the member entry's to say, on every request."""
+
+    def __init__(self, budget: int = FILE_BYTES) -> None:
+        self.budget = budget
+        self._used = 0
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        with self._lock:
+            if key in self._items or len(body) > self.budget:
+                return
+            self._items[key] = body
+            self._used += len(body)
+            while self._used > self.budget:
+                _, dropped = self._items.popitem(last=False)
+                self._used -= len(dropped)
+
+
+def read_member(engine: Engine, user_id: int) -> MemberReads:
+    with Session(engine) as session:
+        avatar = members.avatar_of(session, user_id)
+        rows = session.exec(
+            select(
+                ProfilePicture.filename, ProfilePicture.deleted_at, ProfilePicture.purged_at
+            ).where(ProfilePicture.user_id == user_id)
+        ).all()
+    live = frozenset(name for name, deleted, purged in rows if deleted is None and purged is None)
+    gone = frozenset(name for name, _, _ in rows) - live
+    return MemberReads(avatar, live, gone)
+
+
+# --- this process's own commits -------------------------------------------------------------
+
+_caches: weakref.WeakSet[ReadCache] = weakref.WeakSet()  # every app's, in tests several
+_watching = False
+
+
+def watch_commits() -> None:
+    """Drop a member's entries, in every cache of this process, when a transaction that wrote
+    their SyncEvent (every visible change: web.services.sync.record_change) commits."""
+    global _watching
+    if not _watching:
+        _watching = True
+        event.listen(OrmSession, "after_flush", _note_changes)
+        event.listen(OrmSession, "after_commit", _drop_changed)
+
+
+def _note_changes(session: OrmSession, _context: Any) -> None:
+    changed = {obj.user_id for obj in session.new if isinstance(obj, SyncEvent)}
+    if changed:
+        session.info.setdefault(_CHANGED, set()).update(changed)
+
+
+def _drop_changed(session: OrmSession) -> None:
+    # Notes of a rolled-back attempt (kept: a savepoint's rollback must not lose the outer
+    # transaction's) are dropped here too: one extra read, never a stale answer.
+    changed: set[int] | None = session.info.pop(_CHANGED, None)
+    if changed:
+        for cache in list(_caches):
+            cache.forget(changed)
