@@ -7,7 +7,7 @@
 
   // The bar with no value is indeterminate; aria-valuetext says what a number alone cannot.
   function show(form, phase, percent) {
-    const label = form.querySelector("[data-upload-phase]");
+    const label = form.querySelector("[data-upload-phase-label]");
     const bar = form.querySelector("[data-upload-indicator] progress");
     if (!label || !bar) return;
     form.dataset.uploadPhase = phase;

@@ -36,7 +36,7 @@ WATCH_PHASES = """() => {
     const bar = box?.querySelector("progress");
     const shown = box && !box.hidden && getComputedStyle(box).visibility === "visible";
     if (!shown) return "";
-    const label = box.querySelector("[data-upload-phase]").textContent;
+    const label = box.querySelector("[data-upload-phase-label]").textContent;
     return `${label}|${bar.getAttribute("aria-valuetext")}`;
   };
   new MutationObserver(() => {
