@@ -1,7 +1,8 @@
 // Big phone photos ([data-downsize] forms): a still JPEG, PNG or WebP over the upload cap
 // (data-max-bytes) or the pixel limit (data-max-pixels) is redrawn in the browser before it is
 // sent: orientation applied, long edge at most 4096 px, JPEG (WebP when it has transparency)
-// within the cap. Animations are never touched; the server's checks stay the authority.
+// within the cap. Animations are never touched; the server's checks stay the authority. While it
+// works, the upload's progress bar shows "Preparing picture…" (static/js/upload-progress.js).
 (() => {
   const LONG_EDGE = 4096;
   async function isAnimated(file) {
@@ -44,9 +45,12 @@
     const submit = form.querySelector("button[type=submit]");
     submit.disabled = true;
     form.setAttribute("aria-busy", "true");
+    let preparing = false;
     try {
       if (await isAnimated(file)) return;
       if (file.size <= maxBytes && (await pixels(file)) <= maxPixels) return;
+      preparing = true;
+      input.dispatchEvent(new Event("upload:preparing", { bubbles: true })); // the progress bar's first phase
       const smaller = await downsize(file, maxBytes);
       if (!smaller) return;
       const files = new DataTransfer();
@@ -58,6 +62,7 @@
     } catch (error) {
       console.warn("downsizing failed; sending the original", error);
     } finally {
+      if (preparing) input.dispatchEvent(new Event("upload:prepared", { bubbles: true }));
       submit.disabled = false;
       form.removeAttribute("aria-busy");
     }

@@ -1,13 +1,33 @@
-// Upload progress for forms marked data-upload-progress. htmx 4 sends with fetch, which
-// reports no upload progress, so for these forms the request goes through XMLHttpRequest.
+// The upload's one progress bar ([data-upload-progress] forms), in two phases: "Preparing
+// picture…" while static/js/downsize.js redraws a big photo (it says so with the
+// upload:preparing and upload:prepared events), then "Uploading…" with the bytes sent. htmx 4
+// sends with fetch, which reports no upload progress, so these forms send through XMLHttpRequest.
 (() => {
-  function xhrFetch(bar) {
+  const PHASES = { preparing: "Preparing picture…", uploading: "Uploading…" };
+
+  // The bar with no value is indeterminate; aria-valuetext says what a number alone cannot.
+  function show(form, phase, percent) {
+    const label = form.querySelector("[data-upload-phase-label]");
+    const bar = form.querySelector("[data-upload-indicator] progress");
+    if (!label || !bar) return;
+    form.dataset.uploadPhase = phase;
+    label.textContent = PHASES[phase];
+    if (percent === undefined) {
+      bar.removeAttribute("value");
+      bar.setAttribute("aria-valuetext", PHASES[phase]);
+    } else {
+      bar.value = percent;
+      bar.setAttribute("aria-valuetext", `${PHASES[phase]} ${Math.round(percent)}%`);
+    }
+  }
+
+  function xhrFetch(form) {
     return (url, init) => new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open(init.method || "GET", url);
       for (const [name, value] of Object.entries(init.headers || {})) xhr.setRequestHeader(name, value);
       xhr.responseType = "blob";
-      xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = (100 * e.loaded) / e.total; };
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) show(form, "uploading", (100 * e.loaded) / e.total); };
       xhr.onload = () => {
         const headers = new Headers();
         for (const line of xhr.getAllResponseHeaders().trim().split(/\r?\n/)) {
@@ -20,7 +40,6 @@
       xhr.onerror = () => reject(new TypeError("Network error while uploading"));
       xhr.onabort = () => reject(new DOMException("Upload aborted", "AbortError"));
       init.signal?.addEventListener("abort", () => xhr.abort());
-      bar.removeAttribute("value");
       xhr.send(init.body);
     });
   }
@@ -29,9 +48,18 @@
   const showIndicators = () => document.querySelectorAll("[data-upload-progress] [data-upload-indicator]").forEach((el) => { el.hidden = false; });
   document.addEventListener("DOMContentLoaded", showIndicators);
   document.addEventListener("htmx:after:swap", showIndicators);
+  document.addEventListener("upload:preparing", (event) => {
+    const form = event.target.closest?.("[data-upload-progress]");
+    if (form) show(form, "preparing");
+  });
+  document.addEventListener("upload:prepared", (event) => {
+    const form = event.target.closest?.("[data-upload-progress]");
+    if (form) delete form.dataset.uploadPhase;
+  });
   document.addEventListener("htmx:config:request", (event) => {
     const form = event.target.closest?.("[data-upload-progress]");
-    const bar = form?.querySelector("progress");
-    if (bar) event.detail.ctx.fetch = xhrFetch(bar);
+    if (!form?.querySelector("[data-upload-indicator] progress")) return;
+    show(form, "uploading"); // before htmx shows the indicator: never a stale "Preparing"
+    event.detail.ctx.fetch = xhrFetch(form);
   });
 })();

@@ -168,7 +168,7 @@ def test_without_javascript_nothing_script_only_shows(
     page = open_context(storage_state=member_state, java_script_enabled=False).new_page()
     page.goto(f"{server.url}/profile")
     expect(page.get_by_text("Uploading…")).to_be_hidden()
-    expect(page.get_by_label("Upload progress")).to_be_hidden()
+    expect(page.get_by_role("progressbar")).to_be_hidden()
     expect(page.get_by_text("drop a picture")).to_be_hidden()
     expect(page.get_by_role("button", name="Upload", exact=True)).to_be_visible()
 

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from PIL import Image
 from sqlmodel import Session, select
 
 from db.models import ProfilePicture
 from tests.conftest import log_in
-from tests.factories import jpeg
+from tests.factories import add_member, jpeg
 from tests.html import one, parse
 from tests.unit.test_profile_pictures import HX, post, upload
 from web.services.pictures.retention import RETENTION
@@ -91,3 +93,49 @@ def test_restore_from_deleted_pictures_with_htmx_swaps_the_list(
     assert response.status_code == 200
     assert deleted_section(response.text) is None
     assert one(response.text, "[role=status]").get_text(strip=True) == "Version 1 restored."
+
+
+def deleted_version_1(client: TestClient[Any]) -> str:
+    """Alice's version 1, deleted; the public media URL it had."""
+    upload(client, jpeg("red"))
+    public = one(client.get("/profile").text, "#history .history-item img")["src"]
+    upload(client, jpeg("blue"))
+    post(client, "/profile/picture/delete", version="1")
+    return str(public)
+
+
+def test_deleted_thumbnail_is_the_small_variant_not_the_master(
+    client: TestClient[Any], member: int
+) -> None:
+    deleted_version_1(client)
+    img = deleted_section(client.get("/profile").text).select_one("img")
+    assert img["src"] == "/profile/picture/1/thumb"
+    response = client.get(img["src"])
+    assert response.status_code == 200
+    assert response.headers["cache-control"].startswith("private")
+    assert Image.open(io.BytesIO(response.content)).size == (80, 80)
+
+
+def test_deleted_thumbnail_is_gone_from_the_public_media_url(
+    client: TestClient[Any], member: int
+) -> None:
+    public = deleted_version_1(client)
+    assert client.get(public).status_code == 410
+
+
+def test_a_visitor_cannot_see_a_deleted_thumbnail(client: TestClient[Any], member: int) -> None:
+    deleted_version_1(client)
+    client.cookies.clear()
+    response = client.get("/profile/picture/1/thumb", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+def test_another_member_cannot_see_a_deleted_thumbnail(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    deleted_version_1(client)
+    add_member(db, "bob", "Bob")
+    client.cookies.clear()
+    log_in(client, "bob")
+    assert client.get("/profile/picture/1/thumb").status_code == 404  # bob has no version 1

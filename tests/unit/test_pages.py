@@ -8,6 +8,7 @@ import pytest
 from litestar.testing import TestClient
 from sqlmodel import Session
 
+from db.models import User
 from tests.conftest import log_in
 from tests.factories import add_member
 from tests.html import avatars, one, parse
@@ -45,6 +46,16 @@ def test_member_page_shows_a_large_avatar(client: TestClient[Any], alice: int) -
     avatar = one(response.text, "main [data-user-id]")
     assert avatar["data-avatar-size"] == "lg"
     assert one(response.text, "h1").get_text() == "Alice Liddell"
+
+
+def test_member_page_says_since_when_in_the_one_date_format(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    joined = one(client.get("/members/alice").text, ".member-handle time[datetime]")
+    user = db.get(User, alice)
+    assert user is not None
+    assert joined["datetime"] == user.created_at.isoformat()
+    assert joined.get_text() == user.created_at.strftime("%-d %b %Y, %H:%M") + " UTC"
 
 
 def test_unknown_member_page_is_404(client: TestClient[Any]) -> None:

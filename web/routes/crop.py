@@ -1,4 +1,5 @@
-"""Re-cropping a kept version from its private master, without uploading again."""
+"""Re-cropping a kept version from its private master, without uploading again; and the files
+only a version's owner sees (its master, a deleted version's thumbnail)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ from web.services import imaging
 from web.services.accounts.members import Viewer
 from web.services.pictures import reads, uploads
 from web.services.pictures.access import PictureError
+from web.services.pictures.storage import MediaStore
+
+THUMB_PX = 80  # the history rows' 40 px pictures, at 2x
+# A member's own files, deleted versions' included: for their eyes only, never kept by others.
+OWN_HEADERS = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
 
 
 @dataclass
@@ -57,15 +63,26 @@ class CropController(Controller):
             key, mime = reads.master_of(db, store, user_id=viewer.id, version=version)
         except PictureError:
             raise NotFoundException() from None
-        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
         if turns % 4:
             turned = imaging.rotated(store.read(key), turns % 4)
             mime = imaging.MIME_TYPES[imaging.sniff_format(turned[:16])]
-            return Response(turned, media_type=mime, headers=headers)
-        blob = store.open(key)
-        if blob is None:  # removed since master_of looked
-            raise NotFoundException()
-        return send(blob, media_type=mime, headers=headers)
+            return Response(turned, media_type=mime, headers=OWN_HEADERS)
+        return _send_own(store, key, mime)
+
+    @get("/thumb", sync_to_thread=True)
+    def thumb(
+        self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn, version: FromPath[int]
+    ) -> Stream | Response[bytes]:
+        """A small picture of any of the member's versions, deleted or not: the public media
+        URL of a deleted version answers 410 to everyone, its owner sees it here."""
+        store = media_of(request.app.state)
+        try:
+            key, mime = reads.own_variant_of(
+                db, store, user_id=viewer.id, version=version, px=THUMB_PX
+            )
+        except PictureError:
+            raise NotFoundException() from None
+        return _send_own(store, key, mime)
 
     @post("/crop", sync_to_thread=True, opt={FORM_UPLOAD: True})
     def recrop(
@@ -93,6 +110,13 @@ class CropController(Controller):
             raise NotFoundException(error.message) from None
         message = f"Version {recropped.version} saved from version {version}."
         return done(request, db, viewer, message, live=live, change=recropped.change)
+
+
+def _send_own(store: MediaStore, key: str, mime: str) -> Stream | Response[bytes]:
+    blob = store.open(key)
+    if blob is None:  # removed since it was looked up
+        raise NotFoundException()
+    return send(blob, media_type=mime, headers=OWN_HEADERS)
 
 
 def _page(

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -51,7 +52,7 @@ class Member:
     id: int
     handle: str
     display_name: str
-    created_at: str
+    created_at: datetime
     avatar: Avatar
 
 
@@ -247,7 +248,7 @@ def _member(
         id=user.id,
         handle=user.handle,
         display_name=user.display_name,
-        created_at=user.created_at.date().isoformat(),
+        created_at=user.created_at,
         avatar=avatar,
     )
 

@@ -42,6 +42,7 @@ class DeletedItem:
     """A version the member deleted, restorable until `purge_after`."""
 
     version: int
+    picture: PictureRef
     deleted: datetime
     purge_after: datetime
     kept_days: int
@@ -160,6 +161,7 @@ def deleted(session: Session, user_id: int, *, now: datetime | None = None) -> l
     return [
         DeletedItem(
             version=picture.version,
+            picture=picture_ref(user_id, picture.filename, picture.meta, animate=False),
             deleted=picture.deleted_at,
             purge_after=picture.deleted_at + RETENTION,
             kept_days=RETENTION.days,
@@ -199,6 +201,19 @@ def master_key_of(store: MediaStore, picture: ProfilePicture) -> tuple[str, str]
     if not store.exists(key):
         raise PictureError(404, f"Version {picture.version} has no master to re-crop from.")
     return key, EXT_MIME[ext]
+
+
+def own_variant_of(
+    session: Session, store: MediaStore, *, user_id: int, version: int, px: int
+) -> tuple[str, str]:
+    """The storage key and type of the still variant at px of one of the member's versions,
+    deleted or not (until purged): a deleted version's files are served to no one else."""
+    picture = version_row(session, user_id, version)
+    ref = picture_ref(user_id, picture.filename, picture.meta, animate=False)
+    key = ref.key(px)
+    if not store.exists(key):
+        raise PictureError(404, f"Version {version} has no {px} px picture.")
+    return key, EXT_MIME[ref.fallback_ext]
 
 
 def media_status(session: Session, user_id: int, name: str) -> str | None:

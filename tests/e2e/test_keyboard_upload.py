@@ -1,0 +1,65 @@
+"""Uploading with the keyboard alone in Chromium: Tab reaches the styled picker (its label is the
+button, the input under it takes the focus), Space opens the file chooser, Tab reaches Upload,
+Enter sends; the message names the picture's own version and focus lands on it, not on <body>."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.e2e.conftest import ConsoleErrors, Server, api, log_in
+from tests.factories import jpeg
+
+pytestmark = pytest.mark.e2e
+
+
+def is_focused(locator: Locator) -> bool:
+    return bool(locator.evaluate("el => el === document.activeElement"))
+
+
+def tab_to(page: Page, target: Locator, key: str = "Tab", most: int = 40) -> None:
+    """Press Tab (or Shift+Tab) until `target` has the focus, as a keyboard user would."""
+    for _ in range(most):
+        if is_focused(target):
+            return
+        page.keyboard.press(key)
+    expect(target).to_be_focused()
+
+
+def test_keyboard_alone_chooses_a_picture_and_uploads_it(
+    server: Server, alice: int, browser: Browser, console_errors: ConsoleErrors
+) -> None:
+    token = server.ppsync("token", "add", "alice")
+    with api(server, token) as client:  # version 1 made and deleted: the sync counter is ahead
+        sent = {"profilePicture": ("old.jpg", jpeg("red"), "image/jpeg")}
+        made = client.post("/api/profile/upload-picture", files=sent, data={"userId": str(alice)})
+        assert made.status_code == 201
+        gone = client.request("DELETE", "/api/profile/delete-picture", json={"userId": alice})
+        assert gone.status_code == 200
+    page = console_errors.watch(browser.new_context().new_page())
+    log_in(page, server, "alice")
+
+    picker = page.locator("#profilePicture")
+    expect(page.locator("[data-file-picker].is-enhanced")).to_be_visible()
+    tab_to(page, picker)
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(
+        {"name": "keyboard.jpg", "mimeType": "image/jpeg", "buffer": jpeg("blue", (400, 300))}
+    )
+    expect(page.locator("[data-file-name]")).to_have_text("keyboard.jpg")
+    upload = page.get_by_role("button", name="Upload", exact=True)
+    tab_to(page, upload)
+    page.keyboard.press("Shift+Tab")  # back and forth: the order holds both ways
+    tab_to(page, upload)
+    page.keyboard.press("Enter")
+
+    with api(server, token) as client:
+        expect(page.locator("#history .history-item.is-active")).to_contain_text("keyboard.jpg")
+        state = client.get(f"/api/profile/picture/{alice}").json()
+    assert state["version"] == 2 and state["pictureVersion"] > 2
+    message = page.get_by_role("status").filter(has_text="uploaded")
+    expect(message).to_have_text(f"Version {state['version']} uploaded.")
+    expect(message).to_be_focused()
+    assert page.evaluate("document.activeElement !== document.body")
+    assert console_errors == []
