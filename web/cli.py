@@ -17,6 +17,7 @@ from db import migrate
 from db.engine import make_engine
 from db.models import User
 from web.live.channel import publish_outside_app
+from web.limits import describe, raise_open_files_limit
 from web.live.feed import CATCH_UP_SECONDS
 from web.services import audit, imaging
 from web.services.accounts import members, tokens
@@ -363,6 +364,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from web.app import create_app
 
+    soft, hard = raise_open_files_limit()
+    print(
+        f"Open files: up to {describe(soft)} (hard limit {describe(hard)}): each live stream "
+        "holds one.",
+        file=sys.stderr,
+    )
     app = create_app(settings)
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False, access_log=False)
     return 0
