@@ -16,8 +16,8 @@ from sqlmodel import Session, select
 from db import migrate
 from db.engine import make_engine
 from db.models import User
-from web.live.channel import publish_outside_app
 from web.limits import describe, raise_open_files_limit
+from web.live.channel import publish_outside_app
 from web.live.feed import CATCH_UP_SECONDS
 from web.services import audit, imaging
 from web.services.accounts import members, tokens

@@ -156,7 +156,9 @@ async def _start(scope: Scope, send: Send, status: int, headers: list[tuple[byte
     await send(message)
 
 
-async def _refuse(scope: Scope, send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+async def _refuse(
+    scope: Scope, send: Send, status: int, headers: list[tuple[bytes, bytes]]
+) -> None:
     await _start(scope, send, status, [*headers, (b"content-length", b"0")])
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
