@@ -9,14 +9,17 @@ it asks the server for a change, `--rounds` times, and times each one from the c
 server's monotonic clock, shared by every process on the machine) to its arrival at each client.
 
 Variants, in the same run:
-  app     the application itself: GET /events (web/routes/events.py) over the channels plugin,
-          fed by a real change (record_change, commit, LiveHub.publish from a worker thread).
+  app     the application itself: GET /events (web/routes/events.py, called by the app's front
+          door outside the middleware) over the channels plugin, fed by a real change
+          (record_change, commit, LiveHub.publish from a worker thread).
   stream  the same application, with the stream written as Litestar's Stream response over the
-          same subscription: only the handler differs.
+          same subscription, routed through the middleware like any other handler.
   bare    a bare ASGI broadcaster: a set of queues, the frame encoded once, put into each.
 
-Printed per run: connections held, the server's RSS growth per connection, and p50/p99/max
-milliseconds from commit to arrival over every client and round.
+Printed per run: connections held, the server's RSS growth per connection, p50/p99/max
+milliseconds from commit to arrival over every client and round, and p99 over the bare one's.
+Both processes raise their open-file limit to the hard one (web/limits.py), as `ppsync serve`
+does: 10,000 clients need `ulimit -Hn` above 10,100.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import resource
+import math
 import statistics
 import subprocess
 import sys
@@ -43,9 +46,12 @@ READY_TIMEOUT = 60.0
 ARRIVAL_TIMEOUT = 10.0
 
 
-def raise_fd_limit() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+def raise_fd_limit() -> int:
+    """Both sides raise their own limit as `ppsync serve` does: one socket per stream."""
+    from web.limits import raise_open_files_limit
+
+    soft, _hard = raise_open_files_limit()
+    return soft
 
 
 # --- the servers ---------------------------------------------------------------------------
@@ -365,28 +371,38 @@ def run_once(variant: str, n: int, rounds: int) -> dict[str, float]:
 
 
 def bench(variants: list[str], sizes: list[int], rounds: int, repeat: int) -> None:
-    raise_fd_limit()
+    files = raise_fd_limit()
+    if files < max(sizes) + 100:
+        sys.exit(f"the clients need {max(sizes) + 100} open files, the limit is {files}")
     print(f"SSE fan-out: one uvicorn process (uvloop, httptools); {rounds} changes per run;")
     print("clients in another process on 127.0.0.1; latency = commit -> arrival at each client.")
-    print(f"Variants interleaved, {repeat} runs each: the median run, and the p99 range.")
+    print(f"Variants interleaved, {repeat} runs each: the median run, and the p99 range;")
+    print(f"x bare = p99 / the bare broadcaster's. Open files per process: {files}.")
     print(
         f"{'variant':8} {'clients':>7} {'held':>6} {'KB/conn':>8} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'max ms':>7} {'connect s':>9}  p99 range"
+        f"{'max ms':>7} {'x bare':>6} {'connect s':>9}  p99 range"
     )
     for n in sizes:
         runs: dict[str, list[dict[str, float]]] = {variant: [] for variant in variants}
         for _ in range(repeat):  # interleaved, so a noisy neighbour hurts every variant alike
             for variant in variants:
                 runs[variant].append(run_once(variant, n, rounds))
+        medians = {variant: median_run(runs[variant]) for variant in variants}
         for variant in variants:
-            ordered = sorted(runs[variant], key=lambda result: result["p99"])
-            median = ordered[len(ordered) // 2]
+            median = medians[variant]
+            ratio = median["p99"] / medians["bare"]["p99"] if "bare" in medians else math.nan
+            p99s = sorted(result["p99"] for result in runs[variant])
             print(
                 f"{variant:8} {n:>7} {median['held']:>6.0f} {median['kb']:>8.1f} "
                 f"{median['p50']:>7.1f} {median['p99']:>7.1f} {median['max']:>7.1f} "
-                f"{median['connect_s']:>9.1f}  {ordered[0]['p99']:.0f}-{ordered[-1]['p99']:.0f}",
+                f"{ratio:>6.2f} {median['connect_s']:>9.1f}  {p99s[0]:.0f}-{p99s[-1]:.0f}",
                 flush=True,
             )
+
+
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run whose p99 is the median one (its other figures with it)."""
+    return sorted(runs, key=lambda result: result["p99"])[len(runs) // 2]
 
 
 def main() -> None:

@@ -61,6 +61,7 @@ from web.services.accounts.passwords import HASHING_SLOTS
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MEDIA_URL, MediaUrls
 from web.services.pictures.stores import StoreUnavailable, media_store
+from web.sessions import STATE_KEY as SESSION_CONFIG
 from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings
 from web.stores.database import DatabaseStore
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     watch_commits()
     stores = _stores(settings, engine)
     purger = MemoryPurger(stores["rate_limit"])
-    return Litestar(
+    return App(
         route_handlers=[
             auth.AuthController,
             pages.PagesController,
@@ -104,7 +105,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             crop.CropController,
             media.avatar_file,
             components.avatar_fragment,
-            events.stream,
             events.sync_avatars,
             admin.sync_page,
             health.healthz,
@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "reads": reads,
                 "media": media_store(settings),
                 "media_urls": media_urls,
+                SESSION_CONFIG: sessions,  # the stream reads it outside the middleware
             }
         ),
         before_send=[
@@ -173,6 +174,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[configure_logging, live.start, purger.start, _freeze_gc],
         on_shutdown=[live.stop, purger.stop, engine.dispose],
     )
+
+
+class App(Litestar):
+    """The app, with a front door: GET /events goes straight to its raw handler, outside every
+    middleware and hook, which would wrap each frame for the stream's life (its module says what
+    it does itself instead). Everything else is Litestar's."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in events.STREAM_PATHS:
+            scope["app"] = scope["litestar_app"] = self
+            scope.setdefault("state", {})
+            await events.stream(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def _freeze_gc() -> None:

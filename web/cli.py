@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from db import migrate
 from db.engine import make_engine
 from db.models import User
+from web.limits import describe, raise_open_files_limit
 from web.live.channel import publish_outside_app
 from web.live.feed import CATCH_UP_SECONDS
 from web.services import audit, imaging
@@ -364,6 +365,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from web.app import create_app
     from web.header_timeout import protocol_class
 
+    soft, hard = raise_open_files_limit()
+    print(
+        f"Open files: up to {describe(soft)} (hard limit {describe(hard)}): each live stream "
+        "holds one.",
+        file=sys.stderr,
+    )
     app = create_app(settings)
     uvicorn.run(
         app,

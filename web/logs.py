@@ -31,8 +31,13 @@ class RequestLogMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope.setdefault("state", {})[_STARTED] = time.perf_counter()
+        note_started(scope)
         await self.app(scope, receive, send)
+
+
+def note_started(scope: Scope) -> None:
+    """Where a request's `ms` counts from (the stream, outside the middleware, calls it too)."""
+    scope.setdefault("state", {})[_STARTED] = time.perf_counter()
 
 
 async def log_response(message: Message, scope: Scope) -> None:

@@ -15,9 +15,10 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
-from litestar.types import Empty, Message, ScopeSession
+from litestar.types import Empty, Message, Scope, ScopeSession
 
 _NEW_ID = "ppsync.new_session_id"
+STATE_KEY = "session_config"  # the app's SessionConfig, in app.state, for `read_session`
 
 
 def renew_session_id(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
@@ -49,3 +50,10 @@ class SessionBackend(ServerSideSessionBackend):
 @dataclass
 class SessionConfig(ServerSideSessionConfig):
     _backend_class = SessionBackend
+
+
+async def read_session(scope: Scope) -> dict[str, Any]:
+    """The session a request's cookie names, read as the middleware reads it, never written back
+    and no cookie sent: for the /events stream, which runs outside the middleware (web/app.py)."""
+    config: SessionConfig = scope["app"].state[STATE_KEY]
+    return await SessionBackend(config).load_from_connection(ASGIConnection(scope))

@@ -1,31 +1,43 @@
 """GET /events: the live stream, one per browser (see static/js/live-sync.js); and
 GET /events/sync: the one-request check of every avatar on a page, for when there is no stream.
 
-The stream is a plain ASGI handler: it sends the published frame bytes as they are, with no
-response object, serialiser or extra task between the queue and the socket, which keeps a
-stream's memory and the fan-out time near a bare ASGI broadcaster's (bench/sse_fanout.py).
+The stream is a plain ASGI callable that the app's front door (web/app.py) calls before any of
+Litestar's wrappers: no middleware, exception handler or before-send hook sits between the queue
+and the socket for the stream's life, and none keeps its frames alive, which keeps a stream's
+memory and the fan-out time near a bare ASGI broadcaster's (bench/sse_fanout.py). What those
+wrappers did that a stream needs, it does itself, once, before its first byte: the before-send
+hooks on its head (security headers, the request log line), the signed-in member from the
+session cookie (read, never written back), the client address and its stream cap, and a 503
+while the database is away. GET needs no CSRF check and has no body to limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any
 
 import msgspec
-from litestar import Request, asgi, get
+from litestar import Request, get
 from litestar.datastructures import Headers
 from litestar.exceptions import ValidationException
 from litestar.params import FromQuery
 from litestar.response import Response
-from litestar.types import Receive, Scope, Send
+from litestar.types import Message, Receive, Scope, Send
 
+from db.unavailable import unavailable_cause
 from web.client import client_address
-from web.deps import DB, settings_of, signed_in_id
+from web.deps import DB, SESSION_USER_KEY, settings_of, signed_in_id
 from web.live.channel import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
 from web.live.hub import LiveHub, Stream, live_hub
+from web.logs import note_started
+from web.routes.unavailable import RETRY_AFTER_S
 from web.services import sync
+from web.services.sync import Replay
+from web.sessions import read_session
 
+STREAM_PATHS = frozenset({"/events", "/events/"})
 STREAM_HEADERS = [
     (b"content-type", b"text/event-stream"),
     # no-transform and X-Accel-Buffering keep proxies from compressing or holding back frames.
@@ -37,55 +49,80 @@ CAPPED_RETRY = b"30"  # seconds, when an address already holds EVENTS_PER_CLIENT
 _CLAIM = re.compile(r"(\d{1,10}):(\d{1,10})")
 _EVENT_ID = re.compile(r"\d{1,18}")
 
+log = logging.getLogger(__name__)
 
-# GET is never CSRF-checked; excluded, the middleware also sets no cookie on the stream.
-@asgi("/events", copy_scope=False, opt={"exclude_from_csrf": True})
+
 async def stream(scope: Scope, receive: Receive, send: Send) -> None:
+    """GET /events, with `scope["app"]` set by the front door."""
+    note_started(scope)
     hub = live_hub(scope["app"])
     if scope.get("method") != "GET":
-        await _refuse(send, 405, [(b"allow", b"GET")])
+        await _refuse(scope, send, 405, [(b"allow", b"GET")])
         return
     if hub.draining:  # shutting down: the tab retries, and reaches the next process
-        await _refuse(send, 503, [(b"retry-after", b"1")])
+        await _refuse(scope, send, 503, [(b"retry-after", b"1")])
         return
     address = client_address(scope)
     if not hub.admit(address, settings_of(scope["app"].state).events_per_client):
-        await _refuse(send, 429, [(b"retry-after", CAPPED_RETRY)])
+        await _refuse(scope, send, 429, [(b"retry-after", CAPPED_RETRY)])
         return
     try:
-        opened, replayed_up_to = await _open(hub, scope, send)
-        try:
-            watcher = asyncio.create_task(_end_on_disconnect(receive, opened.subscriber))
-            try:
-                await _pump(opened, send, replayed_up_to)
-            finally:
-                watcher.cancel()
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            hub.close(opened)
+        if (opened := await _open_or_refuse(hub, scope, send)) is not None:
+            await _serve(hub, opened, receive, send)
     finally:
         hub.leave(address)
 
 
-async def _open(hub: LiveHub, scope: Scope, send: Send) -> tuple[Stream, int]:
-    """Register, replay, send the opening. Its own function: what it needs (headers, the
-    replay) is let go before the stream settles down for hours."""
-    headers = Headers.from_scope(scope)
-    opened, replay = await hub.open(
-        viewer_id=signed_in_id(scope),
-        user_agent=headers.get("user-agent", ""),
-        last_event_id=_last_event_id(headers.get("last-event-id", "")),
-    )
+async def _serve(hub: LiveHub, opened: tuple[Stream, int], receive: Receive, send: Send) -> None:
+    stream, replayed_up_to = opened
     try:
-        # A copy: middleware appends to the list it is given (the session cookie, for one).
-        headers_out = list(STREAM_HEADERS)
-        await send({"type": "http.response.start", "status": 200, "headers": headers_out})
+        watcher = asyncio.create_task(_end_on_disconnect(receive, stream.subscriber))
+        try:
+            await _pump(stream, send, replayed_up_to)
+        finally:
+            watcher.cancel()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        hub.close(stream)
+
+
+async def _open_or_refuse(hub: LiveHub, scope: Scope, send: Send) -> tuple[Stream, int] | None:
+    """Register, replay, send the opening; or answer as an exception handler would have: 503
+    while the database is away (the tab retries), 500 for a bug."""
+    try:
+        opened, replay = await _register(hub, scope)
+    except Exception as error:
+        await _refuse_error(scope, send, error)
+        return None
+    try:
+        await _start(scope, send, 200, list(STREAM_HEADERS))  # a copy: the hooks append to it
         body = opening_frames(replay)
         await send({"type": "http.response.body", "body": body, "more_body": True})
     except BaseException:
         hub.close(opened)
         raise
     return opened, replay.last_event_id
+
+
+async def _register(hub: LiveHub, scope: Scope) -> tuple[Stream, Replay]:
+    """Its own function: what it reads (headers, the session) is let go before the stream
+    settles down for hours."""
+    headers = Headers.from_scope(scope)
+    member = (await read_session(scope)).get(SESSION_USER_KEY)
+    return await hub.open(
+        viewer_id=member if isinstance(member, int) else None,
+        user_agent=headers.get("user-agent", ""),
+        last_event_id=_last_event_id(headers.get("last-event-id", "")),
+    )
+
+
+async def _refuse_error(scope: Scope, send: Send, error: Exception) -> None:
+    if (cause := unavailable_cause(error)) is not None:
+        log.warning("database unavailable: GET /events: %s", cause)
+        await _refuse(scope, send, 503, [(b"retry-after", str(RETRY_AFTER_S).encode())])
+    else:
+        log.error("request failed: GET /events", exc_info=error)
+        await _refuse(scope, send, 500, [])
 
 
 async def _pump(opened: Stream, send: Send, replayed_up_to: int) -> None:
@@ -109,8 +146,20 @@ async def _end_on_disconnect(receive: Receive, subscriber: LiveSubscriber) -> No
     subscriber.close()
 
 
-async def _refuse(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+async def _start(scope: Scope, send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+    """The response's head, through the app's before-send hooks as every other response's is:
+    the one list of security headers (web/headers.py) and the request log line (web/logs.py).
+    The frames after it skip the hooks, which look at heads only."""
+    message: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    for hook in scope["app"].before_send:
+        await hook(message, scope)
+    await send(message)
+
+
+async def _refuse(
+    scope: Scope, send: Send, status: int, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await _start(scope, send, status, [*headers, (b"content-length", b"0")])
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
