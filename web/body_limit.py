@@ -90,8 +90,9 @@ class BodyLimitMiddleware:
             if complete:  # the body is in: what is left is the wait for a disconnect
                 return await receive()
             allowed = started + BODY_GRACE_S + received / MIN_BODY_RATE - loop.time()
-            try:
-                message = await asyncio.wait_for(receive(), timeout=max(allowed, 0.01))
+            try:  # timeout() makes no task per chunk, as wait_for() does: 80 of them for 5 MB
+                async with asyncio.timeout(max(allowed, 0.01)):
+                    message = await receive()
             except TimeoutError:
                 raise BodyTooSlow(headers={"Connection": "close"}) from None
             if message["type"] == "http.request":
