@@ -32,7 +32,7 @@ from web import deps
 from web.api.common import openapi_config
 from web.api.errors import routing_problem
 from web.assets import AssetUrls
-from web.body_limit import BodyLimitMiddleware
+from web.body_limit import BodyLimitMiddleware, keep_uploads_in_memory
 from web.deps import signed_in_id
 from web.guards import FormUploadLimitMiddleware
 from web.headers import security_headers
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     watch_commits()
     stores = _stores(settings, engine)
     purger = MemoryPurger(stores["rate_limit"])
+    keep_uploads_in_memory(settings.max_upload_bytes)
     return App(
         route_handlers=[
             auth.AuthController,

@@ -180,6 +180,40 @@ def test_failure_midway_keeps_files_that_were_already_there(
     assert files_in(store.root) == sorted(keys[:-1])
 
 
+def test_a_write_failing_on_its_thread_leaves_no_files_and_no_temps(
+    store: DiskStore, processed: Processed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fsync = os.fsync
+    calls: list[int] = []
+
+    def fsync_fails_once(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError("I/O error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_fails_once)
+    with pytest.raises(OSError, match="I/O error"):
+        store.write_processed(USER, NAME, processed)
+    assert files_in(store.root) == []
+
+
+def test_the_master_is_renamed_into_place_last(
+    store: DiskStore, processed: Processed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_replace = os.replace
+    renamed: list[Path] = []
+
+    def recording_replace(src: Any, dst: Any) -> None:
+        renamed.append(Path(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    keys = store.write_processed(USER, NAME, processed)
+    assert renamed == [store.path(key) for key in keys]
+    assert keys[-1] == master_key(USER, NAME, processed.master.ext)
+
+
 def test_no_temp_files_left_behind(store: DiskStore, processed: Processed) -> None:
     store.write_processed(USER, NAME, processed)
     assert not [p for p in store.root.rglob("*") if p.name.startswith(TEMP_PREFIX)]

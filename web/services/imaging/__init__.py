@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageFile
@@ -118,7 +119,8 @@ def suggest_crop(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Suggestion:
         if header.frames > 1 and header.format in _ANIMATED_FORMATS:
             source = _source(im, im.size, header, None, limits)
         else:
-            source, _frame = _upright(im, header, None, limits)
+            source, frame = _upright(im, header, None, limits)
+            source.around_face(frame)
     return Suggestion(source.crop, source.crop_source)
 
 
@@ -185,15 +187,25 @@ def _still(
     alpha = not dec.is_opaque(frame)
     if not alpha and frame.mode != "RGB":
         frame = frame.convert("RGB")
+    # The master is the whole frame, whatever the crop: encoded while the face is looked for.
+    master = None if kept else enc.threads().submit(enc.still_master, frame, alpha)
+    source.around_face(frame)
     images = enc.squares(frame, source.box(frame), VARIANT_PX)
-    master = _kept(kept, header) if kept else enc.still_master(frame, alpha)
-    return _processed(source, master, alpha, images, enc.still_variants(images, alpha))
+    variants = enc.still_variants(images, alpha)
+    kept_master = _kept(kept, header) if kept else None
+    return _processed(source, kept_master or _done(master), alpha, images, variants)
+
+
+def _done(master: Future[Master] | None) -> Master:
+    assert master is not None  # made above whenever no master is kept
+    return master.result()
 
 
 def _upright(
     im: ImageFile.ImageFile, header: Header, crop: Crop | None, limits: Limits
 ) -> tuple[_Source, Image.Image]:
-    """Frame 0 decoded (a JPEG at its draft scale), sRGB and upright, and the square to cut."""
+    """Frame 0 decoded (a JPEG at its draft scale), sRGB and upright, and the square to cut
+    (the member's or the centre: `around_face` may move it)."""
     raw_size = im.size
     if header.format == "JPEG":
         side = (crop.size if crop else 1.0) * min(raw_size)
@@ -202,7 +214,6 @@ def _upright(
     with dec.pillow_errors(limits):
         icc = im.info.get("icc_profile")
         frame = enc.clean(dec.upright(dec.to_srgb(im, icc), source.orientation))
-    source.around_face(frame)
     return source, frame
 
 

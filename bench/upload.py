@@ -1,0 +1,250 @@
+"""One API upload of a phone photo, end to end, beside the draft-decode floor and a tuned Pillow
+reference; and twelve members uploading four at a time, beside that reference on two processes.
+
+    .venv/bin/python bench/upload.py [--runs 15] [--rounds 3]
+
+A real `ppsync serve` runs on a free port over a temporary VAR_DIR (SQLite), with twelve members
+and an API token each. The photo is bench/pipeline.py's 12 MP phone JPEG with an EXIF block
+(orientation 6, a GPS position) put in front. Timed alternately, in the same run:
+
+  floor       a bare draft-mode decode of the same bytes (bench/pipeline.py's draft_decode)
+  reference   a tuned single-threaded Pillow pipeline making the same files as ours: draft
+              decode, EXIF transpose, centre square, the same sizes, formats and settings, a
+              1024 px master; in this process, nothing written
+  upload      POST /api/profile/upload-picture (HTTP, multipart, pipeline, every file written
+              and fsynced, the transaction committed): the time to the answer
+
+Then throughput: 12 uploads by 12 members, 4 in flight at a time, in uploads/s, beside the
+reference's 12 photos on a pool of 2 processes (one per core). `per core` is uploads/s over the
+cores used: the server's one process uses both cores, so the goal "2x the reference per core"
+reads: the server's uploads/s at least 2 x (the reference's uploads/s on one core), i.e. at
+least the reference on two processes (ratio >= 1.0 in the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline import draft_decode, phone_photo  # noqa: E402
+from reads import PASSWORD, Server, _multipart  # noqa: E402
+
+from web.services.imaging.types import VARIANT_PX  # noqa: E402
+
+MEMBERS = 12
+IN_FLIGHT = 4
+REFERENCE_PROCESSES = 2
+
+# --- the photo -------------------------------------------------------------------------------
+
+
+def exif_photo() -> bytes:
+    """The phone photo with an APP1 EXIF block: turned (orientation 6) and geotagged."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (48.0, 51.0, 24.0)
+    gps[3], gps[4] = "E", (2.0, 21.0, 3.0)
+    block = exif.tobytes()
+    data = phone_photo()
+    segment = b"\xff\xe1" + (len(block) + 2).to_bytes(2, "big") + block
+    return data[:2] + segment + data[2:]
+
+
+# --- the tuned reference ---------------------------------------------------------------------
+
+
+def reference(data: bytes) -> int:
+    """Our outputs the plain way, on one thread: returns the bytes encoded."""
+    with Image.open(io.BytesIO(data)) as im:
+        im.draft("RGB", (max(VARIANT_PX), max(VARIANT_PX)))
+        im.load()
+        turn = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_270}
+        method = turn.get(im.getexif().get(0x0112, 1))
+        frame = im.transpose(method) if method else im.copy()
+    frame.info = {}
+    width, height = frame.size
+    side = min(width, height)
+    left, top = (width - side) / 2, (height - side) / 2
+    out = 0
+    master = frame
+    if max(frame.size) > 1024:
+        scale = 1024 / max(frame.size)
+        master = frame.resize((round(width * scale), round(height * scale)), reducing_gap=3.0)
+    out += _save(master, "JPEG", quality=90, progressive=False)
+    current, box = frame, (left, top, left + side, top + side)
+    for px in sorted(VARIANT_PX, reverse=True):
+        current = current.resize((px, px), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+        box = None
+        out += _save(current, "WEBP", quality=80, method=2)
+        out += _save(current, "JPEG", quality=82, progressive=True, optimize=False)
+    current.resize((1, 1), Image.Resampling.BOX).tobytes()  # the placeholder colour
+    return out
+
+
+def reference_cpu(data: bytes) -> float:
+    """CPU milliseconds reference() takes (the pool's processes run one at a time each)."""
+    start = time.process_time()
+    reference(data)
+    return (time.process_time() - start) * 1000
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux: /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _save(im: Image.Image, fmt: str, **options: object) -> int:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **options)
+    return len(buf.getvalue())
+
+
+# --- the server --------------------------------------------------------------------------------
+
+
+def members(server: Server) -> list[tuple[int, str]]:
+    """(member id, API token) for MEMBERS new members."""
+    made = []
+    for n in range(MEMBERS):
+        member = int(server.ppsync("user", "add", f"member{n}", stdin=PASSWORD))
+        made.append((member, server.ppsync("token", "add", f"member{n}")))
+    return made
+
+
+def uploader(server: Server, photo: bytes) -> Callable[[tuple[int, str]], float]:
+    def upload(member: tuple[int, str]) -> float:
+        user_id, token = member
+        body, boundary = _multipart(user_id, photo)
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        }
+        start = time.perf_counter()
+        server.request("/api/profile/upload-picture", data=body, headers=headers)
+        return (time.perf_counter() - start) * 1000
+
+    return upload
+
+
+def timed(fn: Callable[[bytes], object], data: bytes) -> float:
+    start = time.perf_counter()
+    fn(data)
+    return (time.perf_counter() - start) * 1000
+
+
+# --- the runs ----------------------------------------------------------------------------------
+
+
+def latency(photo: bytes, upload: Callable[[tuple[int, str]], float], team: list, runs: int):
+    floor, ref, api = [], [], []
+    for run in range(runs):
+        floor.append(timed(draft_decode, photo))
+        ref.append(timed(reference, photo))
+        api.append(upload(team[run % len(team)]))
+    return floor, ref, api
+
+
+def throughput(photo: bytes, upload, team: list, pool: ProcessPoolExecutor, rounds: int, pid: int):
+    """Wall-clock uploads/s of both, and the CPU milliseconds each spent per photo."""
+    ref_rates, api_rates, ref_cpu, api_cpu = [], [], [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        ref_cpu += pool.map(reference_cpu, [photo] * MEMBERS)
+        ref_rates.append(MEMBERS / (time.perf_counter() - start))
+        start, start_cpu = time.perf_counter(), cpu_seconds(pid)
+        with ThreadPoolExecutor(IN_FLIGHT) as clients:
+            list(clients.map(upload, team))
+        api_rates.append(MEMBERS / (time.perf_counter() - start))
+        api_cpu.append((cpu_seconds(pid) - start_cpu) * 1000 / MEMBERS)
+    return ref_rates, api_rates, ref_cpu, api_cpu
+
+
+def p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+
+
+def report(floor, ref, api, rates, photo: bytes, args) -> None:
+    ref_rates, api_rates, ref_cpu, api_cpu = rates
+    base = statistics.median(floor)
+    print(f"photo: 4032x3024 JPEG q90 with EXIF (orientation 6, GPS), {len(photo) / 2**20:.2f} MiB")
+    print(f"machine: {os.cpu_count()} cores; load {_load()}")
+    print(f"\nlatency, {args.runs} runs each, alternating      median      p90   / floor")
+    for label, times in (
+        ("floor: bare draft decode", floor),
+        ("reference: tuned Pillow, 1 thread", ref),
+        ("upload: POST through the API", api),
+    ):
+        med = statistics.median(times)
+        print(f"  {label:38}{med:8.1f} ms{p90(times):8.1f} ms{med / base:8.2f}x")
+    print("  goal: upload within 1.3x the floor")
+    ref_rate, api_rate = statistics.median(ref_rates), statistics.median(api_rates)
+    per_core = ref_rate / REFERENCE_PROCESSES
+    print(f"\nthroughput, {MEMBERS} uploads, {args.rounds} rounds (median)   uploads/s  per core")
+    rows = (
+        (f"reference on {REFERENCE_PROCESSES} processes", ref_rate),
+        (f"API, {IN_FLIGHT} in flight, one server process", api_rate),
+    )
+    for label, rate in rows:
+        print(f"  {label:44}{rate:10.1f}{rate / REFERENCE_PROCESSES:10.1f}")
+    print(
+        f"  API / reference on {REFERENCE_PROCESSES} processes: {api_rate / ref_rate:.2f}x;"
+        f" API / reference per core: {api_rate / per_core:.2f}x (goal 2x)"
+    )
+    ref_ms, api_ms = statistics.median(ref_cpu), statistics.median(api_cpu)
+    print(
+        f"  CPU per photo (load-proof): reference {ref_ms:.1f} ms, server {api_ms:.1f} ms;"
+        f" uploads per CPU-second {1000 / ref_ms:.1f} vs {1000 / api_ms:.1f}"
+        f" ({ref_ms / api_ms:.2f}x)"
+    )
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    photo = exif_photo()
+    with (
+        tempfile.TemporaryDirectory(prefix="ppsync-upload-") as tmp,
+        ProcessPoolExecutor(REFERENCE_PROCESSES) as pool,
+    ):
+        server = Server(Path(tmp), f"sqlite:///{Path(tmp) / 'app.db'}")
+        server.env["UPLOADS_PER_MINUTE"] = "100000"
+        server.start()
+        try:
+            team = members(server)
+            upload = uploader(server, photo)
+            list(pool.map(reference, [photo] * REFERENCE_PROCESSES))  # warm up both
+            reference(photo)
+            upload(team[0])
+            floor, ref, api = latency(photo, upload, team, args.runs)
+            assert server.process is not None
+            rates = throughput(photo, upload, team, pool, args.rounds, server.process.pid)
+        finally:
+            server.stop()
+    report(floor, ref, api, rates, photo, args)
+
+
+if __name__ == "__main__":
+    main()
