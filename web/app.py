@@ -60,7 +60,8 @@ from web.routes.store_unavailable import store_unavailable
 from web.services.accounts.passwords import HASHING_SLOTS
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MEDIA_URL, MediaUrls
-from web.services.pictures.stores import StoreUnavailable, media_store
+from web.services.pictures.storage import StoreUnavailable
+from web.services.pictures.stores import media_store
 from web.sessions import STATE_KEY as SESSION_CONFIG
 from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings

@@ -26,7 +26,7 @@ from tests.unit.test_s3_media import variant_url
 from web.app import create_app
 from web.routes.store_unavailable import NOTHING_SAVED, SENTENCE
 from web.services.pictures.s3 import S3Store, make_client
-from web.services.pictures.stores import StoreUnavailable
+from web.services.pictures.storage import StoreUnavailable
 from web.settings import Settings
 
 

@@ -22,7 +22,7 @@ from web.api.errors import problem
 from web.csrf import page_token
 from web.deps import engine_of, signed_in_id
 from web.profile_page import PROFILE, profile_response
-from web.services.pictures.stores import StoreUnavailable
+from web.services.pictures.storage import StoreUnavailable
 
 RETRY_AFTER_S = 10
 SENTENCE = "The picture storage can't be reached just now; try again in a few seconds."

@@ -28,8 +28,14 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from web.services.imaging import Processed
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures.names import is_served
-from web.services.pictures.storage import CHUNK, Blob, Stored, check_key, processed_files
-from web.services.pictures.stores import StoreUnavailable
+from web.services.pictures.storage import (
+    CHUNK,
+    Blob,
+    Stored,
+    StoreUnavailable,
+    check_key,
+    processed_files,
+)
 from web.settings import parse_bucket_url
 
 if TYPE_CHECKING:

@@ -58,6 +58,10 @@ class Blob:
     chunks: Iterator[bytes]
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be reached, or answers with a server error: retry later (503)."""
+
+
 class MediaStore(Protocol):
     """Picture files addressed by key. Missing keys: `read` raises FileNotFoundError, `open`
     answers None, `remove` ignores them."""

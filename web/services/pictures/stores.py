@@ -6,10 +6,6 @@ from web.services.pictures.storage import DiskStore, MediaStore
 from web.settings import Settings
 
 
-class StoreUnavailable(Exception):
-    """The store cannot be reached, or answers with a server error: retry later (503)."""
-
-
 def media_store(settings: Settings) -> MediaStore:
     if settings.media_store is None:
         return DiskStore(settings.media_root)
