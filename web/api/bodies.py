@@ -52,6 +52,11 @@ UserId = Annotated[
     ),
 ]
 MemberIdText = Annotated[str, Meta(description="The member's id.", examples=["5"])]
+# A form field is text: a multipart body's userId is the digits only (JSON bodies: UserId).
+UserIdDigits = Annotated[
+    str,
+    Meta(pattern=_ID_DIGITS, description=f"The member's id, 1 to {MAX_ID}.", examples=["5"]),
+]
 # A version's files are named by a content hash: 32 lower-case hex digits.
 Filename = Annotated[
     str,

@@ -26,7 +26,7 @@ from web.api.bodies import (
     SyncAnswer,
     SyncPicture,
     UpdatePicture,
-    UserId,
+    UserIdDigits,
     history_body,
     state_body,
     sync_body,
@@ -68,7 +68,7 @@ class UploadForm(Struct, rename="camel"):
     """multipart/form-data: the picture file and the member it is for."""
 
     profile_picture: UploadFile
-    user_id: UserId
+    user_id: UserIdDigits
 
 
 class ApiController(Controller):
