@@ -5,7 +5,8 @@ Enter sends; the message names the picture's own version and focus lands on it, 
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, FileChooser, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import ConsoleErrors, Server, api, log_in
 from tests.factories import jpeg
@@ -26,6 +27,21 @@ def tab_to(page: Page, target: Locator, key: str = "Tab", most: int = 40) -> Non
     expect(target).to_be_focused()
 
 
+def open_chooser_with_space(page: Page, picker: Locator) -> FileChooser:
+    """Space on the focused picker, pressed again if a loaded CI machine lost the keystroke (seen
+    once in a full run: no chooser in 30 s); a picker that never opens fails all three."""
+    for attempt in range(3):
+        expect(picker).to_be_focused()
+        try:
+            with page.expect_file_chooser(timeout=8_000) as chooser:
+                page.keyboard.press("Space")
+            return chooser.value
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def test_keyboard_alone_chooses_a_picture_and_uploads_it(
     server: Server, alice: int, browser: Browser, console_errors: ConsoleErrors
 ) -> None:
@@ -42,9 +58,7 @@ def test_keyboard_alone_chooses_a_picture_and_uploads_it(
     picker = page.locator("#profilePicture")
     expect(page.locator("[data-file-picker].is-enhanced")).to_be_visible()
     tab_to(page, picker)
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(
+    open_chooser_with_space(page, picker).set_files(
         {"name": "keyboard.jpg", "mimeType": "image/jpeg", "buffer": jpeg("blue", (400, 300))}
     )
     expect(page.locator("[data-file-name]")).to_have_text("keyboard.jpg")
