@@ -19,11 +19,7 @@ The pipeline reads the whole file into memory anyway, and the body limit bounds 
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
-import io
-from collections.abc import Callable
-from typing import Any
 
 from litestar.datastructures import UploadFile
 from litestar.enums import ScopeType
@@ -41,77 +37,13 @@ MULTIPART_ROOM = 64 * 1024  # an upload's form fields and boundaries, beyond the
 def keep_uploads_in_memory(max_upload_bytes: int) -> None:
     """Raises UploadFile's spool size (the default of its public `max_spool_size` argument,
     which Litestar's form parser leaves unset) so that an upload under the limit stays in
-    memory, and gathers that memory as Chunks. Process-wide: the largest limit of any app made
-    in this process wins."""
-    init = getattr(UploadFile.__init__, "__wrapped__", UploadFile.__init__)
+    memory. Process-wide: the largest limit of any app made in this process wins."""
+    init = UploadFile.__init__
     names = list(inspect.signature(init).parameters)
     defaults = list(init.__defaults__ or ())
     index = names.index("max_spool_size") - (len(names) - len(defaults))
     defaults[index] = max(defaults[index], max_upload_bytes + MULTIPART_ROOM)
     init.__defaults__ = tuple(defaults)
-    if init is UploadFile.__init__:
-        UploadFile.__init__ = _chunked(init)  # type: ignore[method-assign]
-
-
-def _chunked(init: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(init)
-    def chunked_init(self: UploadFile, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        spool = self.file
-        if not spool._rolled and spool.tell() == 0:  # type: ignore[attr-defined]
-            spool._file = Chunks()
-
-    return chunked_init
-
-
-class Chunks(io.BytesIO):
-    """An in-memory spool that keeps the written chunks and joins them once, when first read.
-
-    A BytesIO grows by an eighth at a time: in the server, among the pipeline's large buffers,
-    growing one to 5 MB in 64 KiB writes copied it over and over (realloc), 5-12 ms of CPU per
-    upload on the event loop's thread (py-spy under bench/upload.py). SpooledTemporaryFile
-    writes, asks tell() and, past its size, rolls over with getvalue(); anything else joins.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._chunks: list[bytes] | None = []
-        self._size = 0
-
-    def write(self, data: Any) -> int:
-        if self._chunks is None:
-            return super().write(data)
-        chunk = bytes(data)
-        self._chunks.append(chunk)
-        self._size += len(chunk)
-        return len(chunk)
-
-    def tell(self) -> int:
-        return self._size if self._chunks is not None else super().tell()
-
-    def _joined(self) -> None:
-        if self._chunks is not None:
-            chunks, self._chunks = self._chunks, None
-            super().__init__(b"".join(chunks))  # shares the joined bytes: a whole read copies none
-            super().seek(self._size)
-
-
-def _joining(name: str) -> Any:
-    method = getattr(io.BytesIO, name)
-
-    @functools.wraps(method)
-    def joined(self: Chunks, *args: Any, **kwargs: Any) -> Any:
-        self._joined()
-        return method(self, *args, **kwargs)
-
-    return joined
-
-
-for _name in (
-    "getbuffer", "getvalue", "read", "read1", "readinto", "readinto1", "readline", "readlines",
-    "seek", "truncate", "writelines", "__iter__", "__next__", "__getstate__",
-):  # fmt: skip
-    setattr(Chunks, _name, _joining(_name))
 
 
 class BodyTooLarge(HTTPException):
