@@ -74,7 +74,7 @@ def face_photo() -> Image.Image:
 
 
 def face_cost(runs: int) -> None:
-    """faces.face_crop (downscale to 320 px, grey, cascade) on what process() has decoded."""
+    """faces.face_crop (at most 200 px, grey, cascade) on what process() has decoded."""
     for label, frame in (
         ("face crop, photo (none)", draft_frame(phone_photo())),
         ("face crop, hopper (found)", face_photo()),

@@ -28,6 +28,7 @@ ANIMATED_PX = tuple(px for px in VARIANT_PX if px <= ANIMATED_MAX_PX)
 # process() is then 1.45x a bare draft decode instead of 1.6x (bench/pipeline.py).
 _WEBP_METHOD = 2
 _LANCZOS = Image.Resampling.LANCZOS
+_BICUBIC = Image.Resampling.BICUBIC
 _MIME = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
 _SAVE: dict[str, tuple[str, dict[str, Any]]] = {
     "webp": ("WEBP", {"quality": 80, "method": _WEBP_METHOD}),
@@ -58,13 +59,17 @@ def squares(
     out: dict[int, Image.Image] = {}
     current = frame
     source_box: tuple[float, float, float, float] | None = box
+    # The first step, from the frame (a phone JPEG's draft: under twice the largest size), is
+    # bicubic: a quarter cheaper than Lanczos there (6.4 -> 4.5 ms on a phone photo), 49-61 dB
+    # from it (at most 11 levels off, on sensor noise). Each smaller size is Lanczos.
+    method = _BICUBIC
     for px in sorted(sizes, reverse=True):
         if halve and 2 * px in out:
             current = out[2 * px].reduce(2)
         else:
             # reducing_gap shrinks a big source by whole factors first: much faster.
-            current = current.resize((px, px), _LANCZOS, box=source_box, reducing_gap=3.0)
-        source_box = None
+            current = current.resize((px, px), method, box=source_box, reducing_gap=3.0)
+        source_box, method = None, _LANCZOS
         out[px] = current
     return out
 
@@ -88,19 +93,29 @@ def encode(im: Image.Image, ext: str, **options: Any) -> bytes:
 def still_variants(images: dict[int, Image.Image], alpha: bool) -> list[Variant]:
     """WebP plus a JPEG (or PNG when transparent) for browsers without WebP.
 
-    Encoded side by side on threads(), the largest on the calling thread meanwhile: Pillow's
-    encoders release the GIL, so the second core takes half of the work.
+    Encoded side by side, the largest on the calling thread, the rest in two batches on
+    threads() meanwhile: Pillow's encoders release the GIL, so the second core takes half of
+    the work. Batches, not a task each: a hand-off to a pool thread costs more CPU than
+    encoding a 24 px picture.
     """
     exts = ("webp", "png" if alpha else "jpg")
     first, *rest = [(px, ext) for px in sorted(images, reverse=True) for ext in exts]
-    later = {job: threads().submit(encode, images[job[0]], job[1]) for job in rest}
+    batches = [rest[0::2], rest[1::2]]
+    later = [threads().submit(_encode_all, images, batch) for batch in batches if batch]
     data = {first: encode(images[first[0]], first[1])}
-    data |= {job: future.result() for job, future in later.items()}
+    for future in later:
+        data |= future.result()
     return [
         Variant(px, ext, _MIME[ext], data[px, ext], animated=False)
         for px in sorted(images)
         for ext in exts
     ]
+
+
+def _encode_all(
+    images: dict[int, Image.Image], jobs: list[tuple[int, str]]
+) -> dict[tuple[int, str], bytes]:
+    return {(px, ext): encode(images[px], ext) for px, ext in jobs}
 
 
 @cache
