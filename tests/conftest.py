@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -97,3 +99,29 @@ def log_in(client: TestClient[Any], handle: str, password: str = PASSWORD) -> No
 @pytest.fixture
 def alice(db: Session) -> int:
     return add_member(db, "alice", "Alice Liddell")
+
+
+class Lines(logging.Handler):
+    """The request log's JSON lines (web/logs.py), as a test reads them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(json.loads(record.getMessage()))
+
+    def status_of(self, method: str, path: str) -> list[int]:
+        return [r["status"] for r in self.records if (r["method"], r["path"]) == (method, path)]
+
+
+@pytest.fixture
+def lines() -> Iterator[Lines]:
+    handler = Lines()
+    logger = logging.getLogger("ppsync.request")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -22,12 +22,11 @@ from sqlmodel import Session, select
 from db import migrate
 from db.models import SyncSession, WebSession
 from tests.api_support import PROBLEM_JSON, bearer, make_token
-from tests.conftest import csrf, log_in
+from tests.conftest import Lines, csrf, log_in
 from tests.factories import PASSWORD, jpeg
 from tests.html import one
 from tests.services import fresh_redis_prefix, redis_url
 from tests.unit.test_events import SseClient, hub_of
-from tests.unit.test_request_log import Lines
 from web import body_limit
 from web.app import create_app
 from web.client import address_of

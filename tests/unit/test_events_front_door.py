@@ -5,9 +5,6 @@ and its cookie) it no longer does."""
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,29 +12,10 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import exc
 
-from tests.conftest import log_in
+from tests.conftest import Lines, log_in
 from tests.unit.test_events import SseClient, hub_of, running
 from web.live.hub import LiveHub
 from web.routes.unavailable import RETRY_AFTER_S
-
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(json.loads(record.getMessage()))
-
-
-@pytest.fixture
-def lines() -> Iterator[Lines]:
-    handler = Lines()
-    logger = logging.getLogger("ppsync.request")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield handler
-    logger.removeHandler(handler)
 
 
 def head(start: dict[str, Any]) -> dict[bytes, bytes]:

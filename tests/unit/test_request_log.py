@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
-import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.conftest import csrf, log_in
+from tests.conftest import Lines, csrf, log_in
 from tests.factories import jpeg
 from web.app import create_app
 from web.settings import Settings
-
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(json.loads(record.getMessage()))
-
-    def status_of(self, method: str, path: str) -> list[int]:
-        return [r["status"] for r in self.records if (r["method"], r["path"]) == (method, path)]
-
-
-@pytest.fixture
-def lines() -> Iterator[Lines]:
-    handler = Lines()
-    logger = logging.getLogger("ppsync.request")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
 
 
 def test_a_page_is_logged_with_its_status_and_duration(
