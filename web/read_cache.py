@@ -26,8 +26,9 @@ import re
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from anyio import to_thread
 from litestar.datastructures import State
@@ -43,6 +44,7 @@ from web.services.accounts.members import Avatar
 MEMBERS = 10_000  # entries; one is a few hundred bytes
 FILE_BYTES = 64 * 1024 * 1024  # small picture files kept in memory, in total
 _FRAME_MEMBER = re.compile(rb"\nevent: avatar-(\d+)\n")
+K = TypeVar("K")
 _CHANGED = "ppsync.changed_members"  # session.info key: members whose SyncEvent was flushed
 
 
@@ -128,33 +130,44 @@ async def member_reads(state: State, user_id: int, *, newer_than: int = -1) -> M
     return reads
 
 
-class FileCache:
-    """Small picture files' bytes by storage key. A key's bytes never change (its name is the
-    hash of its content), so nothing is ever dropped for staleness; whether a file may still be
-    served is the member entry's to say, on every request."""
+class BytesLru(Generic[K]):
+    """Bytes by key, least recently used out first, within a budget of `weigh`ed units (entries
+    or bytes). A key's bytes never change (a version's fragment, a file named by its content's
+    hash), so nothing is dropped for staleness. Handlers read and fill it from the event loop
+    and worker threads: locked."""
 
-    def __init__(self, budget: int = FILE_BYTES) -> None:
+    def __init__(self, budget: int, weigh: Callable[[bytes], int]) -> None:
         self.budget = budget
+        self._weigh = weigh
         self._used = 0
-        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._items: OrderedDict[K, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: K) -> bytes | None:
         with self._lock:
             body = self._items.get(key)
             if body is not None:
                 self._items.move_to_end(key)
             return body
 
-    def put(self, key: str, body: bytes) -> None:
+    def put(self, key: K, body: bytes) -> None:
+        weight = self._weigh(body)
         with self._lock:
-            if key in self._items or len(body) > self.budget:
+            if key in self._items or weight > self.budget:
                 return
             self._items[key] = body
-            self._used += len(body)
+            self._used += weight
             while self._used > self.budget:
                 _, dropped = self._items.popitem(last=False)
-                self._used -= len(dropped)
+                self._used -= self._weigh(dropped)
+
+
+class FileCache(BytesLru[str]):
+    """Small picture files' bytes by storage key; whether a file may still be served is the
+    member entry's to say, on every request."""
+
+    def __init__(self, budget: int = FILE_BYTES) -> None:
+        super().__init__(budget, weigh=len)
 
 
 def read_member(engine: Engine, user_id: int) -> MemberReads:

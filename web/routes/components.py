@@ -11,8 +11,6 @@ no worker thread unless the member is not cached.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any, Literal
 
 from litestar import MediaType, Request, get
@@ -22,7 +20,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
-from web.read_cache import member_reads
+from web.read_cache import BytesLru, member_reads
 
 Size = Literal["xs", "sm", "md", "lg"]
 FragmentKey = tuple[int, str, bool, int]
@@ -30,26 +28,11 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
 
-class FragmentCache:
-    """Rendered fragments, least recently used out first. Handlers run in threads: locked."""
+class FragmentCache(BytesLru[FragmentKey]):
+    """Rendered fragments, at most `capacity` of them."""
 
     def __init__(self, capacity: int = 4096) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[FragmentKey, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: FragmentKey) -> bytes | None:
-        with self._lock:
-            body = self._items.get(key)
-            if body is not None:
-                self._items.move_to_end(key)
-            return body
-
-    def put(self, key: FragmentKey, body: bytes) -> None:
-        with self._lock:
-            self._items[key] = body
-            if len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+        super().__init__(capacity, weigh=lambda _body: 1)
 
 
 def fragment_cache(state: State) -> FragmentCache:
