@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -103,6 +104,22 @@ def server(tmp_path: Path) -> Iterator[Server]:
     running = Server(tmp_path).start()
     yield running
     running.stop()
+
+
+@contextmanager
+def two_servers(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[Server, Server]]:
+    """Two processes, as on two hosts, sharing what `env` names (database, Redis, media)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = Server(tmp_path / "a", env).start()
+    try:
+        second = Server(tmp_path / "b", env).start()
+        try:
+            yield first, second
+        finally:
+            second.stop()
+    finally:
+        first.stop()
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, expect
 
-from tests.e2e.conftest import ConsoleErrors, Server, log_in
+from tests.e2e.conftest import ConsoleErrors, Server, log_in, two_servers
 from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
 
 pytestmark = pytest.mark.e2e
@@ -251,11 +251,7 @@ def shared_services(tmp_path: Path) -> Iterator[dict[str, str]]:
 def test_change_on_one_process_reaches_a_tab_on_another(
     tmp_path: Path, browser: Browser, shared_services: dict[str, str], console_errors: ConsoleErrors
 ) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    first = Server(tmp_path / "a", shared_services).start()
-    second = Server(tmp_path / "b", shared_services).start()
-    try:
+    with two_servers(tmp_path, shared_services) as (first, second):
         alice = first.add_member("alice", "Alice Liddell")
         first.add_member("bob", "Bob Marley")
         bobs = signed_in(browser, second, "bob", console_errors, "/members")
@@ -263,6 +259,3 @@ def test_change_on_one_process_reaches_a_tab_on_another(
         upload(signed_in(browser, first, "alice", console_errors), "red", 1)
         expect_picture(card(bobs, alice), 1, 96)
         assert console_errors == []
-    finally:
-        first.stop()
-        second.stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, api
+from tests.e2e.conftest import Server, api, two_servers
 from tests.e2e.test_redis_outage import delete_picture, upload
 from web.live.feed import CATCH_UP_SECONDS
 
@@ -24,15 +24,8 @@ def servers(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}",
         "MEDIA_ROOT": str(tmp_path / "media"),
     }
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    first = Server(tmp_path / "a", env).start()
-    second = Server(tmp_path / "b", env).start()
-    try:
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
+    with two_servers(tmp_path, env) as pair:
+        yield pair
 
 
 def status_within(url: str, wanted: int, seconds: float) -> int:

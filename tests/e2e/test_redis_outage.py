@@ -23,7 +23,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import Server, api
+from tests.e2e.conftest import Server, api, two_servers
 from tests.private_redis import PrivateRedis, private_redis
 from tests.services import fresh_postgres_database, fresh_redis_prefix
 from web.live.feed import CATCH_UP_SECONDS
@@ -201,11 +201,7 @@ def test_change_on_one_process_during_an_outage_reaches_a_stream_on_another(
             "REDIS_PREFIX": fresh_redis_prefix(),
             "MEDIA_ROOT": str(tmp_path / "media"),
         }
-        (tmp_path / "a").mkdir()
-        (tmp_path / "b").mkdir()
-        first = Server(tmp_path / "a", env).start()
-        second = Server(tmp_path / "b", env).start()
-        try:
+        with two_servers(tmp_path, env) as (first, second):
             alice = first.add_member("alice", "Alice Liddell")
             token = first.ppsync("token", "add", "alice")
             wait_for_events_state(second, "ok", 10)
@@ -231,6 +227,3 @@ def test_change_on_one_process_during_an_outage_reaches_a_stream_on_another(
                 f"\nprocess A -> stream on B: {arrived_at - deleted_at:.2f} s after the change "
                 f"({arrived_at - restarted_at:+.2f} s from the Redis restart)"
             )
-        finally:
-            first.stop()
-            second.stop()
