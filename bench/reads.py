@@ -172,7 +172,7 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
-def _multipart(member: int, picture: bytes) -> tuple[bytes, str]:
+def _multipart(member: int | str, picture: bytes) -> tuple[bytes, str]:
     boundary = secrets.token_hex(8)
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="userId"\r\n\r\n{member}\r\n',
