@@ -188,13 +188,18 @@ def timed(fn: Callable[[bytes], object], data: bytes) -> float:
 
 
 def latency(
-    photo: bytes, server: Server, team: list[tuple[int, str]], runs: int, root: Path
+    photo: bytes,
+    server: Server,
+    upload: Callable[[tuple[int, str]], float],
+    team: list[tuple[int, str]],
+    runs: int,
+    root: Path,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Wall milliseconds of each row, alternating; and the CPU milliseconds the transport (the
     server's) and the durable writes (this process's, its I/O threads included) cost."""
     assert server.process is not None
     pid = server.process.pid
-    upload, refused = uploader(server, photo), uploader(server, photo, refused=True)
+    refused = uploader(server, photo, refused=True)
     durable = durable_writer(photo, root)
     times: dict[str, list[float]] = {key: [] for key in LATENCY_ROWS}
     cpu: dict[str, list[float]] = {"transport": [], "durable": []}
@@ -241,7 +246,7 @@ def report(times: dict[str, list[float]], cpu: dict[str, list[float]], rates, ph
     for key, label in LATENCY_ROWS.items():
         print(f"  {label:38}{med[key]:8.1f} ms{p90(times[key]):8.1f} ms{med[key] / base:8.2f}x")
     print("  goal: upload within 1.3x the floor")
-    bound(med)
+    latency_bound(med)
     report_throughput(rates, cpu)
 
 
@@ -267,22 +272,10 @@ def report_throughput(rates: tuple[list[float], ...], cpu: dict[str, list[float]
         f" uploads per CPU-second {1000 / ref_ms:.1f} vs {1000 / api_ms:.1f}"
         f" ({ref_ms / api_ms:.2f}x)"
     )
-    # Both cores busy, the server's uploads/s over the reference's on one core is
-    # cores x (reference CPU / server CPU) per photo; the server's CPU is at least the
-    # reference's plus the transport's and the durable writes' (no face search, no transaction).
-    transport_ms, durable_ms = (
-        statistics.median(cpu["transport"]),
-        statistics.median(cpu["durable"]),
-    )
-    least, cores = ref_ms + transport_ms + durable_ms, os.cpu_count() or 1
-    print(
-        f"  most possible here: {cores} cores x reference CPU / (reference + transport"
-        f" {transport_ms:.1f} + durable {durable_ms:.1f} ms of CPU)"
-        f" = {cores * ref_ms / least:.2f}x per core"
-    )
+    throughput_bound(ref_ms, cpu)
 
 
-def bound(med: dict[str, float]) -> None:
+def latency_bound(med: dict[str, float]) -> None:
     """The least any upload could take here: the decode, the reference's other pixel work spread
     perfectly over every core (no face search, no transaction), the transport and the durable
     writes; and the same with the body streamed into the decoder (its transport hidden)."""
@@ -294,6 +287,20 @@ def bound(med: dict[str, float]) -> None:
         f"  least possible here: decode + (reference - decode)/{cores} cores + transport"
         f" + durable = {whole:.1f} ms ({whole / med['floor']:.2f}x);"
         f" body streamed into the decoder: {streamed:.1f} ms ({streamed / med['floor']:.2f}x)"
+    )
+
+
+def throughput_bound(ref_ms: float, cpu: dict[str, list[float]]) -> None:
+    """With both cores busy, the server's uploads/s over the reference's on one core is
+    cores x (reference CPU / server CPU) per photo, and the server's CPU is at least the
+    reference's plus the transport's and the durable writes' (no face search, no transaction)."""
+    cores = os.cpu_count() or 1
+    transport_ms, durable_ms = (statistics.median(cpu[key]) for key in ("transport", "durable"))
+    least = ref_ms + transport_ms + durable_ms
+    print(
+        f"  most possible here: {cores} cores x reference CPU / (reference + transport"
+        f" {transport_ms:.1f} + durable {durable_ms:.1f} ms of CPU)"
+        f" = {cores * ref_ms / least:.2f}x per core"
     )
 
 
@@ -321,7 +328,7 @@ def main() -> None:
             list(pool.map(reference, [photo] * REFERENCE_PROCESSES))  # warm up both
             reference(photo)
             upload(team[0])
-            times, cpu = latency(photo, server, team, args.runs, Path(tmp) / "durable")
+            times, cpu = latency(photo, server, upload, team, args.runs, Path(tmp) / "durable")
             assert server.process is not None
             rates = throughput(photo, upload, team, pool, args.rounds, server.process.pid)
         finally:

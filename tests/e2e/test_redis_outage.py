@@ -65,6 +65,10 @@ class SseReader:
             if frame.startswith(b"id: ") or b"\nid: " in frame:
                 return arrived, frame
 
+    def next_event_by(self, deadline: float) -> tuple[float, bytes]:
+        """The next frame with an event id, arriving before the monotonic time `deadline`."""
+        return self.next_event(max(0.0, deadline - time.monotonic()))
+
     def ready(self) -> int:
         _at, frame = self.next_event(10)
         assert b"event: sync-ready" in frame, frame
@@ -171,8 +175,8 @@ def test_change_made_while_redis_is_down_reaches_the_open_stream_once_in_order(
             # The restore is due within one catch-up of its commit, not of the frame before it:
             # a catch-up may read the API's two changes just before the CLI's commits.
             due = restored_at + CATCH_UP_SECONDS + SLACK
-            _at, uploaded = stream.next_event(max(0.0, due - time.monotonic()))
-            second_at, second = stream.next_event(max(0.0, due - time.monotonic()))
+            _at, uploaded = stream.next_event_by(due)
+            second_at, second = stream.next_event_by(due)
             wait_for_events_state(server, "ok", BACKOFF_MAX + SLACK)
             after = delete_picture(client, alice)
             _at, third = stream.next_event(SLACK)
