@@ -58,6 +58,7 @@ from web.routes import (
 )
 from web.routes.store_unavailable import store_unavailable
 from web.services.accounts.passwords import HASHING_SLOTS
+from web.services.imaging import cage
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MEDIA_URL, MediaUrls
 from web.services.pictures.storage import StoreUnavailable
@@ -173,7 +174,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             log_response,
         ],
-        on_startup=[configure_logging, live.start, purger.start, _freeze_gc],
+        on_startup=[
+            configure_logging,
+            live.start,
+            purger.start,
+            lambda: cage.warm(settings.image_limits().ceilings),
+            _freeze_gc,
+        ],
         on_shutdown=[live.stop, purger.stop, engine.dispose],
     )
 

@@ -19,7 +19,7 @@ from db.models import User
 from web.limits import describe, raise_open_files_limit
 from web.live.channel import publish_outside_app
 from web.live.feed import CATCH_UP_SECONDS
-from web.services import audit, imaging
+from web.services import audit
 from web.services.accounts import members, tokens
 from web.services.pictures import changes, imports, media_check, retention, transfer, uploads
 from web.services.pictures.access import PictureError
@@ -289,7 +289,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         media_store(settings),
         args.directory,
         actor=CLI_ACTOR,
-        limits=imaging.Limits(max_bytes=settings.max_upload_bytes),
+        limits=settings.image_limits(),
         scan=uploads.scanner(settings.clamd_socket),
         workers=args.workers,
         dry_run=args.dry_run,

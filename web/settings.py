@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from web.services.imaging.types import Ceilings, Limits
+
 HTMX_VERSION = "4.0.1"
 MIB = 1024 * 1024
 
@@ -42,6 +44,21 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     # Seconds a request's headers may take to arrive (web/header_timeout.py).
     header_timeout: int = 10
+    # The decode cage's ceilings (web/services/imaging/cage.py); workers 0: one a core.
+    image_memory_mb: int = 512
+    image_cpu_seconds: int = 10
+    image_deadline_seconds: int = 20
+    image_workers: int = 0
+
+    def image_limits(self) -> Limits:
+        """What every decode of an upload runs under: the size cap and the cage's ceilings."""
+        ceilings = Ceilings(
+            memory_mb=self.image_memory_mb,
+            cpu_seconds=self.image_cpu_seconds,
+            deadline_seconds=self.image_deadline_seconds,
+            workers=self.image_workers,
+        )
+        return Limits(max_bytes=self.max_upload_bytes, ceilings=ceilings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +83,10 @@ class Settings:
             events_per_client=_positive_int(env, "EVENTS_PER_CLIENT", 32),
             trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
             header_timeout=_positive_int(env, "HEADER_TIMEOUT", 10),
+            image_memory_mb=_positive_int(env, "IMAGE_MEMORY_MB", 512),
+            image_cpu_seconds=_positive_int(env, "IMAGE_CPU_SECONDS", 10),
+            image_deadline_seconds=_positive_int(env, "IMAGE_DEADLINE_SECONDS", 20),
+            image_workers=_positive_int(env, "IMAGE_WORKERS", os.cpu_count() or 1),
         )
 
 

@@ -24,6 +24,7 @@ from tests.conftest import log_in
 from tests.html import one
 from tests.images import commented_jpeg, jpeg
 from tests.unit.test_profile_pictures import HX, upload
+from tests.unit.test_suggest_crop import suggest
 from web.services.clamav import ScanFailed, scan
 from web.settings import Settings
 
@@ -183,3 +184,20 @@ def test_upload_while_scanner_is_down_is_503_and_stores_nothing(
     assert "virus scanner is unavailable" in one(response.text, "#upload-error").get_text()
     assert db.exec(select(ProfilePicture)).all() == []
     assert refusals(db) == [("picture.upload", "scan_unavailable")]
+
+
+def test_crop_suggestion_of_an_infected_file_is_refused_like_its_upload(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    response = suggest(client, commented_jpeg(MARKER))
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "This file was flagged by the virus scanner and was not stored."
+    }
+
+
+@pytest.mark.parametrize("clamd_socket", [MISSING])
+def test_crop_suggestion_while_scanner_is_down_is_503(client: TestClient[Any], member: int) -> None:
+    response = suggest(client, jpeg())
+    assert response.status_code == 503
+    assert "virus scanner is unavailable" in response.json()["error"]

@@ -36,7 +36,6 @@ from web.api.errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_d
 from web.deps import DB, Live, Media, media_of, settings_of
 from web.guards import upload_allowance
 from web.live.hub import LiveHub
-from web.services import imaging
 from web.services.accounts.tokens import ApiCaller
 from web.services.pictures import changes, reads, uploads
 from web.services.sync import Change
@@ -128,7 +127,7 @@ class ApiController(Controller):
             user_id=int(data.user_id),
             file=data.profile_picture.file,
             original_name=data.profile_picture.filename,
-            limits=imaging.Limits(max_bytes=settings.max_upload_bytes),
+            limits=settings.image_limits(),
             scan=uploads.scanner(settings.clamd_socket),
             idempotency_key=idempotency_key,
         )

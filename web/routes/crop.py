@@ -12,12 +12,13 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
 from sqlmodel import Session
 
-from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of
+from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of, settings_of
 from web.guards import FORM_UPLOAD
 from web.media_files import send
 from web.profile_page import actor_of, done
 from web.services import imaging
 from web.services.accounts.members import Viewer
+from web.services.imaging import cage
 from web.services.pictures import reads, uploads
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore
@@ -64,7 +65,8 @@ class CropController(Controller):
         except PictureError:
             raise NotFoundException() from None
         if turns % 4:
-            turned = imaging.rotated(store.read(key), turns % 4)
+            limits = settings_of(request.app.state).image_limits()
+            turned = cage.rotated(store.read(key), turns % 4, limits)
             mime = imaging.MIME_TYPES[imaging.sniff_format(turned[:16])]
             return Response(turned, media_type=mime, headers=OWN_HEADERS)
         return _send_own(store, key, mime)
@@ -103,6 +105,7 @@ class CropController(Controller):
                 version=version,
                 crop=(data.cropX, data.cropY, data.cropSize),
                 turns=data.turns % 4,
+                limits=settings_of(request.app.state).image_limits(),
             )
         except imaging.ImageRejected as error:
             return _page(db, viewer, version, data, error.message, error.status)

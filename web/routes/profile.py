@@ -75,7 +75,7 @@ class ProfileController(Controller):
                 file=file.file if file and file.filename else None,
                 original_name=file.filename if file else "",
                 crop=(data.cropX, data.cropY, data.cropSize),
-                limits=imaging.Limits(max_bytes=settings.max_upload_bytes),
+                limits=settings.image_limits(),
                 scan=uploads.scanner(settings.clamd_socket),
             )
         except imaging.ImageRejected as error:
@@ -101,7 +101,9 @@ class ProfileController(Controller):
         try:
             found = uploads.suggest_crop(
                 file.file if file and file.filename else None,
-                imaging.Limits(max_bytes=settings.max_upload_bytes),
+                settings.image_limits(),
+                uploads.scanner(settings.clamd_socket),
+                user_id=viewer.id,
             )
         except imaging.ImageRejected as error:
             return Response({"error": error.message}, status_code=error.status)

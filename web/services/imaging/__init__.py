@@ -25,6 +25,7 @@ from web.services.imaging.header import Header, read_header, sniff_format
 from web.services.imaging.types import (
     SIZES,
     VARIANT_PX,
+    Ceilings,
     Crop,
     ImageRejected,
     Limits,
@@ -41,6 +42,7 @@ __all__ = [
     "MIME_TYPES",
     "SIZES",
     "VARIANT_PX",
+    "Ceilings",
     "Crop",
     "ImageRejected",
     "Limits",

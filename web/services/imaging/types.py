@@ -40,6 +40,14 @@ REFUSALS: dict[str, tuple[int, str]] = {
         422,
         "The animation is too big to process: please use fewer frames or a smaller size.",
     ),
+    "too_much_memory": (
+        422,
+        "The picture uses too much memory to decode: please upload a smaller or simpler file.",
+    ),
+    "too_slow": (
+        422,
+        "The picture took too long to decode: please upload a smaller or simpler file.",
+    ),
     "bad_crop": (422, "The crop must be a square that lies inside the picture."),
     "no_rotate": (422, "Animated pictures can't be rotated; upload a turned copy instead."),
     "infected": (422, "This file was flagged by the virus scanner and was not stored."),
@@ -73,6 +81,17 @@ def rejected(code: str, limits: Limits | None = None) -> ImageRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class Ceilings:
+    """The kernel-enforced bounds of one decode job in the cage (imaging/cage.py; README's
+    IMAGE_* settings)."""
+
+    memory_mb: int = 512  # address space a job may add to a warmed-up worker
+    cpu_seconds: int = 10  # CPU time of one job, every thread counted
+    deadline_seconds: float = 20.0  # wall clock of one job, from its start in a worker
+    workers: int = 0  # 0: one a core
+
+
+@dataclass(frozen=True, slots=True)
 class Limits:
     max_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 40_000_000
@@ -82,6 +101,7 @@ class Limits:
     # 40 ns a source pixel here: 24 M keeps an animation under a second (280x280 at 300 frames,
     # 480x480 at 100, 640x480 at 78), and its frames under 100 MB.
     max_animation_pixels: int = 24_000_000
+    ceilings: Ceilings = Ceilings()
 
 
 # A cropper in a browser sends fractions that overshoot the edge by float noise.

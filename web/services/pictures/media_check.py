@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from db.models import ProfilePicture
 from web.services import imaging
+from web.services.imaging import cage
 from web.services.pictures.names import master_key, variant_key
 from web.services.pictures.retention import orphan_keys
 from web.services.pictures.storage import MediaStore
@@ -124,7 +125,7 @@ def _repair(
         for problem in problems.values():
             report.unrepaired.append((problem, "the crop of this version is not recorded"))
         return
-    made = {(v.px, v.ext, v.animated): v.data for v in imaging.recrop(master, crop=crop).variants}
+    made = {(v.px, v.ext, v.animated): v.data for v in cage.recrop(master, crop=crop).variants}
     for key in list(problems):
         variant = expected[key]
         if variant is None or variant not in made:
@@ -141,5 +142,5 @@ def _crop_of(picture: ProfilePicture, master: bytes) -> imaging.Crop | None:
     if recorded:
         x, y, size = (float(n) for n in recorded)
         return imaging.Crop(x, y, size)
-    centre = imaging.recrop(master, crop=None)
+    centre = cage.recrop(master, crop=None)
     return centre.crop if centre.digest == picture.filename else None

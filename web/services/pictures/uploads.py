@@ -22,6 +22,7 @@ from sqlmodel import Session
 from db.models import ProfilePicture
 from web.services import clamav, imaging
 from web.services.audit import Actor
+from web.services.imaging import cage
 from web.services.imaging.encode import threads
 from web.services.pictures import idempotency, reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
@@ -93,6 +94,7 @@ def recrop(
     version: int,
     crop: CropFields,
     turns: int = 0,
+    limits: imaging.Limits = imaging.DEFAULT_LIMITS,
 ) -> Uploaded:
     """A new version cut from a kept version's master: no second upload needed. `turns`
     quarter turns clockwise (negative: anticlockwise) rotate the master first."""
@@ -100,17 +102,22 @@ def recrop(
     with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
         source = reads.version_row(session, user_id, version)
         key, _mime = reads.master_key_of(store, source)
-        processed = imaging.recrop(store.read(key), crop=crop_from(crop), turns=turns)
+        processed = cage.recrop(store.read(key), crop=crop_from(crop), turns=turns, limits=limits)
         name, size = source.original_name, source.file_size
         # The same upload, cut again: it keeps the digest of the bytes it came from.
         digest = source.meta.get(SOURCE_DIGEST)
         return _keep(session, store, actor, user_id, processed, name, size, digest)
 
 
-def suggest_crop(file: IO[bytes] | None, limits: imaging.Limits) -> imaging.Suggestion:
+def suggest_crop(
+    file: IO[bytes] | None, limits: imaging.Limits, scan: Scanner | None = None, *, user_id: int
+) -> imaging.Suggestion:
     """The square an upload of this file would be cut to without a crop, for the cropper to
-    start from: read with the same cap and checks as an upload; nothing is kept."""
-    return imaging.suggest_crop(_read_capped(file, limits), limits=limits)
+    start from: read with the same cap, scan and checks as an upload; nothing is kept."""
+    data = _read_capped(file, limits)
+    if scan is not None:
+        _scan(scan, data, user_id)
+    return cage.suggest_crop(data, limits=limits)
 
 
 def scanner(clamd_socket: str | None) -> Scanner | None:
@@ -175,7 +182,7 @@ def checked(
     """What an upload's bytes go through before anything is kept: the scan, then the pipeline."""
     if scan is not None:
         _scan(scan, data, user_id)
-    return imaging.process(data, crop=crop, limits=limits)
+    return cage.process(data, crop=crop, limits=limits)
 
 
 def source_digest(data: bytes) -> str:

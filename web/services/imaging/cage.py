@@ -1,0 +1,239 @@
+"""The cage: every decode of untrusted bytes runs in a worker process under kernel ceilings.
+
+A worker is forked from a forkserver that has imported the pipeline once, warms itself up with
+a small picture, then sets `RLIMIT_AS` to what it uses after that plus `IMAGE_MEMORY_MB`. Before
+each job it sets `RLIMIT_CPU` to the CPU it has used plus `IMAGE_CPU_SECONDS`: past that the
+kernel sends SIGXCPU, which ends it. `IMAGE_DEADLINE_SECONDS` of wall clock after a job starts,
+the pool (pebble) kills the worker. A dead worker is replaced; the other jobs never notice. A
+ceiling hit is a refusal (`too_much_memory`, `too_slow`), a 422 like any other.
+
+The upload's bytes go to the worker through shared memory (one copy in, none pickled); the
+result (the master and the variants, a few hundred KB) comes back pickled.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import io
+import logging
+import math
+import multiprocessing
+import os
+import resource
+import signal
+import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar
+
+from pebble import ProcessExpired, ProcessPool
+
+from web.services import imaging
+from web.services.imaging import DEFAULT_LIMITS
+from web.services.imaging.types import (
+    Ceilings,
+    Crop,
+    ImageRejected,
+    Limits,
+    Processed,
+    Suggestion,
+    rejected,
+)
+
+T = TypeVar("T")
+log = logging.getLogger("ppsync.cage")
+
+# A worker is replaced after this many jobs, so that no slow leak or fragmentation can build up.
+_JOBS_PER_WORKER = 500
+# glibc's malloc, set so that RLIMIT_AS counts what a job uses, not what malloc keeps in reserve:
+# one arena (each thread's own would reserve 64 MB of address space), and every block over
+# 4 MB (Pillow's pixels, a decoder's frame buffers) its own mapping, returned when freed: the
+# threshold otherwise rises to 32 MB, and a job's freed pixels stay in the heap for the next
+# job to grow into unseen. Measured: no change to the pipeline's CPU time at 4 MB (at 256 KB,
+# +10-20 %, from page faults).
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
+_MMAP_THRESHOLD = 4 * 2**20
+# What a failed allocation says inside the C libraries (libjpeg, libheif, libavif, libwebp).
+_MEMORY_WORDS = ("memory", "alloc")
+# tmpfs where there is one, so the bytes never touch a disk; mkstemp makes the file O_EXCL, 0600.
+_SHM = "/dev/shm"  # noqa: S108
+
+
+def process(data: bytes, *, crop: Crop | None = None, limits: Limits = DEFAULT_LIMITS) -> Processed:
+    """imaging.process in the cage."""
+    return run(limits.ceilings, imaging.process, data, crop=crop, limits=limits)
+
+
+def recrop(
+    master: bytes, *, crop: Crop | None, turns: int = 0, limits: Limits = DEFAULT_LIMITS
+) -> Processed:
+    """imaging.recrop in the cage."""
+    return run(limits.ceilings, imaging.recrop, master, crop=crop, turns=turns, limits=limits)
+
+
+def rotated(master: bytes, turns: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """imaging.rotated in the cage."""
+    return run(limits.ceilings, imaging.rotated, master, turns=turns, limits=limits)
+
+
+def suggest_crop(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Suggestion:
+    """imaging.suggest_crop in the cage."""
+    return run(limits.ceilings, imaging.suggest_crop, data, limits=limits)
+
+
+def run(ceilings: Ceilings, fn: Callable[..., T], data: bytes, /, **kwargs: Any) -> T:
+    """fn(data, **kwargs) in a caged worker: its result, its ImageRejected, or a refusal for a
+    ceiling it hit. fn must be a module-level function (it is sent by name)."""
+    path = _share(data)
+    try:
+        future = _pool(ceilings).schedule(
+            _job,
+            args=(ceilings.cpu_seconds, fn, path),
+            kwargs=kwargs,
+            timeout=ceilings.deadline_seconds,
+        )
+        result: T = _outcome(future)
+        return result
+    finally:
+        os.unlink(path)
+
+
+def _share(data: bytes) -> str:
+    """The bytes in a file of their own in shared memory (/dev/shm), readable by this user only:
+    the worker reads them from there, with no pickling and no pipe."""
+    fd, path = tempfile.mkstemp(prefix="ppsync-upload-", dir=_SHM if os.path.isdir(_SHM) else None)
+    with open(fd, "wb") as shared:
+        shared.write(data)
+    return path
+
+
+def _outcome(future: Any) -> Any:
+    try:
+        return future.result()
+    except FutureTimeout as error:
+        log.warning("decode stopped at its deadline; the worker was replaced")
+        raise rejected("too_slow") from error
+    except ProcessExpired as error:
+        raise _expired(error) from error
+
+
+def _expired(error: ProcessExpired) -> ImageRejected:
+    if error.exitcode == -signal.SIGXCPU:
+        log.warning("decode stopped at its CPU ceiling; the worker was replaced")
+        return rejected("too_slow")
+    if error.exitcode == -signal.SIGKILL:  # the kernel's OOM killer, under a cgroup limit
+        log.warning("decode worker killed (SIGKILL): counted as out of memory")
+        return rejected("too_much_memory")
+    log.error("decode worker died with exit code %s; the picture was refused", error.exitcode)
+    return rejected("corrupt")
+
+
+_pools: dict[Ceilings, ProcessPool] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(ceilings: Ceilings) -> ProcessPool:
+    with _pools_lock:
+        pool = _pools.get(ceilings)
+        if pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__, "web.services.imaging"])
+            pool = ProcessPool(
+                max_workers=ceilings.workers or os.cpu_count() or 1,
+                max_tasks=_JOBS_PER_WORKER,
+                initializer=_start_worker,
+                initargs=(ceilings.memory_mb,),
+                context=context,
+            )
+            _pools[ceilings] = pool
+        return pool
+
+
+def warm(ceilings: Ceilings) -> None:
+    """Starts the workers now (each warms up: about a second), in the background, so that the
+    first upload after a start does not wait for them."""
+    threading.Thread(target=run, args=(ceilings, _nothing, b""), daemon=True).start()
+
+
+def _nothing(data: bytes) -> None:
+    return None
+
+
+def shutdown() -> None:
+    """Stops every pool's workers; a later job starts them again. (At exit pebble stops them.)"""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.stop()  # type: ignore[no-untyped-call]
+        pool.join(timeout=5)
+
+
+def _start_worker(memory_mb: int) -> None:
+    # The pool stops a worker past its deadline with SIGTERM: die at once, even inside a decoder
+    # (pebble's handler would wait for the decoder to return to Python, then SIGKILL after 3 s).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would otherwise dump a core
+    _tune_malloc()
+    _warm_up()
+    ceiling = _address_space() + memory_mb * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+
+
+def _tune_malloc() -> None:
+    libc = ctypes.util.find_library("c")
+    if libc:
+        mallopt = getattr(ctypes.CDLL(libc), "mallopt", None)
+        if mallopt is not None:
+            mallopt(_M_ARENA_MAX, 1)
+            mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+
+
+def _warm_up() -> None:
+    """One small picture through the pipeline: its threads, arenas and the face model are made
+    now, so that the memory ceiling counts what a job adds, not what every worker needs."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 150)).save(buf, "JPEG")
+    imaging.process(buf.getvalue())
+
+
+def _address_space() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _job(cpu_seconds: int, fn: Callable[..., T], path: str, **kwargs: Any) -> T:
+    used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    soft = math.ceil(used) + cpu_seconds
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+    with open(path, "rb") as shared:
+        data = shared.read()
+    try:
+        return fn(data, **kwargs)
+    except BaseException as error:
+        if _out_of_memory(error):
+            raise rejected("too_much_memory") from None
+        raise
+
+
+def _out_of_memory(error: BaseException | None) -> bool:
+    """A MemoryError, or a decoder's allocation failure, anywhere in the chain of causes."""
+    while error is not None:
+        if isinstance(error, MemoryError):
+            return True
+        if not isinstance(error, ImageRejected) and any(
+            word in str(error).lower() for word in _MEMORY_WORDS
+        ):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
