@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from web.services.imaging.types import Ceilings
 from web.settings import MIB, Settings, SettingsError
 
 
@@ -101,3 +103,21 @@ def test_header_timeout_is_10_s_unless_set(tmp_path: Path) -> None:
     assert set_to_3.header_timeout == 3
     with pytest.raises(SettingsError, match="HEADER_TIMEOUT"):
         Settings.from_env({"VAR_DIR": str(tmp_path), "HEADER_TIMEOUT": "0"})
+
+
+def test_decode_ceilings_default_to_512_mb_10_s_20_s_and_a_worker_a_core(tmp_path: Path) -> None:
+    ceilings = Settings.from_env({"VAR_DIR": str(tmp_path)}).image_limits().ceilings
+    assert (ceilings.memory_mb, ceilings.cpu_seconds, ceilings.deadline_seconds) == (512, 10, 20)
+    assert ceilings.workers == (os.cpu_count() or 1)
+
+
+def test_decode_ceilings_are_read_from_the_environment(tmp_path: Path) -> None:
+    env = {"IMAGE_MEMORY_MB": "64", "IMAGE_CPU_SECONDS": "2", "IMAGE_DEADLINE_SECONDS": "5"}
+    limits = Settings.from_env(
+        {"VAR_DIR": str(tmp_path), "IMAGE_WORKERS": "3", **env}
+    ).image_limits()
+    assert limits.ceilings == Ceilings(memory_mb=64, cpu_seconds=2, deadline_seconds=5, workers=3)
+    assert limits.max_bytes == 10 * 2**20
+    for name in [*env, "IMAGE_WORKERS"]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({"VAR_DIR": str(tmp_path), name: "0"})
