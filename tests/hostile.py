@@ -38,12 +38,12 @@ def ispe(width: int, height: int) -> bytes:
 
 def heif_nested(depth: int, *, brand: bytes = b"heic", siblings: int = 0) -> bytes:
     """`iprp` boxes nested depth deep in the `meta`, an `ispe` at the bottom, and `siblings`
-    empty `free` boxes beside each (a walk that is quadratic in depth pays for each)."""
-    nest = ispe(64, 64)
-    filler = box(b"free") * siblings
-    for _ in range(depth):
-        nest = box(b"iprp", nest + filler)
-    return ftyp(brand) + full_box(b"meta", nest)
+    empty `free` boxes beside each (a walk that is quadratic in depth pays for each). Written
+    outside in, in time linear in its size."""
+    inner, filler = ispe(64, 64), box(b"free") * siblings
+    sizes = [len(inner) + (8 + len(filler)) * level for level in range(depth, 0, -1)]
+    nest = b"".join(struct.pack(">I", size) + b"iprp" for size in sizes)
+    return ftyp(brand) + full_box(b"meta", nest + inner + filler * depth)
 
 
 def avif_nested(depth: int, *, siblings: int = 0) -> bytes:
@@ -59,8 +59,12 @@ def isobmff_many_boxes(count: int, *, brand: bytes = b"heic") -> bytes:
 def avif_iloc_bomb(items: int = 1_000, extents: int = 65_535) -> bytes:
     """An `iloc` whose offset and length fields are zero bytes wide: each item costs its six
     header bytes, and declares `extents` extents of no bytes at all (6 KB for 65 million)."""
-    entries = b"".join(struct.pack(">HHH", item, 0, extents) for item in range(1, items + 1))
-    iloc = full_box(b"iloc", struct.pack(">BBH", 0, 0, items) + entries)
+    wide = items > 0xFFFF  # version 2: 32-bit item IDs and count
+    entry = struct.Struct(">IHHH" if wide else ">HHH")  # item, [method,] data ref, extents
+    fields = (0, 0, extents) if wide else (0, extents)
+    entries = b"".join(entry.pack(item, *fields) for item in range(1, items + 1))
+    count = struct.pack(">I" if wide else ">H", items)
+    iloc = full_box(b"iloc", b"\0\0" + count + entries, version=2 if wide else 0)
     return ftyp(b"avif") + full_box(b"meta", iloc)
 
 

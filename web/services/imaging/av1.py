@@ -43,6 +43,8 @@ def sequence_sizes(data: bytes, pos: int, end: int, budget: Budget) -> list[tupl
             raise rejected("corrupt")
         budget.spend(kind == _OBU_SEQUENCE_HEADER)
         pos += 1 + extension
+        if pos > end:
+            raise rejected("corrupt")
         size = end - pos
         if has_size:
             size, pos = _leb128(data, pos, end)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from web.services.imaging import av1
-from web.services.imaging.types import rejected
+from web.services.imaging.types import ImageRejected, rejected
 
 # Major or compatible brands: a file is AVIF when it names an AV1 brand, else HEIF when it
 # names a HEVC (or generic image) one. `mif1`/`msf1` alone say "some image": libheif decides.
@@ -51,12 +51,13 @@ _STBL = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
 _UNIQUE = frozenset({b"iloc", b"iinf", b"idat", b"ipco"})  # at most one each, as libavif wants
 
 
-class SizeMismatch(Exception):
+class SizeMismatch(ImageRejected):
     """An AV1 item whose sequence header and `ispe` disagree: corrupt, unless its largest
     size is over the limits, which is the clearer refusal (header.read_header decides)."""
 
     def __init__(self, width: int, height: int, frames: int) -> None:
-        super().__init__(width, height, frames)
+        corrupt = rejected("corrupt")
+        super().__init__(corrupt.status, corrupt.code, corrupt.message)
         self.width, self.height, self.frames = width, height, frames
 
 
@@ -384,7 +385,9 @@ def _samples(data: bytes, track: dict[bytes, _Box], cap: int) -> Iterator[tuple[
 
 def _grid_size(data: bytes, start: int, end: int) -> tuple[int, int]:
     """A grid's output size: version, flags (bit 0: 32-bit sizes), rows, columns, then it."""
-    width = 4 if start < end and data[start + 1] & 1 else 2
+    if start + 4 > end:
+        raise rejected("corrupt")
+    width = 4 if data[start + 1] & 1 else 2
     if start + 4 + 2 * width > end:
         raise rejected("corrupt")
     return _uint(data, start + 4, width), _uint(data, start + 4 + width, width)
