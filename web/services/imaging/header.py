@@ -29,7 +29,7 @@ _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 # coded data or junk), nor 0xFF (fill), nor a restart or TEM (no length, nothing to read).
 # Junk before a marker is skipped, as Pillow and libjpeg do: a metadata segment whose length
 # is off by a byte must not hide good pixels (or a bomb). One regex search crosses a scan's
-# coded data in C: a 5 MB photo is walked in about a millisecond.
+# coded data in C: a 5 MB, 12 MP photo is walked in about 2 ms.
 _JPEG_MARKER = re.compile(rb"\xff[\x02-\xcf\xd8-\xfe]")
 # Scans in a JPEG. Progressive files have about 10 (libjpeg's default script has 10, mozjpeg's
 # a few more); each scan makes the decoder pass over every coefficient of the picture again,
