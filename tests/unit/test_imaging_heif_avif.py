@@ -147,10 +147,15 @@ def test_avif_sequence_of_too_many_frames_is_422_before_decoding(no_decoding: No
 
 
 def test_avif_size_is_read_from_its_av1_sequence_header_too() -> None:
-    """libavif decodes what the AV1 data says, whatever `ispe` claims: both are read."""
+    header = read_header(images.avif(images.quadrants((301, 199))), Limits())
+    assert (header.width, header.height) == (301, 199)
+
+
+def test_avif_whose_ispe_understates_its_coded_size_is_422_corrupt(no_decoding: None) -> None:
+    """libavif decodes what the AV1 data says, whatever `ispe` claims: a file where the two
+    disagree is refused, as libheif refuses such a HEIC."""
     lie = images.with_ispe(images.avif(images.quadrants((300, 200))), 16, 16)
-    header = read_header(lie, Limits())
-    assert (header.width, header.height) == (300, 200)
+    assert_refused(refusal(lie), 422, "corrupt")
 
 
 def test_avif_whose_ispe_understates_a_huge_picture_is_422_before_decoding(
@@ -160,7 +165,11 @@ def test_avif_whose_ispe_understates_a_huge_picture_is_422_before_decoding(
     assert_refused(refusal(lie), 422, "too_many_pixels")
 
 
-def test_avif_sequence_size_is_not_taken_from_ispe_alone() -> None:
-    lie = images.with_ispe(images.avif_sequence(frames=2, size=(120, 90)), 8, 8)
-    header = read_header(lie, Limits())
+def test_avif_sequence_size_and_frames_are_read() -> None:
+    header = read_header(images.avif_sequence(frames=2, size=(120, 90)), Limits())
     assert (header.width, header.height, header.frames) == (120, 90, 2)
+
+
+def test_avif_sequence_whose_ispe_understates_is_422_corrupt(no_decoding: None) -> None:
+    lie = images.with_ispe(images.avif_sequence(frames=2, size=(120, 90)), 8, 8)
+    assert_refused(refusal(lie), 422, "corrupt")

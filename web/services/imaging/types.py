@@ -48,6 +48,11 @@ REFUSALS: dict[str, tuple[int, str]] = {
         422,
         "The picture took too long to decode: please upload a smaller or simpler file.",
     ),
+    "too_complex": (
+        422,
+        "The picture is built in a way we refuse to decode (too many layers, parts or scans): "
+        "please save it again from a photo app or editor.",
+    ),
     "bad_crop": (422, "The crop must be a square that lies inside the picture."),
     "no_rotate": (422, "Animated pictures can't be rotated; upload a turned copy instead."),
     "infected": (422, "This file was flagged by the virus scanner and was not stored."),
