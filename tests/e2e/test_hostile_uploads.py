@@ -155,7 +155,7 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "jpeg_400_scans": lambda: hostile.jpeg_many_scans(400),
     "heif_nested_1500": lambda: hostile.heif_nested(1500),
     "avif_nested_5000": lambda: hostile.avif_nested(5000),
-    "heif_nested_900_2mb": lambda: hostile.heif_nested(900, pad=2 * 2**20),
+    "heif_nested_900_2mb": lambda: hostile.heif_nested(900, siblings=290),
 }
 
 
