@@ -31,6 +31,7 @@ from web import body_limit
 from web.app import create_app
 from web.client import address_of
 from web.services.accounts import passwords, tokens
+from web.services.accounts.hashing import HashQueue
 from web.settings import Settings, SettingsError
 from web.stores.fallback import MemoryPurger
 from web.throttle import Limit, Throttle
@@ -181,7 +182,7 @@ async def test_password_hashing_runs_on_at_most_the_hashing_slots(
                 running -= 1
 
     monkeypatch.setattr(passwords, "verify_password", counted)
-    app.state["hashing"].total_tokens = 2
+    app.state["hashing"] = HashQueue(2, per_client=5)  # room for all five: they queue
     transport = httpx.ASGITransport(app=app)  # requests run side by side on the test's loop
     async with (
         app.lifespan(),
@@ -199,6 +200,7 @@ async def test_password_hashing_runs_on_at_most_the_hashing_slots(
 async def test_a_burst_of_failed_logins_from_one_address_hashes_at_most_five(
     app: Litestar, alice: int
 ) -> None:
+    app.state["hashing"] = HashQueue(2, waiting=16, per_client=16)  # the throttle refuses here
     transport = httpx.ASGITransport(app=app)
     async with (
         app.lifespan(),
