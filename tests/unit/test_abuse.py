@@ -32,6 +32,7 @@ from web.app import create_app
 from web.client import address_of
 from web.services.accounts import passwords, tokens
 from web.services.accounts.hashing import HashQueue
+from web.services.audit import Actor
 from web.settings import Settings, SettingsError
 from web.stores.fallback import MemoryPurger
 from web.throttle import Limit, Throttle
@@ -457,6 +458,20 @@ def test_calls_with_a_valid_token_are_given_back(
         assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code != 429
     assert client.get("/api/profile/picture/1", headers=bearer("pps_y")).status_code == 401
     assert client.get("/api/profile/picture/1", headers=bearer("pps_z")).status_code == 429
+
+
+def test_a_valid_token_is_still_served_after_60_bad_calls_from_its_address(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    valid = bearer(make_token(db, alice))
+    assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code == 200
+    for n in range(60):
+        assert client.get("/api/profile/picture/1", headers=bearer(f"pps_x{n}")).status_code == 401
+    assert client.get("/api/profile/picture/1", headers=bearer("pps_y")).status_code == 429
+    assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code == 200
+    tokens.revoke_token(db, actor=Actor(user_id=alice), token_id=1)
+    assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code == 401
+    assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code == 429
 
 
 @pytest.mark.anyio
