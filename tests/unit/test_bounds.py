@@ -3,13 +3,20 @@ the files the app makes (database, secret key) and what the sessions table keeps
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
-from sqlalchemy import create_engine, insert, select
-from sqlmodel import Session
+from sqlalchemy import create_engine, insert, text
+from sqlmodel import Session, select
 
 from db import migrate
+from db.engine import make_engine
 from db.models import AuditLog, WebSession
 from tests.api_support import bearer, make_token
 from tests.conftest import log_in
@@ -78,6 +85,67 @@ def test_the_upgrade_keeps_sessions_stored_under_their_ids_and_hashes_them(
     with TestClient(create_app(settings), cookies={"session": cookie}) as after:
         assert after.get("/profile", follow_redirects=False).status_code == 200
         with Session(after.app.state["engine"]) as db:
-            assert set(db.exec(select(WebSession.key)).scalars()) == {
-                stored_key("sessions", cookie)
-            }
+            assert set(db.exec(select(WebSession.key))) == {stored_key("sessions", cookie)}
+
+
+# --- files the app makes -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The loosest umask: the modes below are the app's own, not the umask's."""
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_the_database_and_its_folder_are_private(tmp_path: Path) -> None:
+    database = tmp_path / "var" / "app.db"
+    migrate.upgrade(f"sqlite:///{database}")
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:  # WAL: the -wal and -shm files exist while it is open
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        assert {mode(p) for p in database.parent.glob("app.db*")} == {0o600}
+    engine.dispose()
+    assert mode(database.parent) == 0o700
+
+
+def test_a_database_an_older_release_left_readable_is_narrowed(tmp_path: Path) -> None:
+    database = tmp_path / "app.db"
+    database.touch(mode=0o644)
+    database.chmod(0o644)
+    make_engine(f"sqlite:///{database}").dispose()
+    assert mode(database) == 0o600
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_the_secret_key_is_private_before_a_byte_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    var = tmp_path / "var"
+    seen: list[tuple[int, bool]] = []
+    real_fsync = os.fsync
+
+    def watch(descriptor: int) -> None:  # called with the key written, before it has its name
+        seen.append((stat.S_IMODE(os.fstat(descriptor).st_mode), (var / "secret_key").exists()))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", watch)
+    key = Settings.from_env({"VAR_DIR": str(var)}).secret_key
+    assert seen == [(0o600, False)]
+    assert (var / "secret_key").read_text() == key and len(key) >= 32
+    assert mode(var / "secret_key") == 0o600 and mode(var) == 0o700
+    assert [p.name for p in var.iterdir()] == ["secret_key"]  # no temporary left behind
+
+
+def test_processes_starting_together_share_one_secret_key(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(
+            pool.map(lambda _: Settings.from_env({"VAR_DIR": str(tmp_path)}).secret_key, range(8))
+        )
+    assert len(keys) == 1
