@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,24 @@ def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     on_disk = bool(database) and database != ":memory:"
     if database and on_disk:
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _private_files(Path(database))
     pool = _POOL if on_disk else {}  # an in-memory database has its own pool (one connection)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15}, **pool)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _private_files(database: Path) -> None:
+    """The database file readable by its owner only, from its creation: SQLite would create it
+    under the umask (0644 as a rule), and gives its -wal and -shm files the database's mode.
+    A file made so by an older release is narrowed too, when this process may."""
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not database.exists():  # an empty file is an empty database
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        with suppress(OSError):  # absent, or not ours to change: SQLite then reports what fails
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

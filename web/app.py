@@ -57,6 +57,7 @@ from web.routes import (
     unavailable,
 )
 from web.routes.store_unavailable import store_unavailable
+from web.services.accounts.hashing import HashQueue
 from web.services.accounts.passwords import HASHING_SLOTS
 from web.services.imaging import cage
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
@@ -158,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "engine": engine,
                 "db_release": anyio.CapacityLimiter(POOL_CAPACITY),
-                "hashing": anyio.CapacityLimiter(HASHING_SLOTS),
+                "hashing": HashQueue(HASHING_SLOTS),
                 "throttle_lock": anyio.Lock(),
                 "live": live,
                 "fragments": components.FragmentCache(),

@@ -12,18 +12,25 @@ How a change reaches the cache, and so how stale an entry can be:
   on staleness whenever the database answers. The feed's catch-up after an outage delivers each
   missed event, so drops what each names; a `resync` (the feed fell too far behind) drops all.
 - a name or a version the entry does not know (a new upload whose event is still on its way) is
-  read again from the database rather than answered 404 or as the older version; a member that
-  does not exist is never kept (adding a member writes no event).
+  read again from the database rather than answered 404 or as the older version.
+- a member id that does not exist is remembered as missing for MISSING_SECONDS, so a client
+  asking for it again and again costs one database read in that time, not one per request.
+  Adding a member writes no event: a commit in this process that adds one forgets every
+  missing id at once; one added by another process is found at most MISSING_SECONDS late
+  (only when this process was asked for its id, not yet used, in the seconds before).
 
-Each part is bounded: members (least recently used out first) and the small files' bytes
-(by their total size). Handlers read it from the event loop and fill it from worker threads:
-locked, and a fill that read before a drop never lands after it (`_generation`).
+Each part is bounded: members (least recently used out first), missing ids (likewise: a
+client making up ids pushes out only other made-up ids' marks, never a member's entry) and
+the small files' bytes (by their total size). Handlers read it from the event loop and fill
+it from worker threads: locked, and a fill that read before a drop never lands after it
+(`_generation`).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -36,16 +43,20 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from db.models import ProfilePicture, SyncEvent
+from db.models import ProfilePicture, SyncEvent, User
 from web.live.channel import RESYNC
 from web.services.accounts import members
 from web.services.accounts.members import Avatar
 
 MEMBERS = 10_000  # entries; one is a few hundred bytes
+MISSING = 10_000  # ids known not to be members; one is about 100 bytes
+MISSING_SECONDS = 5.0  # as long as the feed's catch-up (web/live/feed.py CATCH_UP_SECONDS)
 FILE_BYTES = 64 * 1024 * 1024  # small picture files kept in memory, in total
 _FRAME_MEMBER = re.compile(rb"\nevent: avatar-(\d+)\n")
 K = TypeVar("K")
+V = TypeVar("V")
 _CHANGED = "ppsync.changed_members"  # session.info key: members whose SyncEvent was flushed
+_JOINED = "ppsync.members_added"  # session.info key: the session flushed a new member
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +74,22 @@ class MemberReads:
         return "gone" if name in self.gone else None
 
 
+NO_MEMBER = MemberReads(None, frozenset(), frozenset())
+
+
 class ReadCache:
-    def __init__(self, engine: Engine, *, capacity: int = MEMBERS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        capacity: int = MEMBERS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self.capacity = capacity
         self._members: OrderedDict[int, MemberReads] = OrderedDict()
+        self._missing: OrderedDict[int, float] = OrderedDict()  # id: when it was read missing
+        self._now = clock
         self._lock = threading.Lock()
         self._generation = 0  # up by one on every drop
         self.files = FileCache()
@@ -78,22 +100,34 @@ class ReadCache:
             reads = self._members.get(user_id)
             if reads is not None:
                 self._members.move_to_end(user_id)
-            return reads
+                return reads
+            missing_since = self._missing.get(user_id)
+            if missing_since is None:
+                return None
+            if self._now() - missing_since < MISSING_SECONDS:
+                return NO_MEMBER
+            del self._missing[user_id]
+            return None
 
     def load(self, user_id: int) -> MemberReads:
         """Read the member from the database (in a worker thread: it blocks) and keep it."""
         with self._lock:
             generation = self._generation
         reads = read_member(self.engine, user_id)
-        if reads.avatar is None:
-            return reads  # not kept: a member added later writes no event that would drop it
         with self._lock:
-            if generation == self._generation:  # nothing was dropped while we read
-                self._members[user_id] = reads
-                self._members.move_to_end(user_id)
-                if len(self._members) > self.capacity:
-                    self._members.popitem(last=False)
+            if generation != self._generation:  # a drop came while we read: keep nothing
+                return reads
+            if reads.avatar is None:
+                _keep(self._missing, user_id, self._now(), MISSING)
+            else:
+                _keep(self._members, user_id, reads, self.capacity)
         return reads
+
+    def forget_missing(self) -> None:
+        """A member was added: any id read as missing may be theirs."""
+        with self._lock:
+            self._generation += 1
+            self._missing.clear()
 
     def forget(self, user_ids: set[int]) -> None:
         with self._lock:
@@ -105,6 +139,7 @@ class ReadCache:
         with self._lock:
             self._generation += 1
             self._members.clear()
+            self._missing.clear()
 
     def on_frame(self, frame: bytes) -> None:
         """The hub's every delivered event (web/live/hub.py, `LiveHub.watch`)."""
@@ -112,6 +147,14 @@ class ReadCache:
             self.clear()
         elif match := _FRAME_MEMBER.search(frame):
             self.forget({int(match[1])})
+
+
+def _keep(items: OrderedDict[int, V], key: int, value: V, most: int) -> None:
+    """Put as the most recently used, dropping the least recently used past `most`."""
+    items[key] = value
+    items.move_to_end(key)
+    if len(items) > most:
+        items.popitem(last=False)
 
 
 def read_cache(state: State) -> ReadCache:
@@ -203,12 +246,17 @@ def _note_changes(session: OrmSession, _context: Any) -> None:
     changed = {obj.user_id for obj in session.new if isinstance(obj, SyncEvent)}
     if changed:
         session.info.setdefault(_CHANGED, set()).update(changed)
+    if any(isinstance(obj, User) for obj in session.new):
+        session.info[_JOINED] = True
 
 
 def _drop_changed(session: OrmSession) -> None:
     # Notes of a rolled-back attempt (kept: a savepoint's rollback must not lose the outer
     # transaction's) are dropped here too: one extra read, never a stale answer.
     changed: set[int] | None = session.info.pop(_CHANGED, None)
-    if changed:
-        for cache in list(_caches):
+    joined = session.info.pop(_JOINED, False)
+    for cache in list(_caches) if changed or joined else ():
+        if changed:
             cache.forget(changed)
+        if joined:
+            cache.forget_missing()

@@ -156,7 +156,24 @@ def _secret_key(env: Mapping[str, str], var_dir: Path, production: bool) -> str:
     # Development only: one random key kept under var/ so sessions survive restarts.
     path = var_dir / "secret_key"
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # only its owner may list it
+        _create_private(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def _create_private(path: Path, text: str) -> None:
+    """Write a new file that is 0600 from its first byte, whole or not at all: written under a
+    temporary name made with O_EXCL, then linked to its name, which fails if another process
+    made it meanwhile (theirs is kept, so every process reads the same key)."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -31,6 +31,8 @@ from web import body_limit
 from web.app import create_app
 from web.client import address_of
 from web.services.accounts import passwords, tokens
+from web.services.accounts.hashing import HashQueue
+from web.services.audit import Actor
 from web.settings import Settings, SettingsError
 from web.stores.fallback import MemoryPurger
 from web.throttle import Limit, Throttle
@@ -181,7 +183,7 @@ async def test_password_hashing_runs_on_at_most_the_hashing_slots(
                 running -= 1
 
     monkeypatch.setattr(passwords, "verify_password", counted)
-    app.state["hashing"].total_tokens = 2
+    app.state["hashing"] = HashQueue(2, per_client=5)  # room for all five: they queue
     transport = httpx.ASGITransport(app=app)  # requests run side by side on the test's loop
     async with (
         app.lifespan(),
@@ -199,6 +201,7 @@ async def test_password_hashing_runs_on_at_most_the_hashing_slots(
 async def test_a_burst_of_failed_logins_from_one_address_hashes_at_most_five(
     app: Litestar, alice: int
 ) -> None:
+    app.state["hashing"] = HashQueue(2, waiting=16, per_client=16)  # the throttle refuses here
     transport = httpx.ASGITransport(app=app)
     async with (
         app.lifespan(),
@@ -455,6 +458,20 @@ def test_calls_with_a_valid_token_are_given_back(
         assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code != 429
     assert client.get("/api/profile/picture/1", headers=bearer("pps_y")).status_code == 401
     assert client.get("/api/profile/picture/1", headers=bearer("pps_z")).status_code == 429
+
+
+def test_a_valid_token_is_still_served_after_60_bad_calls_from_its_address(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    valid = bearer(make_token(db, alice))
+    assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code == 200
+    for n in range(60):
+        assert client.get("/api/profile/picture/1", headers=bearer(f"pps_x{n}")).status_code == 401
+    assert client.get("/api/profile/picture/1", headers=bearer("pps_y")).status_code == 429
+    assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code == 200
+    tokens.revoke_token(db, actor=Actor(user_id=alice), token_id=1)
+    assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code == 401
+    assert client.get(f"/api/profile/picture/{alice}", headers=valid).status_code == 429
 
 
 @pytest.mark.anyio

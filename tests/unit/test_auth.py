@@ -18,6 +18,7 @@ from tests.factories import PASSWORD
 from tests.html import one, parse
 from web.app import create_app
 from web.settings import Settings
+from web.stores.database import stored_key
 
 
 def signup(client: TestClient[Any], **fields: str) -> Any:
@@ -142,9 +143,14 @@ def test_header_shows_login_links_when_signed_out(client: TestClient[Any]) -> No
     assert {"Log in", "Sign up"} <= links
 
 
-def stored_session_ids(db: Session) -> set[str]:
+def stored_session_keys(db: Session) -> set[str]:
     db.expire_all()
-    return {key.removeprefix("sessions:") for key in db.exec(select(WebSession.key))}
+    return set(db.exec(select(WebSession.key)))
+
+
+def keys_of(*session_ids: str) -> set[str]:
+    """The stored keys of these session ids: their hashes, never the ids."""
+    return {stored_key("sessions", session_id) for session_id in session_ids}
 
 
 def test_anonymous_requests_store_no_session_row(
@@ -152,14 +158,14 @@ def test_anonymous_requests_store_no_session_row(
 ) -> None:
     for path in ("/members", "/members/alice", "/login", "/signup", "/profile"):
         client.get(path)
-    assert stored_session_ids(db) == set()
+    assert stored_session_keys(db) == set()
 
 
 def test_login_stores_the_session_in_the_database(
     client: TestClient[Any], db: Session, alice: int
 ) -> None:
     log_in(client, "alice")
-    assert stored_session_ids(db) == {client.cookies["session"]}
+    assert stored_session_keys(db) == keys_of(client.cookies["session"])
 
 
 def test_login_again_drops_the_old_session_row(
@@ -169,13 +175,13 @@ def test_login_again_drops_the_old_session_row(
     first = client.cookies["session"]
     log_in(client, "alice")
     assert client.cookies["session"] != first
-    assert stored_session_ids(db) == {client.cookies["session"]}
+    assert stored_session_keys(db) == keys_of(client.cookies["session"])
 
 
 def test_logout_deletes_the_session_row(client: TestClient[Any], db: Session, alice: int) -> None:
     log_in(client, "alice")
     client.post("/logout", data={"_csrf_token": csrf(client)})
-    assert stored_session_ids(db) == set()
+    assert stored_session_keys(db) == set()
 
 
 @contextmanager
@@ -225,3 +231,18 @@ def test_sign_in_survives_an_app_restart(settings: Settings, app: Litestar, alic
         response = after.get("/profile", follow_redirects=False)
     assert response.status_code == 200
     assert one(response.text, "header [data-user-id]")["aria-label"] == "Alice Liddell"
+
+
+def test_the_sessions_table_keeps_no_session_id(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    log_in(client, "alice")
+    session_id = client.cookies["session"]
+    stored = stored_session_keys(db)
+    assert len(stored) == 1
+    assert not any(session_id in key for key in stored)
+    # The table's key alone opens nothing: sent as a cookie, it is no session.
+    planted = stored.pop().removeprefix("sessions:")
+    client.cookies.clear()
+    client.cookies.set("session", planted)
+    assert client.get("/profile", follow_redirects=False).status_code == 303

@@ -16,7 +16,7 @@ from db import migrate
 from db.engine import make_engine
 from db.types import utcnow
 from tests.services import fresh_postgres_database
-from web.stores.database import TABLE, DatabaseStore
+from web.stores.database import TABLE, DatabaseStore, stored_key
 
 pytestmark = pytest.mark.anyio
 
@@ -108,7 +108,7 @@ async def test_value_without_expiry_has_no_expires_in(store: DatabaseStore) -> N
 async def test_expired_key_reads_as_none_and_its_row_goes(
     store: DatabaseStore, engine: Engine
 ) -> None:
-    add_expired_row(engine, "sessions:gone")
+    add_expired_row(engine, stored_key("sessions", "gone"))
     assert await store.get("gone") is None
     assert rows(engine) == {}
 
@@ -124,7 +124,7 @@ async def test_delete_removes_one_key(store: DatabaseStore, engine: Engine) -> N
     await store.set("b", b"2")
     await store.delete("a")
     await store.delete("never-set")  # a no-op
-    assert rows(engine) == {"sessions:b": b"2"}
+    assert rows(engine) == {stored_key("sessions", "b"): b"2"}
 
 
 async def test_namespaces_keep_equal_keys_apart(engine: Engine) -> None:
@@ -142,16 +142,20 @@ async def test_delete_all_empties_the_namespace_and_its_children_only(engine: En
     for store in (parent, parent.with_namespace("c"), *others):
         await store.set("k", b"v")
     await parent.delete_all()
-    assert set(rows(engine)) == {"axb:k", "a_bc:k"}
+    assert set(rows(engine)) == {stored_key("axb", "k"), stored_key("a_bc", "k")}
 
 
 async def test_a_write_purges_expired_rows_once_per_interval(engine: Engine) -> None:
     store = DatabaseStore(engine, purge_every=3600).with_namespace("sessions")
-    add_expired_row(engine, "sessions:stale-1")
+    add_expired_row(engine, stored_key("sessions", "stale-1"))
     await store.set("fresh-1", b"v", expires_in=60)  # first write: the sweep runs
-    add_expired_row(engine, "sessions:stale-2")
+    add_expired_row(engine, stored_key("sessions", "stale-2"))
     await store.set("fresh-2", b"v", expires_in=60)  # within the interval: no sweep
-    assert set(rows(engine)) == {"sessions:fresh-1", "sessions:stale-2", "sessions:fresh-2"}
+    assert set(rows(engine)) == {
+        stored_key("sessions", "fresh-1"),
+        stored_key("sessions", "stale-2"),
+        stored_key("sessions", "fresh-2"),
+    }
 
 
 async def test_many_concurrent_writes_to_one_key_leave_one_row(
@@ -179,7 +183,7 @@ async def test_a_changed_value_is_written(store: DatabaseStore, engine: Engine) 
     await store.set("a", b"v", expires_in=timedelta(days=14))
     await store.get("a")
     await store.set("a", b"changed", expires_in=timedelta(days=14))
-    assert rows(engine) == {"sessions:a": b"changed"}
+    assert rows(engine) == {stored_key("sessions", "a"): b"changed"}
 
 
 async def test_an_expiry_pushed_back_past_the_slack_is_written(
@@ -201,4 +205,4 @@ async def test_a_row_deleted_elsewhere_is_not_revived_by_a_stale_memory(
         connection.execute(TABLE.delete())
     assert await store.get("a") is None
     await store.set("a", b"v", expires_in=60)  # a new sign-in with the same bytes
-    assert rows(engine) == {"sessions:a": b"v"}
+    assert rows(engine) == {stored_key("sessions", "a"): b"v"}

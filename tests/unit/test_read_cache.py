@@ -12,12 +12,12 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, insert, update
 from sqlmodel import Session, col, select
 
-from db.models import SyncEvent, UserProfile
+from db.models import SyncEvent, User, UserProfile
 from tests.factories import add_member
 from web.live.channel import RESYNC, sse_frame
 from web.live.feed import CATCH_UP_SECONDS
 from web.live.hub import live_hub
-from web.read_cache import FileCache, ReadCache, read_member
+from web.read_cache import MISSING_SECONDS, NO_MEMBER, FileCache, ReadCache, read_member
 from web.services.sync import Change, record_change
 
 
@@ -111,13 +111,58 @@ def test_members_are_bounded_least_recently_used_out(app: Litestar, db: Session)
     assert cache.get(ids[0]) is not None and cache.get(ids[2]) is not None
 
 
-def test_an_unknown_member_is_not_kept_so_a_member_added_later_is_found(
+def test_a_member_added_in_this_process_is_found_at_once_though_read_missing(
     client: TestClient[Any], app: Litestar, db: Session
 ) -> None:
     assert client.get("/components/avatar/1").status_code == 404
-    assert cache_of(app).get(1) is None
+    assert cache_of(app).get(1) is NO_MEMBER
     assert add_member(db, "alice") == 1
     assert client.get("/components/avatar/1").status_code == 200
+
+
+def test_an_unknown_member_asked_for_again_and_again_reads_the_database_once(
+    client: TestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+
+    def counted(engine: Engine, user_id: int) -> Any:
+        reads.append(user_id)
+        return read_member(engine, user_id)
+
+    monkeypatch.setattr("web.read_cache.read_member", counted)
+    statuses = {client.get("/components/avatar/999").status_code for _ in range(20)}
+    statuses |= {client.get("/media/avatars/999/abc-64.webp").status_code for _ in range(20)}
+    assert statuses == {404}
+    assert reads == [999]
+
+
+def test_missing_ids_are_bounded_and_never_push_out_a_member(
+    app: Litestar, alice: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("web.read_cache.MISSING", 3)
+    cache = ReadCache(app.state["engine"], capacity=1)
+    cache.load(alice)
+    for made_up in range(1000, 1010):
+        cache.load(made_up)
+    assert [cache.get(n) for n in range(1000, 1010)] == [None] * 7 + [NO_MEMBER] * 3
+    assert cache.get(alice) is not None
+
+
+def test_a_member_added_by_another_process_is_found_after_missing_seconds(
+    app: Litestar, db: Session
+) -> None:
+    now = [100.0]
+    cache = ReadCache(app.state["engine"], clock=lambda: now[0])
+    assert cache.load(1).avatar is None
+    with app.state["engine"].begin() as other_process:  # no ORM session: no hook of ours
+        other_process.execute(
+            insert(User).values(id=1, handle="alice", display_name="A", password_hash="x")
+        )
+        other_process.execute(insert(UserProfile).values(user_id=1))
+    assert cache.get(1) is NO_MEMBER
+    now[0] += MISSING_SECONDS
+    assert cache.get(1) is None
+    assert cache.load(1).avatar is not None
 
 
 def test_file_bytes_are_bounded_by_their_total_size() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
 import anyio
 import msgspec
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
@@ -28,6 +29,7 @@ from web.services.accounts.tokens import ApiCaller
 from web.throttle import API_UNAUTHENTICATED, throttle_of
 
 CALLER_KEY = "api_caller"
+TOKEN_SEEN_SECONDS = 24 * 3600  # a token used within this long passes the per-address limit
 SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
 # RFC 6750: `error` only when a token was sent; a bare challenge when none was.
 CHALLENGE = 'Bearer realm="api"'
@@ -44,15 +46,18 @@ async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     next is refused before its token is looked up: one counter per address, whatever tokens
     it makes up. Each call is counted before the lookup (check and count in one turn of the
     throttle's lock) and given back when its token is valid, so a burst of concurrent bogus
-    calls cannot all pass the check before the first failure is counted."""
+    calls cannot all pass the check before the first failure is counted. A token seen valid
+    lately is still looked up past the limit (`_known`): a member's calls are not refused for
+    someone else's made-up tokens from the same address."""
     ip = client_address(connection.scope)
     throttle = throttle_of(connection.app)
-    if refusal := await throttle.take(API_UNAUTHENTICATED, ip):
+    token = tokens.bearer_token(connection.headers.get("authorization"))
+    refusal = await throttle.take(API_UNAUTHENTICATED, ip)
+    if refusal and not (token and await _known(connection.app, token)):
         raise TooManyRequestsException(
             "Too many calls without a valid API token from this address.",
             headers={"Retry-After": str(refusal.retry_after)},
         )
-    token = tokens.bearer_token(connection.headers.get("authorization"))
     if token is None:
         raise NotAuthorizedException(
             "Send an API token: `Authorization: Bearer <token>`.",
@@ -61,12 +66,30 @@ async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     engine = engine_of(connection.app.state)
     caller = await anyio.to_thread.run_sync(_authenticate, engine, token, ip)
     if caller is None:
+        if refusal:  # a revoked token: past the limit only once
+            await connection.app.stores.get("rate_limit").delete(_known_key(token))
         raise NotAuthorizedException(
             "This API token is not valid: it is unknown or was revoked.",
             headers={"WWW-Authenticate": BAD_TOKEN_CHALLENGE},
         )
-    await throttle.give_back(API_UNAUTHENTICATED, ip)
+    if refusal is None:
+        await throttle.give_back(API_UNAUTHENTICATED, ip)
+    await _remember(connection.app, token)
     connection.scope["state"][CALLER_KEY] = caller
+
+
+def _known_key(token: str) -> str:
+    return "api-token-seen:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+async def _known(app: Litestar, token: str) -> bool:
+    """Was this token valid lately (in any process sharing the rate-limit store)? Only real
+    tokens are marked, so the marks are as many as the live tokens used within a day."""
+    return await app.stores.get("rate_limit").exists(_known_key(token))
+
+
+async def _remember(app: Litestar, token: str) -> None:
+    await app.stores.get("rate_limit").set(_known_key(token), b"1", expires_in=TOKEN_SEEN_SECONDS)
 
 
 def _authenticate(engine: Any, token: str, ip: str | None) -> ApiCaller | None:

@@ -1,7 +1,9 @@
 """Sign up, log in, log out: plain forms, 303 after success, the form re-shown on error.
 
-Both forms are throttled (web/throttle.py) before any password is hashed, and hash on the
-app's "hashing" limiter: a refusal is the same form again, with a sentence and Retry-After.
+Both forms hash a password, so each first takes a place in the app's hashing queue (a short
+one, with a share per address: web/services/accounts/hashing.py), then is throttled
+(web/throttle.py) before the hash: a refusal is the same form again, with a sentence and
+Retry-After.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import anyio
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.middleware.csrf import generate_csrf_token
@@ -28,17 +29,19 @@ from msgspec import Struct
 from web.client import client_address
 from web.deps import DB, SESSION_USER_KEY, CurrentViewer
 from web.services.accounts import members
+from web.services.accounts.hashing import HashingBusy, HashQueue
 from web.sessions import renew_session_id
 from web.throttle import (
     LOGIN_PER_ADDRESS,
     LOGIN_PER_HANDLE,
     SIGNUPS_PER_ADDRESS,
-    Refusal,
     throttle_of,
     wait_text,
 )
 
 FORM_TOO_LARGE = "That form was too large to read: send it again with shorter answers."
+BUSY_MINE = "The server is still checking other passwords sent from your address: try again in"
+BUSY_ALL = "The server is busy checking other passwords: try again in"
 
 
 class SignupForm(Struct):
@@ -77,31 +80,12 @@ class AuthController(Controller):
         db: DB,
         data: URLEncodedBody[SignupForm],
     ) -> Template | Redirect:
-        throttle = throttle_of(request.app)
         address = client_address(request.scope)
-        if refusal := await throttle.take(SIGNUPS_PER_ADDRESS, address):
-            text = (
-                "Too many accounts were made from your address in the last hour: "
-                f"try again in {wait_text(refusal.retry_after)}."
-            )
-            return _refused("signup.html", data, text, refusal)
-        create = partial(
-            members.create_member,
-            db,
-            handle=data.handle,
-            display_name=data.display_name,
-            password=data.password,
-        )
         try:
-            user = await anyio.to_thread.run_sync(create, limiter=hashing(request))
-        except members.MemberError as error:
-            await throttle.give_back(SIGNUPS_PER_ADDRESS, address)  # no account was made
-            context = {"viewer": None, "form": data, "errors": error.errors}
-            return Template("signup.html", context=context, status_code=HTTP_400_BAD_REQUEST)
-        assert user.id is not None
-        _sign_in(request, user.id)
-        flash(request, f"Welcome, {user.display_name}!", category="ok")
-        return Redirect("/profile", status_code=303)
+            async with hashing(request).place(address):
+                return await _sign_up(request, db, data, address)
+        except HashingBusy as busy:
+            return _refused("signup.html", data, _busy_text(busy), busy.retry_after)
 
     @get("/login", sync_to_thread=False)
     def login_form(
@@ -114,35 +98,75 @@ class AuthController(Controller):
     async def login(
         self, request: Request[Any, Any, Any], db: DB, data: URLEncodedBody[LoginForm]
     ) -> Template | Redirect:
-        throttle = throttle_of(request.app)
-        handle, address = members.normal_handle(data.handle), client_address(request.scope)
         form = LoginForm(handle=data.handle, next=safe_next(data.next))
-        # Counted as failed before the hash, so a burst cannot pass the check all at once.
-        if refusal := await throttle.take_all(
-            (LOGIN_PER_ADDRESS, (handle, address)), (LOGIN_PER_HANDLE, (handle,))
-        ):
-            text = (
-                "Too many failed logins for this handle: "
-                f"try again in {wait_text(refusal.retry_after)}."
-            )
-            return _refused("login.html", form, text, refusal)
-        check = partial(members.authenticate, db, handle=data.handle, password=data.password)
-        user_id = await anyio.to_thread.run_sync(check, limiter=hashing(request))
-        if user_id is None:
-            context = {
-                "viewer": None,
-                "form": form,
-                "errors": {"form": "That handle and password do not match a member."},
-            }
-            return Template("login.html", context=context, status_code=HTTP_401_UNAUTHORIZED)
-        await throttle.reset(LOGIN_PER_ADDRESS, handle, address)
-        _sign_in(request, user_id)
-        return Redirect(safe_next(data.next), status_code=303)
+        try:
+            async with hashing(request).place(client_address(request.scope)):
+                return await _log_in(request, db, data, form)
+        except HashingBusy as busy:
+            return _refused("login.html", form, _busy_text(busy), busy.retry_after)
 
     @post("/logout", sync_to_thread=False)
     def logout(self, request: Request[Any, Any, Any]) -> Redirect:
         request.clear_session()
         return Redirect("/members", status_code=303)
+
+
+async def _sign_up(
+    request: Request[Any, Any, Any], db: DB, data: SignupForm, address: str
+) -> Template | Redirect:
+    throttle = throttle_of(request.app)
+    if refusal := await throttle.take(SIGNUPS_PER_ADDRESS, address):
+        text = (
+            "Too many accounts were made from your address in the last hour: "
+            f"try again in {wait_text(refusal.retry_after)}."
+        )
+        return _refused("signup.html", data, text, refusal.retry_after)
+    create = partial(
+        members.create_member,
+        db,
+        handle=data.handle,
+        display_name=data.display_name,
+        password=data.password,
+    )
+    try:
+        user = await hashing(request).run(create)
+    except members.MemberError as error:
+        await throttle.give_back(SIGNUPS_PER_ADDRESS, address)  # no account was made
+        context = {"viewer": None, "form": data, "errors": error.errors}
+        return Template("signup.html", context=context, status_code=HTTP_400_BAD_REQUEST)
+    assert user.id is not None
+    _sign_in(request, user.id)
+    flash(request, f"Welcome, {user.display_name}!", category="ok")
+    return Redirect("/profile", status_code=303)
+
+
+async def _log_in(
+    request: Request[Any, Any, Any], db: DB, data: LoginForm, form: LoginForm
+) -> Template | Redirect:
+    throttle = throttle_of(request.app)
+    handle, address = members.normal_handle(data.handle), client_address(request.scope)
+    # Counted as failed before the hash, so a burst cannot pass the check all at once.
+    if refusal := await throttle.take_all(
+        (LOGIN_PER_ADDRESS, (handle, address)), (LOGIN_PER_HANDLE, (handle,))
+    ):
+        wait = wait_text(refusal.retry_after)
+        text = f"Too many failed logins for this handle: try again in {wait}."
+        return _refused("login.html", form, text, refusal.retry_after)
+    check = partial(members.authenticate, db, handle=data.handle, password=data.password)
+    user_id = await hashing(request).run(check)
+    if user_id is None:
+        context = {
+            "viewer": None,
+            "form": form,
+            "errors": {"form": "That handle and password do not match a member."},
+        }
+        return Template("login.html", context=context, status_code=HTTP_401_UNAUTHORIZED)
+    # A success is no failed login: its count is given back, so a member's own logins (a
+    # script's, many a minute) never lock the handle.
+    await throttle.reset(LOGIN_PER_ADDRESS, handle, address)
+    await throttle.give_back(LOGIN_PER_HANDLE, handle)
+    _sign_in(request, user_id)
+    return Redirect(safe_next(data.next), status_code=303)
 
 
 def log_in_first(request: Request[Any, Any, Any], _error: NotAuthorizedException) -> Response[Any]:
@@ -154,19 +178,23 @@ def log_in_first(request: Request[Any, Any, Any], _error: NotAuthorizedException
     return Redirect(location, status_code=303)
 
 
-def hashing(request: Request[Any, Any, Any]) -> anyio.CapacityLimiter:
-    """Password hashes run on at most this many threads (web/services/accounts/passwords.py)."""
-    limiter: anyio.CapacityLimiter = request.app.state["hashing"]
-    return limiter
+def hashing(request: Request[Any, Any, Any]) -> HashQueue:
+    """The app's password-hashing queue (web/services/accounts/hashing.py)."""
+    queue: HashQueue = request.app.state["hashing"]
+    return queue
 
 
-def _refused(template: str, form: Struct, text: str, refusal: Refusal) -> Template:
+def _busy_text(busy: HashingBusy) -> str:
+    return f"{BUSY_MINE if busy.mine else BUSY_ALL} {wait_text(busy.retry_after)}."
+
+
+def _refused(template: str, form: Struct, text: str, retry_after: int) -> Template:
     """The form again, usable, with the reason: 429 and Retry-After."""
     return Template(
         template,
         context={"viewer": None, "form": form, "errors": {"form": text}},
         status_code=HTTP_429_TOO_MANY_REQUESTS,
-        headers={"Retry-After": str(refusal.retry_after)},
+        headers={"Retry-After": str(retry_after)},
     )
 
 

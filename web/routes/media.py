@@ -64,9 +64,9 @@ async def avatar_file(
 
 async def _status(cache: ReadCache, user_id: int, name: str) -> str | None:
     reads = cache.get(user_id)
-    if reads is None or reads.media_status(name) is None:
-        # Not cached, or a name the entry does not know: perhaps an upload whose event is on
-        # its way. The database says.
+    if reads is None or (reads.avatar is not None and reads.media_status(name) is None):
+        # Not cached, or a name a member's entry does not know: perhaps an upload whose event
+        # is on its way. The database says. (A member read missing stays so for a few seconds.)
         reads = await to_thread.run_sync(cache.load, user_id)
     return reads.media_status(name)
 

@@ -6,10 +6,15 @@ Litestar writes the session back after every response; a write that would change
 push the expiry back by less than 1% of its lifetime (at most an hour) is skipped, so a page
 view costs one read, not a read and a commit. Expired rows are deleted on read and, at most
 once a `purge_every` seconds, by one small DELETE on a write (no timer of its own).
+
+A key (a session id: whoever holds it is signed in) is stored as its SHA-256, so the table,
+or a copy of it, names no session a browser could present (migration 0005 rewrote the rows
+kept before).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta
@@ -84,7 +89,7 @@ class DatabaseStore(NamespacedStore):
         return child
 
     def _key(self, key: str) -> str:
-        return f"{self.namespace}:{key}"
+        return stored_key(self.namespace, key)
 
     async def set(
         self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
@@ -161,6 +166,11 @@ class DatabaseStore(NamespacedStore):
         statement = delete(TABLE) if where is None else delete(TABLE).where(where)
         with self._engine.begin() as connection:
             connection.execute(statement)
+
+
+def stored_key(namespace: str, key: str) -> str:
+    """The row's key of `key` in `namespace`: the key's SHA-256, never the key itself."""
+    return f"{namespace}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def _expiry(expires_in: int | timedelta | None) -> datetime | None:

@@ -1,8 +1,9 @@
 """Password hashing with Argon2id (memory-hard), rehashing when parameters change.
 
 Each hash or check holds 64 MiB for about a quarter of a second. Callers on the web run them
-on at most HASHING_SLOTS threads at once (web/app.py's "hashing" limiter), so a burst of logins
-queues instead of taking 64 MiB each at the same time.
+on at most HASHING_SLOTS threads at once, behind a short queue with a share per address
+(web/services/accounts/hashing.py), so a burst of logins is refused past it instead of taking
+64 MiB each at the same time or waiting behind one another without end.
 """
 
 from __future__ import annotations
