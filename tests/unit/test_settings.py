@@ -101,3 +101,17 @@ def test_header_timeout_is_10_s_unless_set(tmp_path: Path) -> None:
     assert set_to_3.header_timeout == 3
     with pytest.raises(SettingsError, match="HEADER_TIMEOUT"):
         Settings.from_env({"VAR_DIR": str(tmp_path), "HEADER_TIMEOUT": "0"})
+
+
+def test_max_header_bytes_is_64_kib_unless_set(tmp_path: Path) -> None:
+    assert Settings.from_env({"VAR_DIR": str(tmp_path)}).max_header_bytes == 65536
+    env = {"VAR_DIR": str(tmp_path), "MAX_HEADER_BYTES": "8192"}
+    assert Settings.from_env(env).max_header_bytes == 8192
+
+
+def test_max_connections_follows_the_open_file_limit_unless_set(tmp_path: Path) -> None:
+    assert Settings.from_env({"VAR_DIR": str(tmp_path)}).max_connections is None
+    env = {"VAR_DIR": str(tmp_path), "MAX_CONNECTIONS": "5000"}
+    assert Settings.from_env(env).max_connections == 5000
+    with pytest.raises(SettingsError, match="MAX_CONNECTIONS"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "MAX_CONNECTIONS": "0"})
