@@ -105,3 +105,18 @@ def test_a_newline_in_the_path_cannot_forge_a_log_line(
     assert client.get("/members/x%0aerror%2000000000:%20forged").status_code == 500
     (text,) = failures.texts
     assert "\nerror 00000000" not in text
+
+
+def test_a_stream_that_fails_to_open_names_its_logged_traceback(
+    client: TestClient[Any], failures: Failures, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/events runs outside Litestar's handlers (web/app.py's front door): the same rule."""
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in the stream's opening")
+
+    monkeypatch.setattr("web.routes.events._register", broken)
+    response = client.get("/events")
+    assert response.status_code == 500
+    logged = _logged(failures, response.headers["x-error-id"])
+    assert "RuntimeError: a bug in the stream's opening" in logged
