@@ -12,6 +12,14 @@ from db.types import UTCDateTime, utcnow
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The largest id of a member, picture or token (and the largest version): their columns are
+# 32-bit INTEGERs on every backend. A bigger number names nothing; SQLite's driver cannot even
+# bind one past 2**63 (OverflowError), so every way in refuses it first (web/ids.py).
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: int) -> bool:
+    return 1 <= value <= MAX_ID
 
 
 def _when(*, nullable: bool = True) -> Any:

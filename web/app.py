@@ -36,6 +36,7 @@ from web.body_limit import BodyLimitMiddleware, keep_uploads_in_memory
 from web.deps import signed_in_id
 from web.guards import FormUploadLimitMiddleware
 from web.headers import security_headers
+from web.ids import IdBoundsMiddleware
 from web.live.channel import channels_plugin, transport
 from web.live.hub import LiveHub
 from web.logs import RequestLogMiddleware, configure_logging, log_response
@@ -48,6 +49,7 @@ from web.routes import (
     components,
     crop,
     events,
+    failed,
     forbidden,
     health,
     media,
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         middleware=[
             RequestLogMiddleware,
+            IdBoundsMiddleware,  # before the session is read: a number that names nothing is 404
             sessions.middleware,  # before the body limit: a member's 413 is shown on /profile
             BodyLimitMiddleware,
             FormUploadLimitMiddleware,
@@ -150,6 +153,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SQLAlchemyError: unavailable.database_error,
             # The picture bucket unreachable: 503 + Retry-After (web/routes/store_unavailable.py).
             StoreUnavailable: store_unavailable,
+            # Anything else: the traceback logged under an id the client is shown.
+            500: failed.internal_error,
         },
         openapi_config=openapi_config(),
         include_in_schema=False,  # only the JSON API is described; its controller opts in

@@ -1,5 +1,7 @@
 """Small bodies for small forms: 64 KiB for every route but the uploads, refused before any of
-it is parsed (Litestar's CSRF middleware reads a whole form to find its token).
+it is parsed (Litestar's CSRF middleware reads a whole form to find its token). The upload
+cap is for a member's multipart upload only: a visitor's body is 64 KiB on every route
+(`body_limit`).
 
 A user middleware runs outside the CSRF middleware (Litestar wraps CSRF inside the app's
 middleware list), so the declared Content-Length is refused before a byte is read, and a body
@@ -8,7 +10,7 @@ sent without one (chunked) is refused as soon as it passes the limit. The upload
 
 A body must also keep coming: after BODY_GRACE_S it must have arrived at MIN_BODY_RATE or
 better, else 408 and the connection is closed (a client sending a byte every 2 s would hold a
-connection and a request for hours). Headers are the server's to time out: web/header_timeout.py.
+connection and a request for hours). Headers are the server's to time out: web/server_limits.py.
 
 An upload's file is kept in memory while Litestar parses the form (`keep_uploads_in_memory`):
 its UploadFile spills past 1 MiB to a temporary file otherwise, written chunk by chunk from a
@@ -26,6 +28,9 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
+
+from web.deps import signed_in_id
+from web.guards import FORM_UPLOAD
 
 FORM_MAX_BYTES = 64 * 1024
 BODY_GRACE_S = 10.0  # seconds any body may take, whatever its size
@@ -57,11 +62,24 @@ class BodyTooSlow(HTTPException):
 
 
 def body_limit(scope: Scope) -> int:
+    """The upload cap for a multipart body to an upload route from a known caller, else 64 KiB.
+
+    Known: a member signed in (the form routes: the CSRF check parses the body before any
+    handler could ask who sends it), or any caller of a route outside the CSRF check (the
+    API, whose Bearer guard runs before its body is read). So a visitor's form of any kind,
+    and a url-encoded body of anyone's (parsed whole, on the event loop), is 64 KiB at most."""
     handler = scope.get("route_handler")
-    if handler is not None and handler.opt.get("upload"):
-        max_upload: int = scope["app"].state["settings"].max_upload_bytes
-        return max_upload + MULTIPART_ROOM
-    return FORM_MAX_BYTES
+    if handler is None or not handler.opt.get("upload") or not _multipart(scope):
+        return FORM_MAX_BYTES
+    if handler.opt.get(FORM_UPLOAD) and signed_in_id(scope) is None:
+        return FORM_MAX_BYTES
+    max_upload: int = scope["app"].state["settings"].max_upload_bytes
+    return max_upload + MULTIPART_ROOM
+
+
+def _multipart(scope: Scope) -> bool:
+    content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+    return content_type.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
 
 
 class BodyLimitMiddleware:

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from db import migrate
 from db.engine import make_engine
 from db.models import User
-from web.limits import describe, raise_open_files_limit
+from web.limits import connection_cap, describe, raise_open_files_limit
 from web.live.channel import publish_outside_app
 from web.live.feed import CATCH_UP_SECONDS
 from web.services import audit
@@ -363,12 +363,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn  # only the server needs it
 
     from web.app import create_app
-    from web.header_timeout import protocol_class
+    from web.server_limits import protocol_class
 
     soft, hard = raise_open_files_limit()
+    connections = settings.max_connections or connection_cap(soft)
     print(
         f"Open files: up to {describe(soft)} (hard limit {describe(hard)}): each live stream "
-        "holds one.",
+        f"holds one; connections beyond {connections:,} are answered 503.",
         file=sys.stderr,
     )
     app = create_app(settings)
@@ -376,7 +377,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         app,
         host=args.host,
         port=args.port,
-        http=protocol_class(settings.header_timeout),
+        http=protocol_class(
+            settings.header_timeout,
+            max_header_bytes=settings.max_header_bytes,
+            max_connections=connections,
+        ),
         ws="none",  # no WebSocket routes: an Upgrade request is a plain request
         proxy_headers=False,
         access_log=False,

@@ -1,8 +1,11 @@
-"""One structured (JSON) log line per request: method, path, status, duration."""
+"""One structured (JSON) log line per request: method, path, status, duration; and every
+failure's traceback (`log_failure`), under an id that the client is shown and that the
+request's line carries too (`error`)."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 import time
 
@@ -12,16 +15,30 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from web.client import client_address
 
 log = logging.getLogger("ppsync.request")
+failures = logging.getLogger("ppsync.error")
 _STARTED = "ppsync.request_started"
+_ERROR_ID = "ppsync.error_id"
 
 
 def configure_logging() -> None:
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
+    for logger in (log, failures):
+        if not logger.handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(message)s"))  # a traceback follows it
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False
+
+
+def log_failure(scope: Scope, error: BaseException) -> str:
+    """Log an unexpected error's traceback under a new short id, and return the id (the
+    answer shows it, so a member's report leads to the traceback)."""
+    error_id = secrets.token_hex(4)
+    scope.setdefault("state", {})[_ERROR_ID] = error_id
+    method, path = scope.get("method"), scope.get("path")
+    # %r: a path may hold a decoded newline, which would forge a line of the log.
+    failures.error("error %s: %s %r", error_id, method, path, exc_info=error)
+    return error_id
 
 
 class RequestLogMiddleware:
@@ -46,7 +63,8 @@ async def log_response(message: Message, scope: Scope) -> None:
     the response's headers went out (a stream's line is written when it opens)."""
     if message["type"] != "http.response.start" or not log.isEnabledFor(logging.INFO):
         return
-    started = scope.get("state", {}).get(_STARTED)
+    state = scope.get("state", {})
+    started = state.get(_STARTED)
     record = {
         "method": scope.get("method"),
         "path": scope.get("path"),
@@ -54,4 +72,6 @@ async def log_response(message: Message, scope: Scope) -> None:
         "ms": None if started is None else round((time.perf_counter() - started) * 1000, 2),
         "client": client_address(scope),
     }
+    if _ERROR_ID in state:
+        record["error"] = state[_ERROR_ID]
     log.info(msgspec.json.encode(record).decode())

@@ -42,8 +42,12 @@ class Settings:
     events_per_client: int = 32
     # Proxies whose X-Forwarded-For names the client (web/client.py); none by default.
     trusted_proxies: tuple[Network, ...] = ()
-    # Seconds a request's headers may take to arrive (web/header_timeout.py).
+    # Seconds a request's headers may take to arrive, and the bytes they may hold
+    # (web/server_limits.py).
     header_timeout: int = 10
+    max_header_bytes: int = 64 * 1024
+    # Open connections per process; None: from the open-file limit (web/limits.py).
+    max_connections: int | None = None
     # The decode cage's ceilings (web/services/imaging/cage.py); workers 0: one a core.
     image_memory_mb: int = 512
     image_cpu_seconds: int = 10
@@ -83,6 +87,8 @@ class Settings:
             events_per_client=_positive_int(env, "EVENTS_PER_CLIENT", 32),
             trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
             header_timeout=_positive_int(env, "HEADER_TIMEOUT", 10),
+            max_header_bytes=_positive_int(env, "MAX_HEADER_BYTES", 64 * 1024),
+            max_connections=_positive_int(env, "MAX_CONNECTIONS", 0) or None,
             image_memory_mb=_positive_int(env, "IMAGE_MEMORY_MB", 512),
             image_cpu_seconds=_positive_int(env, "IMAGE_CPU_SECONDS", 10),
             image_deadline_seconds=_positive_int(env, "IMAGE_DEADLINE_SECONDS", 20),

@@ -1,6 +1,6 @@
 """Abuse against a real server (issue 12): a 10 MB anonymous form is refused at once and the
 event loop keeps answering; streams past EVENTS_PER_CLIENT are refused; slow headers and slow
-bodies are 408 and closed (web/header_timeout.py, web/body_limit.py).
+bodies are 408 and closed (web/server_limits.py, web/body_limit.py).
 
 The bounds are generous (the machine is shared): what they catch is the old behaviour, a 4.6 s
 parse of the whole form on the event loop with /healthz waiting 1.3 s behind it.

@@ -1,4 +1,4 @@
-"""The header deadline (web/header_timeout.py) on a real uvicorn, for both of its parsers: slow
+"""The header deadline (web/server_limits.py) on a real uvicorn, for both of its parsers: slow
 headers are 408 and closed; a normal request, keep-alive reuse across a pause longer than the
 deadline, and a long streamed answer are not touched.
 
@@ -18,7 +18,7 @@ import httpx
 import pytest
 import uvicorn
 
-from web.header_timeout import protocol_class
+from web.server_limits import protocol_class
 
 DEADLINE_S = 1.0
 

@@ -121,3 +121,17 @@ def test_decode_ceilings_are_read_from_the_environment(tmp_path: Path) -> None:
     for name in [*env, "IMAGE_WORKERS"]:
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({"VAR_DIR": str(tmp_path), name: "0"})
+
+
+def test_max_header_bytes_is_64_kib_unless_set(tmp_path: Path) -> None:
+    assert Settings.from_env({"VAR_DIR": str(tmp_path)}).max_header_bytes == 65536
+    env = {"VAR_DIR": str(tmp_path), "MAX_HEADER_BYTES": "8192"}
+    assert Settings.from_env(env).max_header_bytes == 8192
+
+
+def test_max_connections_follows_the_open_file_limit_unless_set(tmp_path: Path) -> None:
+    assert Settings.from_env({"VAR_DIR": str(tmp_path)}).max_connections is None
+    env = {"VAR_DIR": str(tmp_path), "MAX_CONNECTIONS": "5000"}
+    assert Settings.from_env(env).max_connections == 5000
+    with pytest.raises(SettingsError, match="MAX_CONNECTIONS"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "MAX_CONNECTIONS": "0"})

@@ -14,13 +14,13 @@ from litestar.openapi.spec import Example, OpenAPIType, Schema
 from litestar.params import KwargDefinition
 from msgspec import Meta, Struct
 
+from db.models import MAX_ID
 from web.services.imaging.types import SIZES
 from web.services.pictures import reads
 from web.services.pictures.names import MediaUrls, PictureRef
 
-# Ids stay within a 32-bit INTEGER column on every backend; bigger ones are refused with a 400,
-# not passed on to the database.
-MAX_ID = 2**31 - 1
+# Ids stay within a 32-bit INTEGER column on every backend (MAX_ID); bigger ones are refused with
+# a 400, not passed on to the database.
 # The seed's contract types userId as a String; numbers are accepted too. Answers carry a string.
 
 
@@ -186,6 +186,16 @@ class Problem(Struct):
     status: int
     title: str
     detail: str
+    type: str = "about:blank"
+
+
+class ServerProblem(Struct):
+    """An error of ours (500): the traceback is in the server's log under `errorId`."""
+
+    status: int
+    title: str
+    detail: str
+    errorId: str  # noqa: N815  (camelCase, as every body)
     type: str = "about:blank"
 
 

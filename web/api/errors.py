@@ -6,7 +6,6 @@ to 413 and 429; `routing_problem` answers the app's 404/405 under /api/.
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -15,17 +14,23 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.responses import create_exception_response
 from litestar.openapi.datastructures import ResponseSpec
 
-from web.api.bodies import ConflictProblem, FieldError, Problem, ValidationProblem, state_body
+from web.api.bodies import (
+    ConflictProblem,
+    FieldError,
+    Problem,
+    ServerProblem,
+    ValidationProblem,
+    state_body,
+)
 from web.body_limit import FORM_MAX_BYTES, body_limit
 from web.deps import media_urls_of, settings_of
+from web.logs import log_failure
 from web.services import imaging
 from web.services.pictures import idempotency
 from web.services.pictures.access import PictureError
 from web.services.pictures.changes import StaleUpdate
 
 PROBLEM_JSON = "application/problem+json"
-
-log = logging.getLogger(__name__)
 
 
 def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response[Problem]:
@@ -98,9 +103,15 @@ def service_problem(_: Request[Any, Any, Any], error: Exception) -> Response[Any
     return internal_problem(_, error)
 
 
-def internal_problem(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    log.error("API request failed", exc_info=error)
-    return problem(500, "Something went wrong on our side; it has been logged.")
+def internal_problem(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    error_id = log_failure(request.scope, error)
+    body = ServerProblem(
+        status=500,
+        title="Internal Server Error",
+        detail=f"Something went wrong on our side; it has been logged as error {error_id}.",
+        errorId=error_id,
+    )
+    return Response(body, status_code=500, media_type=PROBLEM_JSON)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -18,8 +18,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, MultipartBody, PathParameter
 from msgspec import Struct
 
+from db.models import MAX_ID
 from web.api.bodies import (
-    MAX_ID,
     DeletePicture,
     History,
     PictureState,

@@ -31,7 +31,7 @@ from web.client import client_address
 from web.deps import DB, SESSION_USER_KEY, settings_of, signed_in_id
 from web.live.channel import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
 from web.live.hub import LiveHub, Stream, live_hub
-from web.logs import note_started
+from web.logs import log_failure, note_started
 from web.routes.unavailable import RETRY_AFTER_S
 from web.services import sync
 from web.services.sync import Replay
@@ -121,8 +121,8 @@ async def _refuse_error(scope: Scope, send: Send, error: Exception) -> None:
         log.warning("database unavailable: GET /events: %s", cause)
         await _refuse(scope, send, 503, [(b"retry-after", str(RETRY_AFTER_S).encode())])
     else:
-        log.error("request failed: GET /events", exc_info=error)
-        await _refuse(scope, send, 500, [])
+        error_id = log_failure(scope, error)  # an EventSource shows no body: the header says
+        await _refuse(scope, send, 500, [(b"x-error-id", error_id.encode())])
 
 
 async def _pump(opened: Stream, send: Send, replayed_up_to: int) -> None:

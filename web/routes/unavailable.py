@@ -1,6 +1,7 @@
 """The database can't be reached: 503 with Retry-After, an HTML page or problem+json, never a
 traceback. The page renders without the database (no viewer, no flashes) and the handler logs
-one WARNING line per request with the cause; other database errors stay 500s, logged in full."""
+one WARNING line per request with the cause; other database errors are 500s like any other
+(web/routes/failed.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions.responses import create_exception_response
 from litestar.response import Template
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.unavailable import unavailable_cause
-from web.api.errors import internal_problem, problem
+from web.api.errors import problem
+from web.routes.failed import internal_error
 
 RETRY_AFTER_S = 5
 # No promise that nothing changed: a commit can succeed just before the read after it fails.
@@ -26,10 +27,7 @@ def database_error(request: Request[Any, Any, Any], error: SQLAlchemyError) -> R
     api = request.url.path.startswith("/api/")
     cause = unavailable_cause(error)
     if cause is None:  # a bug or a conflict, not an outage: the usual 500
-        if api:
-            return internal_problem(request, error)
-        log.error("request failed: %s %s", request.method, request.url.path, exc_info=error)
-        return create_exception_response(request, error)
+        return internal_error(request, error)
     log.warning("database unavailable: %s %s: %s", request.method, request.url.path, cause)
     headers = {"Retry-After": str(RETRY_AFTER_S), "Cache-Control": "no-store"}
     if api:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from db.models import ProfilePicture, User, UserProfile
+from db.models import ProfilePicture, User, UserProfile, is_id
 from db.types import utcnow
 from web.services.accounts.members import colour, initials
 from web.services.audit import Actor
@@ -176,16 +176,21 @@ def version_item(session: Session, *, user_id: int, version: int) -> HistoryItem
 
 
 def version_row(session: Session, user_id: int, version: int) -> ProfilePicture:
-    picture = session.exec(
+    # A number past the column's range (from a form, or the command line) names no version.
+    picture = _kept_version(session, user_id, version) if is_id(version) else None
+    if picture is None:
+        raise PictureError(404, f"There is no version {version} of your picture.")
+    return picture
+
+
+def _kept_version(session: Session, user_id: int, version: int) -> ProfilePicture | None:
+    return session.exec(
         select(ProfilePicture).where(
             ProfilePicture.user_id == user_id,
             ProfilePicture.version == version,
             col(ProfilePicture.purged_at).is_(None),
         )
     ).first()
-    if picture is None:
-        raise PictureError(404, f"There is no version {version} of your picture.")
-    return picture
 
 
 def master_of(
