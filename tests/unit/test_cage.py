@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import time
 
 import pytest
@@ -10,7 +9,7 @@ from PIL import Image
 
 from tests import cage_jobs, images
 from web.services import imaging
-from web.services.imaging import cage
+from web.services.imaging import cage, handover
 from web.services.imaging.types import Ceilings, ImageRejected, Limits
 
 # Small ceilings, so that each test reaches them fast; workers=1 makes "the next job" land on
@@ -86,10 +85,16 @@ def test_24_mp_photo_is_refused_at_64_mb_and_accepted_at_the_default() -> None:
     assert (processed.source_width, processed.source_height) == (6000, 4000)
 
 
-def test_the_bytes_handed_to_a_worker_are_removed_after_the_job() -> None:
-    handed = "/dev/shm/ppsync-upload-*"  # noqa: S108 (the cage's own files)
-    before = set(glob.glob(handed))
-    cage.process(images.jpeg())
-    with pytest.raises(ImageRejected):
-        cage.run(TIGHT, cage_jobs.crash, b"x" * 1000)
-    assert set(glob.glob(handed)) <= before
+def test_a_worker_reads_exactly_the_bytes_handed_to_it_even_past_a_slots_size() -> None:
+    small, large = b"first", bytes(range(256)) * 20_000  # 5 MB: the slot grows
+    assert cage.run(TIGHT, cage_jobs.echo, small) == small
+    assert cage.run(TIGHT, cage_jobs.echo, large) == large
+    assert cage.run(TIGHT, cage_jobs.echo, small) == small
+
+
+def test_handover_slots_are_reused_not_made_per_upload() -> None:
+    with handover.handed(b"one") as first:
+        pass
+    with handover.handed(b"two") as second:
+        pass
+    assert first == second

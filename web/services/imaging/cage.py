@@ -7,7 +7,7 @@ kernel sends SIGXCPU, which ends it. `IMAGE_DEADLINE_SECONDS` of wall clock afte
 the pool (pebble) kills the worker. A dead worker is replaced; the other jobs never notice. A
 ceiling hit is a refusal (`too_much_memory`, `too_slow`), a 422 like any other.
 
-The upload's bytes go to the worker through shared memory (one copy in, none pickled); the
+The upload's bytes go to the worker through shared memory that is reused (handover.py); the
 result (the master and the variants, a few hundred KB) comes back pickled.
 """
 
@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import resource
 import signal
-import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -31,7 +30,7 @@ from typing import Any, TypeVar
 from pebble import ProcessExpired, ProcessPool
 
 from web.services import imaging
-from web.services.imaging import DEFAULT_LIMITS
+from web.services.imaging import DEFAULT_LIMITS, handover
 from web.services.imaging.types import (
     Ceilings,
     Crop,
@@ -57,8 +56,6 @@ _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
 _MMAP_THRESHOLD = 4 * 2**20
 # What a failed allocation says inside the C libraries (libjpeg, libheif, libavif, libwebp).
 _MEMORY_WORDS = ("memory", "alloc")
-# tmpfs where there is one, so the bytes never touch a disk; mkstemp makes the file O_EXCL, 0600.
-_SHM = "/dev/shm"  # noqa: S108
 
 
 def process(data: bytes, *, crop: Crop | None = None, limits: Limits = DEFAULT_LIMITS) -> Processed:
@@ -86,27 +83,15 @@ def suggest_crop(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Suggestion:
 def run(ceilings: Ceilings, fn: Callable[..., T], data: bytes, /, **kwargs: Any) -> T:
     """fn(data, **kwargs) in a caged worker: its result, its ImageRejected, or a refusal for a
     ceiling it hit. fn must be a module-level function (it is sent by name)."""
-    path = _share(data)
-    try:
+    with handover.handed(data) as path:
         future = _pool(ceilings).schedule(
             _job,
-            args=(ceilings.cpu_seconds, fn, path),
+            args=(ceilings.cpu_seconds, fn, path, len(data)),
             kwargs=kwargs,
             timeout=ceilings.deadline_seconds,
         )
         result: T = _outcome(future)
         return result
-    finally:
-        os.unlink(path)
-
-
-def _share(data: bytes) -> str:
-    """The bytes in a file of their own in shared memory (/dev/shm), readable by this user only:
-    the worker reads them from there, with no pickling and no pipe."""
-    fd, path = tempfile.mkstemp(prefix="ppsync-upload-", dir=_SHM if os.path.isdir(_SHM) else None)
-    with open(fd, "wb") as shared:
-        shared.write(data)
-    return path
 
 
 def _outcome(future: Any) -> Any:
@@ -212,12 +197,11 @@ def _address_space() -> int:
     return 0
 
 
-def _job(cpu_seconds: int, fn: Callable[..., T], path: str, **kwargs: Any) -> T:
+def _job(cpu_seconds: int, fn: Callable[..., T], path: str, size: int, /, **kwargs: Any) -> T:
     used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     soft = math.ceil(used) + cpu_seconds
     resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
-    with open(path, "rb") as shared:
-        data = shared.read()
+    data = handover.taken(path, size)
     try:
         return fn(data, **kwargs)
     except BaseException as error:
