@@ -12,6 +12,10 @@ from urllib.parse import urlsplit
 
 HTMX_VERSION = "4.0.1"
 MIB = 1024 * 1024
+# PASSWORD_HASHER's values (web/services/accounts/passwords.py); production refuses the fast one.
+ARGON2 = "argon2"
+FAST_INSECURE_HASHER = "fast-insecure-test-only"
+PASSWORD_HASHERS = (ARGON2, FAST_INSECURE_HASHER)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -42,6 +46,14 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     # Seconds a request's headers may take to arrive (web/header_timeout.py).
     header_timeout: int = 10
+    # How passwords are hashed: Argon2id, or (tests only) a fast insecure hash.
+    password_hasher: str = ARGON2
+
+    def __post_init__(self) -> None:
+        # Here, not in from_env, so no way of making production settings lets it through.
+        if self.production and self.password_hasher != ARGON2:
+            hasher = self.password_hasher
+            raise SettingsError(f"PASSWORD_HASHER={hasher} is for tests; production refuses it")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +78,7 @@ class Settings:
             events_per_client=_positive_int(env, "EVENTS_PER_CLIENT", 32),
             trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
             header_timeout=_positive_int(env, "HEADER_TIMEOUT", 10),
+            password_hasher=_password_hasher(env),
         )
 
 
@@ -122,6 +135,13 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
         except ValueError:
             raise SettingsError(f"{name}: {item!r} is not an address or CIDR block") from None
     return tuple(networks)
+
+
+def _password_hasher(env: Mapping[str, str]) -> str:
+    hasher = env.get("PASSWORD_HASHER") or ARGON2
+    if hasher not in PASSWORD_HASHERS:
+        raise SettingsError(f"PASSWORD_HASHER must be one of {', '.join(PASSWORD_HASHERS)}")
+    return hasher
 
 
 def _secret_key(env: Mapping[str, str], var_dir: Path, production: bool) -> str:
