@@ -37,6 +37,10 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
+# Where PYTHONDONTWRITEBYTECODE is set, pytest would rewrite and compile every test module again
+# in each worker, each run (5 s of CPU a worker here): the tests keep their .pyc (git ignores them).
+unit e2e: export PYTHONDONTWRITEBYTECODE :=
+
 unit: $(VENV)/.test
 	$(BIN)/pytest tests/unit -n $(UNIT_WORKERS)
 
