@@ -6,6 +6,11 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest-xdist workers: unit tests spread over every core (`auto`); the e2e suite stays in one
+# process until it is known to pass spread out (`make e2e E2E_WORKERS=2` to try). 0: no xdist.
+UNIT_WORKERS ?= auto
+E2E_WORKERS ?= 0
+STAGES := lint typecheck unit e2e
 
 .PHONY: run test lint typecheck unit e2e browser lock bench clean
 
@@ -14,8 +19,16 @@ run: $(VENV)/.app
 	$(BIN)/ppsync seed-demo
 	$(BIN)/ppsync serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.test browser lint typecheck
-	$(BIN)/pytest
+# Every stage runs even when one before it failed; then each one's time, and exit 1 if any failed.
+test: $(VENV)/.test browser
+	@failed=""; times=""; \
+	for stage in $(STAGES); do \
+		start=$$(date +%s); \
+		$(MAKE) --no-print-directory $$stage || failed="$$failed $$stage"; \
+		times="$$times$$(printf '  %-10s %5d s' $$stage $$(( $$(date +%s) - start )))\n"; \
+	done; \
+	printf '\nTime per stage (docs/testing.md):\n%b' "$$times"; \
+	if [ -n "$$failed" ]; then echo "Failed:$$failed"; exit 1; fi
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
@@ -24,11 +37,15 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
+# Where PYTHONDONTWRITEBYTECODE is set, pytest would rewrite and compile every test module again
+# in each worker, each run (5 s of CPU a worker here): the tests keep their .pyc (git ignores them).
+unit e2e: export PYTHONDONTWRITEBYTECODE :=
+
 unit: $(VENV)/.test
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest tests/unit -n $(UNIT_WORKERS)
 
 e2e: $(VENV)/.test browser
-	$(BIN)/pytest tests/e2e
+	$(BIN)/pytest tests/e2e -n $(E2E_WORKERS)
 
 # Debian's chromium where we can install it (Playwright's own download is not always reachable);
 # anywhere else, Playwright's bundled Chromium.
@@ -42,12 +59,14 @@ $(VENV)/bin/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
+# --compile-bytecode: every process (each `ppsync`, server and test worker) loads .pyc files
+# instead of compiling SQLAlchemy, Litestar & co. again where PYTHONDONTWRITEBYTECODE is set.
 $(VENV)/.app: pyproject.toml uv.lock | $(VENV)/bin/uv
-	$(BIN)/uv sync --frozen --inexact --quiet
+	$(BIN)/uv sync --frozen --inexact --quiet --compile-bytecode
 	@touch $@
 
 $(VENV)/.test: pyproject.toml uv.lock | $(VENV)/bin/uv
-	$(BIN)/uv sync --frozen --inexact --quiet --extra test
+	$(BIN)/uv sync --frozen --inexact --quiet --compile-bytecode --extra test
 	@touch $@ $(VENV)/.app
 
 lock: | $(VENV)/bin/uv

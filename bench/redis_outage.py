@@ -33,7 +33,8 @@ from litestar.stores.redis import RedisStore  # noqa: E402
 from db import migrate  # noqa: E402
 from db.engine import make_engine  # noqa: E402
 from tests.factories import PASSWORD, jpeg  # noqa: E402
-from tests.private_redis import PrivateRedis, free_port, private_redis  # noqa: E402
+from tests.ports import free_port  # noqa: E402
+from tests.private_redis import PrivateRedis, private_redis  # noqa: E402
 from tests.services import fresh_postgres_database  # noqa: E402
 from web.app import store_redis  # noqa: E402
 from web.stores.database import DatabaseStore  # noqa: E402

@@ -1,10 +1,14 @@
-"""Fixtures for the unit tests: an app built by the factory over a temporary SQLite file."""
+"""Fixtures for the unit tests: an app built by the factory over a temporary SQLite file, a
+copy of one migrated once per session (per xdist worker), and the members the tests sign in as."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,13 +16,27 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from db import migrate
-from tests.factories import PASSWORD, add_member
+from tests.api_support import make_token
+from tests.factories import add_member
+from tests.forms import log_in
+from tests.private_redis import PrivateRedis, private_redis
 from tests.seaweed import REGION, S3Server, seaweed
 from web.app import create_app
-from web.settings import Settings
+from web.services.accounts import passwords
+from web.settings import FAST_INSECURE_HASHER, Settings
+
+Migrate = Callable[[str], None]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing() -> None:
+    """No Argon2 for the members tests make (the unit settings below say the same to the app):
+    each hash would cost a quarter of a second. Tests of Argon2 itself choose it."""
+    passwords.use(FAST_INSECURE_HASHER)
 
 
 @pytest.fixture
@@ -28,7 +46,35 @@ def settings(tmp_path: Path) -> Settings:
         media_root=tmp_path / "media",
         var_dir=tmp_path,
         secret_key="test-secret-" + "x" * 40,
+        password_hasher=FAST_INSECURE_HASHER,
     )
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to head once; each test that wants one gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "app.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    with closing(sqlite3.connect(path)) as db:  # all of it into the one file that is copied
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def migrated(template_db: Path) -> Migrate:
+    """Bring a database to head: a new SQLite file is a copy of the template, anything else
+    (an existing file, PostgreSQL) runs the migrations."""
+
+    def upgrade(url: str) -> None:
+        parsed = make_url(url)
+        file = Path(parsed.database or ":memory:")
+        if parsed.get_backend_name() == "sqlite" and file.name != ":memory:" and not file.exists():
+            file.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(template_db, file)
+        else:
+            migrate.upgrade(url)
+
+    return upgrade
 
 
 @pytest.fixture(scope="session")
@@ -62,8 +108,8 @@ def s3_settings(settings: Settings, s3_env: S3Server) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Litestar:
-    migrate.upgrade(settings.database_url)
+def app(settings: Settings, migrated: Migrate) -> Litestar:
+    migrated(settings.database_url)
     return create_app(settings)
 
 
@@ -79,26 +125,34 @@ def db(app: Litestar) -> Iterator[Session]:
         yield session
 
 
-def csrf(client: TestClient[Any]) -> str:
-    """A CSRF token for form posts: fetch a page to get the cookie, echo it back."""
-    client.get("/login")
-    token = client.cookies.get("csrftoken")
-    assert token
-    return token
-
-
-def log_in(client: TestClient[Any], handle: str, password: str = PASSWORD) -> None:
-    response = client.post(
-        "/login",
-        data={"handle": handle, "password": password, "_csrf_token": csrf(client)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-
-
 @pytest.fixture
 def alice(db: Session) -> int:
     return add_member(db, "alice", "Alice Liddell")
+
+
+@pytest.fixture
+def member(client: TestClient[Any], alice: int) -> int:
+    """Alice, signed in on `client`."""
+    log_in(client, "alice")
+    return alice
+
+
+@pytest.fixture
+def token(db: Session, alice: int) -> str:
+    """An API token of Alice's."""
+    return make_token(db, alice)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def redis_server() -> Iterator[PrivateRedis]:
+    """A redis-server of the test's own, which it may kill (tests/private_redis.py)."""
+    with private_redis() as server:
+        yield server
 
 
 class Lines(logging.Handler):

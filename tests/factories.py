@@ -7,6 +7,7 @@ import io
 from PIL import Image
 from sqlmodel import Session
 
+from db.models import UserProfile
 from web.services.accounts import members
 from web.services.pictures.storage import MediaStore
 
@@ -19,6 +20,14 @@ def add_member(db: Session, handle: str, display_name: str = "", *, admin: bool 
     )
     assert user.id is not None
     return user.id
+
+
+def profile_of(db: Session, user_id: int) -> UserProfile:
+    """The member's profile row as committed now (the session's copy refreshed)."""
+    db.expire_all()
+    profile = db.get(UserProfile, user_id)
+    assert profile is not None
+    return profile
 
 
 def jpeg(colour: str = "red", size: tuple[int, int] = (300, 200)) -> bytes:

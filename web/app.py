@@ -59,6 +59,7 @@ from web.routes import (
     unavailable,
 )
 from web.routes.store_unavailable import store_unavailable
+from web.services.accounts import passwords
 from web.services.accounts.hashing import HashQueue
 from web.services.accounts.passwords import HASHING_SLOTS
 from web.services.imaging import cage
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     stores = _stores(settings, engine)
     purger = MemoryPurger(stores["rate_limit"])
     keep_uploads_in_memory(settings.max_upload_bytes)
+    passwords.use(settings.password_hasher)
     return App(
         route_handlers=[
             auth.AuthController,

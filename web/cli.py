@@ -9,25 +9,21 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlmodel import Session, select
-
-from db import migrate
-from db.engine import make_engine
-from db.models import User
 from web.limits import connection_cap, describe, raise_open_files_limit
-from web.live.channel import publish_outside_app
-from web.live.feed import CATCH_UP_SECONDS
-from web.services import audit
-from web.services.accounts import members, tokens
-from web.services.pictures import changes, imports, media_check, retention, transfer, uploads
-from web.services.pictures.access import PictureError
-from web.services.pictures.stores import media_store
-from web.services.sync import Change
+from web.services.pictures.periods import SWEEP_GRACE_SECONDS
 from web.settings import Settings, SettingsError, parse_bucket_url
 
-CLI_ACTOR = audit.Actor(user_id=None, ip=None)
+# Each command imports what it needs when it runs: `--help` and `user add` must not wait for
+# the web app, the image pipeline or Redis (issue 22 measured seconds of imports).
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from web.services import audit
+    from web.services.pictures import imports, transfer
+    from web.services.sync import Change
+
 T = TypeVar("T")
 DEMO_MEMBERS = (("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "Carol Danvers"))
 
@@ -84,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--grace",
         type=_seconds,
-        default=retention.SWEEP_GRACE_SECONDS,
+        default=SWEEP_GRACE_SECONDS,
         metavar="SECONDS",
         help="leave files younger than this (default %(default)s: an upload may be committing);"
         " 0 right after a crash, with no server running",
@@ -133,15 +129,38 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _session(settings: Settings) -> Session:
+    from sqlmodel import Session
+
+    from db.engine import make_engine
+
     return Session(make_engine(settings.database_url), expire_on_commit=False)
 
 
+def _choose_hasher(settings: Settings) -> None:
+    """Hash new members' passwords as the settings say (the server's create_app does the same)."""
+    from web.services.accounts import passwords
+
+    passwords.use(settings.password_hasher)
+
+
+def _actor() -> audit.Actor:
+    """Who the audit log names for the operator's changes: no member, no address."""
+    from web.services import audit
+
+    return audit.Actor(user_id=None, ip=None)
+
+
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    from db import migrate
+
     migrate.upgrade(settings.database_url)
     return 0
 
 
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    from web.services.accounts import members
+
+    _choose_hasher(settings)
     password = sys.stdin.readline().rstrip("\r\n")
     with _session(settings) as session:
         try:
@@ -159,10 +178,12 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _token_add(settings: Settings, args: argparse.Namespace) -> int:
+    from web.services.accounts import tokens
+
     with _session(settings) as session:
         user_id = _member_id(session, args.handle)
         try:
-            token = tokens.issue_token(session, actor=CLI_ACTOR, user_id=user_id, name=args.name)
+            token = tokens.issue_token(session, actor=_actor(), user_id=user_id, name=args.name)
         except tokens.TooManyTokens as error:
             raise CliError(error.message) from None
     print(token)
@@ -170,10 +191,12 @@ def _token_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from web.services.pictures import changes
+
     with _session(settings) as session:
         user_id = _member_id(session, args.handle)
         change = _picture_change(
-            lambda: changes.restore(session, actor=CLI_ACTOR, user_id=user_id, version=args.version)
+            lambda: changes.restore(session, actor=_actor(), user_id=user_id, version=args.version)
         )
     if change is None:
         print(f"Version {args.version} is the picture already.")
@@ -182,15 +205,19 @@ def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _picture_delete(settings: Settings, args: argparse.Namespace) -> int:
+    from web.services.pictures import changes
+
     with _session(settings) as session:
         user_id = _member_id(session, args.handle)
         deleted = _picture_change(
-            lambda: changes.delete(session, actor=CLI_ACTOR, user_id=user_id, version=args.version)
+            lambda: changes.delete(session, actor=_actor(), user_id=user_id, version=args.version)
         )
     return _announce(settings, deleted.change, f"Version {deleted.version} deleted")
 
 
 def _picture_change(action: Callable[[], T]) -> T:
+    from web.services.pictures.access import PictureError
+
     try:
         return action()
     except PictureError as error:
@@ -200,6 +227,9 @@ def _picture_change(action: Callable[[], T]) -> T:
 def _announce(settings: Settings, change: Change, done: str) -> int:
     """Tell the running servers' open tabs (through Redis) about a committed change. Without
     Redis, or with Redis down, the servers find it in the database on their next catch-up."""
+    from web.live.channel import publish_outside_app
+    from web.live.feed import CATCH_UP_SECONDS
+
     told = publish_outside_app(settings, change)
     within = f"get it within {CATCH_UP_SECONDS:.0f} s (the servers read the database)"
     print(f"{done}; open tabs {'were told' if told else within}.")
@@ -207,6 +237,10 @@ def _announce(settings: Settings, change: Change, done: str) -> int:
 
 
 def _member_id(session: Session, handle: str) -> int:
+    from sqlmodel import select
+
+    from db.models import User
+
     user_id = session.scalar(select(User.id).where(User.handle == handle.lower()))
     if user_id is None:
         raise CliError(f"no member has the handle '{handle}'")
@@ -214,6 +248,9 @@ def _member_id(session: Session, handle: str) -> int:
 
 
 def _media_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    from web.services.pictures import retention
+    from web.services.pictures.stores import media_store
+
     with _session(settings) as session:
         removed = retention.sweep(session, media_store(settings), grace_seconds=args.grace)
     for key in removed:
@@ -231,6 +268,9 @@ def _bucket_url(raw: str) -> str:
 
 
 def _media_copy(settings: Settings, args: argparse.Namespace) -> int:
+    from web.services.pictures import transfer
+    from web.services.pictures.stores import media_store
+
     source = media_store(replace(settings, media_store=None))
     target = media_store(replace(settings, media_store=args.to))
     every = 1 if sys.stderr.isatty() else 500
@@ -253,6 +293,9 @@ def _progress_line(progress: transfer.Progress) -> str:
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from web.services.pictures import media_check
+    from web.services.pictures.stores import media_store
+
     with _session(settings) as session:
         report = media_check.check(session, media_store(settings), repair=args.repair)
     for problem in report.repaired:
@@ -273,6 +316,13 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from db.engine import make_engine
+    from web.live.channel import publish_outside_app
+    from web.services.pictures import imports, uploads
+    from web.services.pictures.stores import media_store
+
     if not args.directory.is_dir():
         raise CliError(f"not a directory: {args.directory}")
     engine = make_engine(settings.database_url)
@@ -288,7 +338,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         lambda: Session(engine, expire_on_commit=False),
         media_store(settings),
         args.directory,
-        actor=CLI_ACTOR,
+        actor=_actor(),
         limits=settings.image_limits(),
         scan=uploads.scanner(settings.clamd_socket),
         workers=args.workers,
@@ -340,6 +390,9 @@ def _seconds(raw: str) -> int:
 
 
 def _purge(settings: Settings, _args: argparse.Namespace) -> int:
+    from web.services.pictures import retention
+    from web.services.pictures.stores import media_store
+
     with _session(settings) as session:
         count = retention.purge(session, media_store(settings))
     print(f"{count} deleted versions purged")
@@ -347,6 +400,9 @@ def _purge(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from web.services.accounts import members
+
+    _choose_hasher(settings)
     with _session(settings) as session:
         if members.count_members(session):
             print("Members exist already; nothing seeded.")

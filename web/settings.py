@@ -14,6 +14,10 @@ from web.services.imaging.types import Ceilings, Limits
 
 HTMX_VERSION = "4.0.1"
 MIB = 1024 * 1024
+# PASSWORD_HASHER's values (web/services/accounts/passwords.py); production refuses the fast one.
+ARGON2 = "argon2"
+FAST_INSECURE_HASHER = "fast-insecure-test-only"
+PASSWORD_HASHERS = (ARGON2, FAST_INSECURE_HASHER)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -54,6 +58,15 @@ class Settings:
     image_deadline_seconds: int = 20
     image_workers: int = 0
 
+    # How passwords are hashed: Argon2id, or (tests only) a fast insecure hash.
+    password_hasher: str = ARGON2
+
+    def __post_init__(self) -> None:
+        # Here, not in from_env, so no way of making production settings lets it through.
+        if self.production and self.password_hasher != ARGON2:
+            hasher = self.password_hasher
+            raise SettingsError(f"PASSWORD_HASHER={hasher} is for tests; production refuses it")
+
     def image_limits(self) -> Limits:
         """What every decode of an upload runs under: the size cap and the cage's ceilings."""
         ceilings = Ceilings(
@@ -93,6 +106,7 @@ class Settings:
             image_cpu_seconds=_positive_int(env, "IMAGE_CPU_SECONDS", 10),
             image_deadline_seconds=_positive_int(env, "IMAGE_DEADLINE_SECONDS", 20),
             image_workers=_positive_int(env, "IMAGE_WORKERS", os.cpu_count() or 1),
+            password_hasher=_password_hasher(env),
         )
 
 
@@ -149,6 +163,13 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
         except ValueError:
             raise SettingsError(f"{name}: {item!r} is not an address or CIDR block") from None
     return tuple(networks)
+
+
+def _password_hasher(env: Mapping[str, str]) -> str:
+    hasher = env.get("PASSWORD_HASHER") or ARGON2
+    if hasher not in PASSWORD_HASHERS:
+        raise SettingsError(f"PASSWORD_HASHER must be one of {', '.join(PASSWORD_HASHERS)}")
+    return hasher
 
 
 def _secret_key(env: Mapping[str, str], var_dir: Path, production: bool) -> str:

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from tests.factories import PASSWORD
+from web.settings import FAST_INSECURE_HASHER
 
 PPSYNC = str(Path(sys.executable).with_name("ppsync"))
 CHROMIUM_ARGS = [
@@ -46,6 +47,7 @@ class Server:
         self.env = {
             k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))
         }
+        self.env["PASSWORD_HASHER"] = FAST_INSECURE_HASHER  # no Argon2 per sign-up (issue 22)
         self.env |= {"VAR_DIR": str(var), "SECRET_KEY": "e2e-" + "s" * 40} | (env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -131,7 +133,10 @@ def playwright() -> Iterator[Playwright]:
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     executable = os.environ.get("PLAYWRIGHT_CHROMIUM") or shutil.which("chromium")
-    launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    headless = os.environ.get("HEADED") != "1"  # HEADED=1: watch the browser (docs/testing.md)
+    launched = playwright.chromium.launch(
+        executable_path=executable, args=CHROMIUM_ARGS, headless=headless
+    )
     yield launched
     launched.close()
 

@@ -19,11 +19,11 @@ from litestar.testing import TestClient
 from litestar.types import Receive, Scope, Send
 from sqlmodel import Session, select
 
-from db import migrate
 from db.models import SyncSession, WebSession
 from tests.api_support import PROBLEM_JSON, bearer, make_token
-from tests.conftest import Lines, csrf, log_in
+from tests.conftest import Lines, Migrate
 from tests.factories import PASSWORD, jpeg
+from tests.forms import csrf, log_in
 from tests.html import one
 from tests.services import fresh_redis_prefix, redis_url
 from tests.unit.test_events import SseClient, hub_of
@@ -33,7 +33,7 @@ from web.client import address_of
 from web.services.accounts import passwords, tokens
 from web.services.accounts.hashing import HashQueue
 from web.services.audit import Actor
-from web.settings import Settings, SettingsError
+from web.settings import ARGON2, Settings, SettingsError
 from web.stores.fallback import MemoryPurger
 from web.throttle import Limit, Throttle
 
@@ -53,8 +53,8 @@ class ThroughProxy:
 
 
 @pytest.fixture
-def proxied_settings(settings: Settings) -> Settings:
-    migrate.upgrade(settings.database_url)
+def proxied_settings(settings: Settings, migrated: Migrate) -> Settings:
+    migrated(settings.database_url)
     return replace(
         settings,
         trusted_proxies=Settings.from_env(
@@ -376,7 +376,6 @@ def test_events_per_client_is_read_from_the_environment() -> None:
 def test_uploads_count_per_member_across_the_form_and_every_token(
     settings: Settings, db: Session, alice: int
 ) -> None:
-    migrate.upgrade(settings.database_url)
     app = create_app(replace(settings, uploads_per_minute=2))
     first, second = make_token(db, alice, "one"), make_token(db, alice, "two")
     with TestClient(app) as client:
@@ -556,9 +555,10 @@ def test_security_headers_are_on_a_refused_form(client: TestClient[Any]) -> None
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_hsts_is_sent_in_production(settings: Settings) -> None:
-    migrate.upgrade(settings.database_url)
-    with TestClient(create_app(replace(settings, production=True))) as client:
+def test_hsts_is_sent_in_production(settings: Settings, migrated: Migrate) -> None:
+    migrated(settings.database_url)
+    production = replace(settings, production=True, password_hasher=ARGON2)
+    with TestClient(create_app(production)) as client:
         assert "max-age=" in client.get("/healthz").headers["strict-transport-security"]
 
 

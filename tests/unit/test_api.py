@@ -9,25 +9,20 @@ import pytest
 from litestar.testing import TestClient
 from sqlmodel import Session, select
 
-from db.models import AuditLog, ProfilePicture, SyncEvent, UserProfile
+from db.models import AuditLog, ProfilePicture, SyncEvent
 from tests.api_support import (
     delete,
     history,
     jpeg,
-    make_token,
     problem,
     state,
     sync,
     update,
     upload,
 )
+from tests.factories import profile_of
 from web.live.hub import LiveHub
 from web.services.sync import Change
-
-
-@pytest.fixture
-def token(db: Session, alice: int) -> str:
-    return make_token(db, alice)
 
 
 @pytest.fixture
@@ -36,13 +31,6 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[Change]:
     changes: list[Change] = []
     monkeypatch.setattr(LiveHub, "publish", lambda _hub, c: changes.append(c))
     return changes
-
-
-def profile_of(db: Session, user_id: int) -> UserProfile:
-    db.expire_all()
-    profile = db.get(UserProfile, user_id)
-    assert profile is not None
-    return profile
 
 
 def iso(moment: datetime) -> str:

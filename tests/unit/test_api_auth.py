@@ -24,8 +24,8 @@ from tests.api_support import (
     update,
     upload,
 )
-from tests.conftest import csrf, log_in
 from tests.factories import add_member
+from tests.forms import csrf, log_in
 from web.services.accounts import tokens
 from web.services.audit import Actor
 
@@ -41,11 +41,6 @@ CALLS: dict[str, Callable[[Any, str, int], Any]] = {
     "delete": lambda c, t, u: delete(c, t, u),
     "sync": lambda c, t, u: sync(c, t, {"userId": u, "profilePicture": None, "syncTimestamp": NOW}),
 }
-
-
-@pytest.fixture
-def token(db: Session, alice: int) -> str:
-    return make_token(db, alice)
 
 
 @pytest.fixture

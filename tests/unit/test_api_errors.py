@@ -24,15 +24,10 @@ from tests.api_support import (
     update,
     upload,
 )
-from tests.conftest import csrf, log_in
+from tests.forms import csrf, log_in
 from web.api.bodies import MAX_ID, digits_up_to
 from web.app import create_app
 from web.settings import Settings
-
-
-@pytest.fixture
-def token(db: Session, alice: int) -> str:
-    return make_token(db, alice)
 
 
 @pytest.mark.parametrize(

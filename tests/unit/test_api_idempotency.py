@@ -16,11 +16,6 @@ from tests.factories import add_member
 from web.services.pictures import idempotency
 
 
-@pytest.fixture
-def token(db: Session, alice: int) -> str:
-    return make_token(db, alice)
-
-
 def versions(db: Session) -> list[int]:
     return [p.version for p in db.exec(select(ProfilePicture).order_by(ProfilePicture.version))]
 

@@ -13,8 +13,8 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from db.models import WebSession
-from tests.conftest import csrf, log_in
 from tests.factories import PASSWORD
+from tests.forms import csrf, log_in
 from tests.html import one, parse
 from web.app import create_app
 from web.settings import Settings

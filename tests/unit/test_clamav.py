@@ -20,10 +20,10 @@ from litestar.testing import TestClient
 from sqlmodel import Session, select
 
 from db.models import AuditLog, ProfilePicture
-from tests.conftest import log_in
+from tests.forms import HX, upload
 from tests.html import one
 from tests.images import commented_jpeg, jpeg
-from tests.unit.test_profile_pictures import HX, upload
+from tests.ports import free_port
 from tests.unit.test_suggest_crop import suggest
 from web.services.clamav import ScanFailed, scan
 from web.settings import Settings
@@ -41,13 +41,6 @@ class Clamd:
 
 def _clamd_binary() -> str | None:
     return shutil.which("clamd") or shutil.which("clamd", path="/usr/sbin:/sbin")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _pong(path: Path) -> bool:
@@ -69,7 +62,7 @@ def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
     tmp = tmp_path_factory.mktemp("clamd")
     (tmp / "db").mkdir()
     (tmp / "db" / "test.ndb").write_text(f"PPSyncTestMarker:0:*:{MARKER.hex()}\n")
-    port = _free_port()
+    port = free_port()
     config = tmp / "clamd.conf"
     config.write_text(
         f"LocalSocket {tmp / 'clamd.sock'}\nTCPSocket {port}\nTCPAddr 127.0.0.1\n"
@@ -141,12 +134,6 @@ def clamd_socket(clamd: Clamd) -> str:
 @pytest.fixture
 def settings(settings: Settings, clamd_socket: str) -> Settings:
     return replace(settings, clamd_socket=clamd_socket)
-
-
-@pytest.fixture
-def member(client: TestClient[Any], alice: int) -> int:
-    log_in(client, "alice")
-    return alice
 
 
 def refusals(db: Session) -> list[tuple[str, str]]:

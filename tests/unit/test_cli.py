@@ -1,8 +1,8 @@
-"""`ppsync`, run as operators run it: a real process with its own environment."""
+"""`ppsync`: each command in this process (tests/cli.py), and as a real process where the
+process is the point: its imports, a migration, its exit codes, `serve`'s start-up."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,31 +11,95 @@ import pytest
 from sqlmodel import Session, select
 
 from db.engine import make_engine
-from db.models import AuditLog
+from db.models import AuditLog, User
+from tests.cli import environment, ppsync, ppsync_process
+from tests.conftest import Migrate
 from tests.factories import PASSWORD
 from web.services.accounts import tokens
 
-PPSYNC = str(Path(sys.executable).with_name("ppsync"))
-
-
-def ppsync(var: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env |= {"VAR_DIR": str(var), "SECRET_KEY": "s" * 40}
-    return subprocess.run(
-        [PPSYNC, *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
-    )
+# What the web app, the image pipeline, Redis and the ORM bring in: none of it for --help.
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "litestar", "redis", "PIL", "cv2", "boto3")
+# `user add` needs the ORM and Argon2, never the web app, the pipeline, Redis or S3.
+NOT_FOR_USER_ADD = ("alembic", "litestar", "redis", "PIL", "cv2", "boto3", "uvicorn")
+# `main(argv)` in a fresh interpreter, then the names among NAMES that it imported.
+RUN_AND_REPORT = """
+import sys
+from web.cli import main
+try:
+    code = main(sys.argv[2:])
+except SystemExit as stop:
+    code = stop.code
+print(sorted(m for m in sys.argv[1].split(",") if m in sys.modules))
+sys.exit(code)
+"""
 
 
 @pytest.fixture
-def var(tmp_path: Path) -> Path:
-    assert ppsync(tmp_path, "db", "upgrade").returncode == 0
+def var(tmp_path: Path, migrated: Migrate) -> Path:
+    migrated(f"sqlite:///{tmp_path / 'app.db'}")
     return tmp_path
+
+
+def python_running_cli(var: Path, names: tuple[str, ...], *args: str, stdin: str = "") -> str:
+    """Run `main(args)` in a fresh interpreter; the modules of `names` it imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_AND_REPORT, ",".join(names), *args],
+        input=stdin,
+        env=environment(var),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_help_is_a_real_process_that_imports_nothing_heavy(tmp_path: Path) -> None:
+    result = ppsync_process(tmp_path, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: ppsync")
+    assert "seed-demo" in result.stdout
+    assert python_running_cli(tmp_path, HEAVY, "--help") == "[]"
+
+
+def test_user_add_imports_only_what_it_needs(var: Path) -> None:
+    imported = python_running_cli(var, NOT_FOR_USER_ADD, "user", "add", "dora", stdin=PASSWORD)
+    assert imported == "[]"
+
+
+def test_db_upgrade_then_user_add_as_real_processes(tmp_path: Path) -> None:
+    upgraded = ppsync_process(tmp_path, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    added = ppsync_process(tmp_path, "user", "add", "dora", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_unknown_command_exits_non_zero_with_usage(tmp_path: Path) -> None:
+    result = ppsync_process(tmp_path, "frobnicate")
+    assert result.returncode == 2
+    assert "usage: ppsync" in result.stderr
+
+
+def test_serve_refuses_to_start_in_production_with_the_fast_hasher(tmp_path: Path) -> None:
+    result = ppsync_process(tmp_path, "serve", "--port", "9", env={"APP_ENV": "production"})
+    assert result.returncode == 1
+    assert "PASSWORD_HASHER=fast-insecure-test-only is for tests" in result.stderr
+    assert "Open files" not in result.stderr  # refused before the server began to start
 
 
 def test_user_add_prints_the_new_id_last(var: Path) -> None:
     result = ppsync(var, "user", "add", "dora", "--display-name", "Dora", stdin=PASSWORD + "\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_user_add_hashes_with_argon2_unless_told_otherwise(var: Path) -> None:
+    result = ppsync(var, "user", "add", "dora", stdin=PASSWORD, env={"PASSWORD_HASHER": ""})
+    assert result.returncode == 0, result.stderr
+    with Session(make_engine(f"sqlite:///{var / 'app.db'}")) as db:
+        stored = db.exec(select(User.password_hash)).one()
+    assert stored.startswith("$argon2id$")
 
 
 def test_user_add_with_short_password_fails_clearly(var: Path) -> None:
@@ -94,25 +158,17 @@ def test_seed_demo_seeds_once(var: Path) -> None:
     assert "nothing seeded" in second.stdout
 
 
-def test_unknown_command_exits_non_zero_with_usage(var: Path) -> None:
-    result = ppsync(var, "frobnicate")
-    assert result.returncode == 2
-    assert "usage: ppsync" in result.stderr
-
-
 def test_picture_restore_and_delete_change_the_picture_like_the_forms(var: Path) -> None:
     from litestar.testing import TestClient
-    from sqlmodel import Session, select
 
     from db.models import SyncEvent
-    from tests.conftest import log_in
     from tests.factories import jpeg
-    from tests.unit.test_profile_pictures import upload
+    from tests.forms import log_in, upload
     from web.app import create_app
     from web.settings import Settings
 
     ppsync(var, "user", "add", "dora", stdin=PASSWORD + "\n")
-    app = create_app(Settings.from_env({"VAR_DIR": str(var), "SECRET_KEY": "s" * 40}))
+    app = create_app(Settings.from_env(environment(var)))
     with TestClient(app) as client:
         log_in(client, "dora")
         upload(client, jpeg("red"))

@@ -16,7 +16,7 @@ from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from db.unavailable import unavailable_cause
-from tests.api_support import bearer, make_token
+from tests.api_support import bearer
 from web.routes.unavailable import RETRY_AFTER_S, SENTENCE
 
 
@@ -66,11 +66,6 @@ def test_pool_timeout_is_unavailable(tmp_path: Path) -> None:
     with engine.connect(), pytest.raises(exc.TimeoutError) as raised:
         engine.connect()
     assert unavailable_cause(raised.value) is not None
-
-
-@pytest.fixture
-def token(db: Session, alice: int) -> str:
-    return make_token(db, alice)
 
 
 class GoneFile:

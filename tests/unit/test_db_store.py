@@ -12,31 +12,26 @@ import anyio
 import pytest
 from sqlalchemy import Engine, event, func, insert, select
 
-from db import migrate
 from db.engine import make_engine
 from db.types import utcnow
+from tests.conftest import Migrate
 from tests.services import fresh_postgres_database
 from web.stores.database import TABLE, DatabaseStore, stored_key
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest, tmp_path: Path, migrated: Migrate) -> Iterator[Engine]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.db'}"
-        migrate.upgrade(url)
+        migrated(url)
         engine = make_engine(url)
         yield engine
         engine.dispose()
         return
     with fresh_postgres_database() as url:
-        migrate.upgrade(url)
+        migrated(url)
         engine = make_engine(url)
         yield engine
         engine.dispose()

@@ -7,23 +7,15 @@ import io
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from litestar.testing import TestClient
 from PIL import Image
 from sqlmodel import Session, select
 
 from db.models import ProfilePicture
-from tests.conftest import log_in
 from tests.factories import add_member, jpeg
+from tests.forms import HX, log_in, post, upload
 from tests.html import one, parse
-from tests.unit.test_profile_pictures import HX, post, upload
-from web.services.pictures.retention import RETENTION
-
-
-@pytest.fixture
-def member(client: TestClient[Any], alice: int) -> int:
-    log_in(client, "alice")
-    return alice
+from web.services.pictures.periods import RETENTION
 
 
 def deleted_section(text: str) -> Any:

@@ -23,8 +23,8 @@ from sqlmodel import Session, select
 
 from db.models import SyncEvent, SyncSession, UserProfile
 from db.types import utcnow
-from tests.conftest import log_in
 from tests.factories import add_member
+from tests.forms import log_in
 from tests.html import one
 from web.live import hub as live_hub
 from web.live.channel import CHANNEL, KEEPALIVE
@@ -343,11 +343,6 @@ def change_sync(app: Litestar, user_id: int, kind: str = "uploaded") -> Change:
 
 
 # The fallback sync: one request for every avatar on a page.
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def test_sync_is_304_when_every_avatar_is_current(client: TestClient[Any], db: Session) -> None:

@@ -12,7 +12,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import exc
 
-from tests.conftest import Lines, log_in
+from tests.conftest import Lines
+from tests.forms import log_in
 from tests.unit.test_events import SseClient, hub_of, running
 from web.live.hub import LiveHub
 from web.routes.unavailable import RETRY_AFTER_S
@@ -20,11 +21,6 @@ from web.routes.unavailable import RETRY_AFTER_S
 
 def head(start: dict[str, Any]) -> dict[bytes, bytes]:
     return dict(start["headers"])
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.mark.anyio

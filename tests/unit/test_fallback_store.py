@@ -15,11 +15,6 @@ from web.stores.fallback import FallbackStore
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Flaky(MemoryStore):
     """A memory store that raises ConnectionError while `down`, counting the calls it got."""
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import uvicorn
 
+from tests.ports import free_port
 from web.server_limits import protocol_class
 
 DEADLINE_S = 1.0
@@ -36,18 +37,11 @@ async def app(scope: dict, receive: object, send: object) -> None:  # type: igno
     await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(params=["httptools", "h11"])
 def port(request: pytest.FixtureRequest) -> Iterator[int]:
     config = uvicorn.Config(
         app,
-        port=_free_port(),
+        port=free_port(),
         http=protocol_class(DEADLINE_S, request.param),
         ws="none",
         lifespan="off",

@@ -1,4 +1,4 @@
-"""`ppsync import DIR`, run as an operator runs it: good, corrupt and unknown-handle files."""
+"""`ppsync import DIR` (in this process: tests/cli.py): good, corrupt and unknown-handle files."""
 
 from __future__ import annotations
 
@@ -7,22 +7,22 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from db import migrate
 from db.engine import make_engine
 from db.models import AuditLog, ProfilePicture, SyncEvent, User
 from tests import images
+from tests.cli import ppsync
+from tests.conftest import Migrate
 from tests.factories import PASSWORD
-from tests.unit.test_cli import ppsync
 from web.services.accounts import members
 from web.services.pictures.uploads import SOURCE_DIGEST, source_digest
 
 
 @pytest.fixture
-def var(tmp_path: Path) -> Path:
+def var(tmp_path: Path, migrated: Migrate) -> Path:
     """A var/ directory with dora and eve (made in this process: each ppsync run costs seconds)."""
     var = tmp_path / "var"
     var.mkdir()
-    migrate.upgrade(f"sqlite:///{var / 'app.db'}")
+    migrated(f"sqlite:///{var / 'app.db'}")
     with db(var) as session:
         for handle in ("dora", "eve"):
             members.create_member(session, handle=handle, display_name=handle, password=PASSWORD)

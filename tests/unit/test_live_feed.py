@@ -8,8 +8,8 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from anyio import to_thread
@@ -17,9 +17,9 @@ from litestar import Litestar
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from db import migrate
+from tests.conftest import Migrate
 from tests.factories import add_member
-from tests.private_redis import PrivateRedis, private_redis
+from tests.private_redis import PrivateRedis
 from tests.services import fresh_redis_prefix
 from web.app import create_app
 from web.live.channel import CHANNEL, RESYNC, sse_frame
@@ -29,11 +29,6 @@ from web.live.transport import BACKOFF_MAX, RedisTransport, redis_client
 from web.services import sync
 from web.services.sync import Change, record_change
 from web.settings import Settings
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def committed(engine: Engine, user_id: int, count: int = 1) -> list[Change]:
@@ -173,12 +168,6 @@ async def test_feed_far_behind_tells_streams_to_resync(
 # The transport, against a redis-server the test kills and starts again.
 
 
-@pytest.fixture
-def redis_server() -> Iterator[PrivateRedis]:
-    with private_redis() as server:
-        yield server
-
-
 async def read_into(transport: RedisTransport, heard: asyncio.Queue[bytes]) -> None:
     async for _channel, data in transport.stream_events():
         heard.put_nowait(data)
@@ -238,17 +227,10 @@ async def test_transport_resubscribes_after_redis_restarts_and_logs_the_outage_o
 
 
 @pytest.fixture
-def redis_app(tmp_path: Path, redis_server: PrivateRedis) -> Litestar:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'app.db'}",
-        media_root=tmp_path / "media",
-        var_dir=tmp_path,
-        secret_key="test-secret-" + "x" * 40,
-        redis_url=redis_server.url,
-        redis_prefix=fresh_redis_prefix(),
-    )
-    migrate.upgrade(settings.database_url)
-    return create_app(settings)
+def redis_app(settings: Settings, redis_server: PrivateRedis, migrated: Migrate) -> Litestar:
+    migrated(settings.database_url)
+    prefix = fresh_redis_prefix()
+    return create_app(replace(settings, redis_url=redis_server.url, redis_prefix=prefix))
 
 
 def change_and_publish(app: Litestar, user_id: int) -> Change:

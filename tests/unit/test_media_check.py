@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +12,13 @@ from sqlmodel import Session, select
 from db.models import ProfilePicture
 from tests import images
 from tests.api_support import make_token, upload
+from tests.cli import Ran, ppsync
 from tests.factories import jpeg, stored_keys
 from web.services import imaging
 from web.services.pictures import media_check
 from web.services.pictures.names import master_key, variant_key
 from web.services.pictures.storage import DiskStore
 from web.settings import Settings
-
-PPSYNC = str(Path(sys.executable).with_name("ppsync"))
 
 
 @pytest.fixture
@@ -37,13 +33,9 @@ def picture(client: TestClient[Any], db: Session, alice: int) -> ProfilePicture:
     return db.exec(select(ProfilePicture)).one()
 
 
-def check(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def check(settings: Settings, *args: str) -> Ran:
     """`ppsync check` over the test app's database and media (VAR_DIR is their folder)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env |= {"VAR_DIR": str(settings.var_dir), "SECRET_KEY": "s" * 40}
-    return subprocess.run(
-        [PPSYNC, "check", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    return ppsync(settings.var_dir, "check", *args)
 
 
 def variant(store: DiskStore, picture: ProfilePicture, px: int = 96, ext: str = "webp") -> Path:

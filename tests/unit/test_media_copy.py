@@ -1,28 +1,22 @@
-"""`ppsync media copy --to s3://BUCKET/PREFIX`: the disk store into a bucket, run as operators
-run it, against a real S3 server (tests/seaweed.py)."""
+"""`ppsync media copy --to s3://BUCKET/PREFIX`: the disk store into a bucket (the command
+in this process: tests/cli.py), against a real S3 server (tests/seaweed.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.cli import Ran, ppsync
 from tests.factories import jpeg, stored_keys
 from tests.seaweed import REGION, S3Server
-from tests.unit.test_cli import PPSYNC
 from web.services.imaging import process
 from web.services.pictures.s3 import S3Store
 from web.services.pictures.storage import TEMP_PREFIX, DiskStore
 
 
-def copy(var: Path, server: S3Server, url: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MEDIA_"))}
-    env |= {"VAR_DIR": str(var), "SECRET_KEY": "s" * 40} | server.env()
-    return subprocess.run(
-        [PPSYNC, "media", "copy", "--to", url], env=env, capture_output=True, text=True, timeout=60
-    )
+def copy(var: Path, server: S3Server, url: str) -> Ran:
+    return ppsync(var, "media", "copy", "--to", url, env=server.env())
 
 
 @pytest.fixture

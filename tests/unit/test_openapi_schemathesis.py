@@ -23,8 +23,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.python import asgi
 from sqlmodel import Session
 
-from db import migrate
 from tests.api_support import make_token
+from tests.conftest import Migrate
 from tests.factories import add_member
 from web.api import common
 from web.api.bodies import MAX_ID
@@ -42,12 +42,14 @@ FUTURE = "2999-01-01T00:00:00Z"
 
 
 @pytest.fixture
-def api_app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Litestar]:
+def api_app(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, migrated: Migrate
+) -> Iterator[Litestar]:
     # The run is about the schema, not the upload rate limit nor the one on calls without a
     # valid token (it sends hundreds from one address: past 60, 429 where it expects 401).
     settings = replace(settings, uploads_per_minute=10_000)
     monkeypatch.setattr(common, "API_UNAUTHENTICATED", Limit("api-anon", 100_000, 60))
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     app = create_app(settings)
     yield app
     asgi.shutdown_lifespans()  # schemathesis started the app's lifespan; end it with the test

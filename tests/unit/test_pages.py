@@ -9,8 +9,8 @@ from litestar.testing import TestClient
 from sqlmodel import Session
 
 from db.models import User
-from tests.conftest import log_in
 from tests.factories import add_member
+from tests.forms import log_in
 from tests.html import avatars, one, parse
 
 

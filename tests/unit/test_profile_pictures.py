@@ -12,54 +12,12 @@ from litestar.testing import TestClient
 from PIL import Image
 from sqlmodel import Session, select
 
-from db.models import AuditLog, ProfilePicture, SyncEvent, UserProfile
+from db.models import AuditLog, ProfilePicture, SyncEvent
 from tests import images
-from tests.conftest import csrf, log_in
-from tests.factories import jpeg
+from tests.factories import jpeg, profile_of
+from tests.forms import HX, csrf, log_in, post, upload
 from tests.html import one, parse
 from web.settings import Settings
-
-HX = {"HX-Request": "true"}
-
-
-def upload(
-    client: TestClient[Any],
-    data: bytes,
-    name: str = "me.jpg",
-    headers: dict[str, str] | None = None,
-    **fields: str,
-) -> Any:
-    return client.post(
-        "/profile/picture",
-        files={"profilePicture": (name, data, "image/jpeg")},
-        data={"_csrf_token": csrf(client)} | fields,
-        headers=headers or {},
-        follow_redirects=False,
-    )
-
-
-def post(
-    client: TestClient[Any], path: str, headers: dict[str, str] | None = None, **fields: str
-) -> Any:
-    return client.post(
-        path,
-        data={"_csrf_token": csrf(client)} | fields,
-        headers=headers or {},
-        follow_redirects=False,
-    )
-
-
-@pytest.fixture
-def member(client: TestClient[Any], alice: int) -> int:
-    log_in(client, "alice")
-    return alice
-
-
-def profile_of(db: Session, user_id: int) -> UserProfile:
-    db.expire_all()
-    profile = db.get(UserProfile, user_id)
-    assert profile is not None
-    return profile
 
 
 def test_upload_without_js_is_303_and_shows_the_new_picture(

@@ -21,11 +21,6 @@ from web.read_cache import MISSING_SECONDS, NO_MEMBER, FileCache, ReadCache, rea
 from web.services.sync import Change, record_change
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def cache_of(app: Litestar) -> ReadCache:
     cache: ReadCache = app.state["reads"]
     return cache

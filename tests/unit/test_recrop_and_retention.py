@@ -8,26 +8,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from litestar.testing import TestClient
 from PIL import Image
 from sqlmodel import Session, select
 
 from db.models import ProfilePicture, UserProfile
 from db.types import utcnow
-from tests.conftest import log_in
 from tests.factories import jpeg, stored_keys
+from tests.forms import post, upload
 from tests.html import one
-from tests.unit.test_profile_pictures import post, upload
 from web.services.pictures import retention
 from web.services.pictures.storage import DiskStore
 from web.settings import Settings
-
-
-@pytest.fixture
-def member(client: TestClient[Any], alice: int) -> int:
-    log_in(client, "alice")
-    return alice
 
 
 def active(db: Session, user_id: int) -> str | None:

@@ -17,14 +17,13 @@ import pytest
 from litestar.testing import TestClient
 from sqlmodel import Session
 
-from db import migrate
 from tests import api_support
-from tests.conftest import log_in
+from tests.conftest import Migrate
 from tests.factories import add_member, jpeg
+from tests.forms import log_in, upload
 from tests.html import one
-from tests.private_redis import PrivateRedis, private_redis
+from tests.private_redis import PrivateRedis
 from tests.services import fresh_redis_prefix
-from tests.unit.test_profile_pictures import upload
 from web.app import REDIS_TIMEOUT, create_app
 from web.settings import Settings
 from web.stores.fallback import FallbackStore
@@ -34,15 +33,9 @@ LIMIT = 3
 
 
 @pytest.fixture
-def redis_server() -> Iterator[PrivateRedis]:
-    with private_redis() as server:
-        yield server
-
-
-@pytest.fixture
-def outage(settings: Settings, redis_server: PrivateRedis) -> Iterator[Any]:
+def outage(settings: Settings, redis_server: PrivateRedis, migrated: Migrate) -> Iterator[Any]:
     """A signed-in alice, her API token, the private Redis and the app's rate-limit store."""
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     prefix = fresh_redis_prefix()
     app = create_app(
         replace(settings, redis_url=redis_server.url, redis_prefix=prefix, uploads_per_minute=LIMIT)

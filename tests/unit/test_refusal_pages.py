@@ -9,8 +9,8 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.conftest import csrf, log_in
 from tests.factories import jpeg
+from tests.forms import csrf, log_in
 from tests.html import one, parse
 from web.app import create_app
 from web.settings import Settings

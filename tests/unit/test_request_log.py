@@ -7,8 +7,9 @@ from dataclasses import replace
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.conftest import Lines, csrf, log_in
+from tests.conftest import Lines
 from tests.factories import jpeg
+from tests.forms import csrf, log_in
 from web.app import create_app
 from web.settings import Settings
 

@@ -20,14 +20,13 @@ from PIL import Image
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from db import migrate
 from db.models import ProfilePicture
 from db.types import utcnow
 from tests import api_support
-from tests.conftest import log_in
+from tests.conftest import Migrate
 from tests.factories import jpeg, stored_keys
+from tests.forms import post, upload
 from tests.seaweed import S3Server
-from tests.unit.test_profile_pictures import post, upload
 from tests.unit.test_upload_conflicts import fail_the_commit_with
 from web.app import create_app
 from web.services.imaging import process
@@ -42,20 +41,14 @@ pytestmark = pytest.mark.usefixtures("s3_server")
 
 
 @pytest.fixture
-def app(s3_settings: Settings) -> Litestar:
-    migrate.upgrade(s3_settings.database_url)
+def app(s3_settings: Settings, migrated: Migrate) -> Litestar:
+    migrated(s3_settings.database_url)
     return create_app(s3_settings)
 
 
 @pytest.fixture
 def store(s3_settings: Settings) -> MediaStore:
     return media_store(s3_settings)
-
-
-@pytest.fixture
-def member(client: TestClient[Any], alice: int) -> int:
-    log_in(client, "alice")
-    return alice
 
 
 def objects(store: MediaStore) -> set[str]:

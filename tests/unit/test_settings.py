@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from web.services.imaging.types import Ceilings
-from web.settings import MIB, Settings, SettingsError
+from web.settings import FAST_INSECURE_HASHER, MIB, Settings, SettingsError
 
 
 def test_defaults_put_database_and_media_under_var(tmp_path: Path) -> None:
@@ -135,3 +136,22 @@ def test_max_connections_follows_the_open_file_limit_unless_set(tmp_path: Path) 
     assert Settings.from_env(env).max_connections == 5000
     with pytest.raises(SettingsError, match="MAX_CONNECTIONS"):
         Settings.from_env({"VAR_DIR": str(tmp_path), "MAX_CONNECTIONS": "0"})
+
+
+def test_password_hasher_is_argon2_unless_set(tmp_path: Path) -> None:
+    assert Settings.from_env({"VAR_DIR": str(tmp_path)}).password_hasher == "argon2"
+    fast = Settings.from_env({"VAR_DIR": str(tmp_path), "PASSWORD_HASHER": FAST_INSECURE_HASHER})
+    assert fast.password_hasher == "fast-insecure-test-only"
+
+
+def test_unknown_password_hasher_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="PASSWORD_HASHER must be one of"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "PASSWORD_HASHER": "md5"})
+
+
+def test_production_refuses_the_fast_password_hasher(tmp_path: Path) -> None:
+    production = {"VAR_DIR": str(tmp_path), "APP_ENV": "production", "SECRET_KEY": "k" * 40}
+    with pytest.raises(SettingsError, match="production refuses it"):
+        Settings.from_env(production | {"PASSWORD_HASHER": FAST_INSECURE_HASHER})
+    with pytest.raises(SettingsError, match="production refuses it"):
+        replace(Settings.from_env(production), password_hasher=FAST_INSECURE_HASHER)

@@ -16,12 +16,11 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlmodel import Session, select
 
-from db import migrate
 from db.models import ProfilePicture
 from tests import api_support
-from tests.conftest import log_in
+from tests.conftest import Migrate
 from tests.factories import jpeg
-from tests.unit.test_profile_pictures import upload
+from tests.forms import log_in, upload
 from tests.unit.test_s3_media import variant_url
 from web.app import create_app
 from web.routes.store_unavailable import NOTHING_SAVED, SENTENCE
@@ -50,8 +49,8 @@ def dead_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settin
 
 
 @pytest.fixture
-def dead_app(dead_settings: Settings) -> Litestar:
-    migrate.upgrade(dead_settings.database_url)
+def dead_app(dead_settings: Settings, migrated: Migrate) -> Litestar:
+    migrated(dead_settings.database_url)
     return create_app(dead_settings)
 
 

@@ -10,17 +10,10 @@ from sqlmodel import Session, select
 
 from db.models import ProfilePicture
 from tests import images
-from tests.conftest import csrf, log_in
+from tests.forms import csrf, upload
 from tests.html import one
 from tests.unit.test_face_crop import hopper_off_centre
-from tests.unit.test_profile_pictures import upload
 from web.services.imaging import suggest_crop
-
-
-@pytest.fixture
-def member(client: TestClient[Any], alice: int) -> int:
-    log_in(client, "alice")
-    return alice
 
 
 def suggest(client: TestClient[Any], data: bytes, name: str = "me.jpg") -> Any:

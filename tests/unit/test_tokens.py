@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from litestar.testing import TestClient
 from sqlmodel import Session, select
 
 from db.models import ApiToken, AuditLog
 from tests.api_support import make_token, state
-from tests.conftest import csrf, log_in
 from tests.factories import add_member
+from tests.forms import csrf
 from tests.html import one, parse
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def member(client: TestClient[Any], alice: int) -> int:
-    log_in(client, "alice")
-    return alice
 
 
 def create(client: TestClient[Any], name: str, headers: dict[str, str] | None = None) -> Any:

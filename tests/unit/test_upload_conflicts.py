@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from tests.api_support import make_token, upload
+from tests.api_support import upload
 from tests.factories import jpeg, stored_keys
 from web.services import audit
 from web.services.pictures import changes, media_check, retention, versions
@@ -18,11 +18,6 @@ from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore
 from web.services.pictures.stores import media_store
 from web.settings import Settings
-
-
-@pytest.fixture
-def token(db: Session, alice: int) -> str:
-    return make_token(db, alice)
 
 
 @pytest.fixture
@@ -87,8 +82,8 @@ def test_upload_that_conflicts_keeps_the_files_of_the_same_picture_kept_before(
 def test_form_upload_that_conflicts_is_409_not_500(
     client: TestClient[Any], alice: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import log_in
-    from tests.unit.test_profile_pictures import upload as form_upload
+    from tests.forms import log_in
+    from tests.forms import upload as form_upload
 
     log_in(client, "alice")
     form_upload(client, jpeg())

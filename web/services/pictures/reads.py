@@ -18,7 +18,7 @@ from web.services.audit import Actor
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures.access import PictureError, authorise
 from web.services.pictures.names import PictureRef, master_key, picture_ref
-from web.services.pictures.retention import RETENTION
+from web.services.pictures.periods import RETENTION
 from web.services.pictures.storage import MediaStore
 from web.services.sync import confirm_current
 

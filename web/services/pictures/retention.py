@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -11,12 +11,8 @@ from db.models import ProfilePicture
 from db.types import utcnow
 from web.services import audit
 from web.services.pictures.names import FOLDERS, owner_of
+from web.services.pictures.periods import RETENTION, SWEEP_GRACE_SECONDS
 from web.services.pictures.storage import MediaStore, Stored
-
-# A file younger than this (its mtime, an object's LastModified) may belong to an upload whose
-# transaction has not committed yet.
-SWEEP_GRACE_SECONDS = 3600
-RETENTION = timedelta(days=30)  # a deleted version is kept this long for Undo
 
 
 def purge(session: Session, store: MediaStore, *, now: datetime | None = None) -> int:

@@ -1,0 +1,58 @@
+"""The site's forms as a browser posts them (CSRF token, log in, uploads), for the unit tests'
+test client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.testing import TestClient
+
+from tests.factories import PASSWORD
+
+HX = {"HX-Request": "true"}
+
+
+def csrf(client: TestClient[Any]) -> str:
+    """A CSRF token for form posts: fetch a page to get the cookie, echo it back."""
+    client.get("/login")
+    token = client.cookies.get("csrftoken")
+    assert token
+    return token
+
+
+def log_in(client: TestClient[Any], handle: str, password: str = PASSWORD) -> None:
+    response = client.post(
+        "/login",
+        data={"handle": handle, "password": password, "_csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def upload(
+    client: TestClient[Any],
+    data: bytes,
+    name: str = "me.jpg",
+    headers: dict[str, str] | None = None,
+    **fields: str,
+) -> Any:
+    """The /profile upload form, as posted without JavaScript (or with htmx: `headers=HX`)."""
+    return client.post(
+        "/profile/picture",
+        files={"profilePicture": (name, data, "image/jpeg")},
+        data={"_csrf_token": csrf(client)} | fields,
+        headers=headers or {},
+        follow_redirects=False,
+    )
+
+
+def post(
+    client: TestClient[Any], path: str, headers: dict[str, str] | None = None, **fields: str
+) -> Any:
+    """Any other form of the site: its fields and the CSRF token."""
+    return client.post(
+        path,
+        data={"_csrf_token": csrf(client)} | fields,
+        headers=headers or {},
+        follow_redirects=False,
+    )
