@@ -8,9 +8,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from web.services.imaging.types import Ceilings, Limits
+if TYPE_CHECKING:
+    from web.services.imaging.types import Limits
 
 HTMX_VERSION = "4.0.1"
 MIB = 1024 * 1024
@@ -69,6 +71,10 @@ class Settings:
 
     def image_limits(self) -> Limits:
         """What every decode of an upload runs under: the size cap and the cage's ceilings."""
+        # Imported here: the imaging package loads Pillow and OpenCV, which `ppsync --help` and
+        # most commands never need.
+        from web.services.imaging.types import Ceilings, Limits
+
         ceilings = Ceilings(
             memory_mb=self.image_memory_mb,
             cpu_seconds=self.image_cpu_seconds,

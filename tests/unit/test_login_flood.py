@@ -16,8 +16,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from db import migrate
-from tests.conftest import csrf
 from tests.factories import PASSWORD
+from tests.forms import csrf
 from tests.html import one
 from web.app import create_app
 from web.services.accounts import passwords
