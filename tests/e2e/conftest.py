@@ -54,15 +54,19 @@ CHROMIUM_ARGS = [
 ]
 
 
-def e2e_env(var: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of an e2e server and of its `ppsync` commands; `extra` wins."""
+# --- Settings the tests' servers run with and bench/'s do not: the one place to add one. ---
+TEST_ONLY_ENV: dict[str, str] = {}
+
+
+def e2e_env(
+    var: Path, extra: Mapping[str, str] | None = None, *, test_only: bool = True
+) -> dict[str, str]:
+    """The environment of a server and of its `ppsync` commands, `extra` winning: the runner's
+    own, without its DATABASE_*/REDIS_* variables, with TEST_ONLY_ENV unless `test_only` is
+    False (bench/ measures the production settings)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
-    # --- Settings every e2e server runs with: the one place to add one. ---
-    env |= {
-        "VAR_DIR": str(var),
-        "SECRET_KEY": "e2e-" + "s" * 40,
-    }
-    return env | dict(extra or {})
+    env |= {"VAR_DIR": str(var), "SECRET_KEY": "e2e-" + "s" * 40}
+    return env | (TEST_ONLY_ENV if test_only else {}) | dict(extra or {})
 
 
 def free_port() -> int:
@@ -88,9 +92,11 @@ class Server:
     the services `ppsync user add` and `ppsync token add` call (tests/unit/test_cli.py tests the
     commands themselves): a command would cost an interpreter start each."""
 
-    def __init__(self, var: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, var: Path, env: Mapping[str, str] | None = None, *, test_only: bool = True
+    ) -> None:
         self.var = var
-        self.env = e2e_env(var, env)
+        self.env = e2e_env(var, env, test_only=test_only)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
