@@ -61,9 +61,9 @@ def card(page: Page, user_id: int) -> Locator:
     return page.get_by_role("list", name="Members").locator(f'[data-user-id="{user_id}"]')
 
 
-def expect_picture(avatar: Locator, version: int, px: int) -> None:
-    """The avatar shows picture `version`, at its own size."""
-    expect(avatar).to_have_attribute("data-avatar-version", str(version))
+def expect_picture(avatar: Locator, version: int, px: int, timeout_ms: float = 5_000) -> None:
+    """The avatar shows picture `version`, at its own size (within `timeout_ms`)."""
+    expect(avatar).to_have_attribute("data-avatar-version", str(version), timeout=timeout_ms)
     expect(avatar.locator("img")).to_have_attribute("src", re.compile(rf"-{px}\.(jpg|png)$"))
 
 

@@ -7,6 +7,7 @@ delete forms (POST /profile/picture and friends).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,8 +18,22 @@ from tests.e2e.conftest import ConsoleErrors, Member, Server, two_servers
 from tests.e2e.pages import card, expect_live, expect_picture, log_in, signed_in
 from tests.e2e.pages import upload_version as upload
 from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
+from web.live.channel import RETRY_MS
 
 pytestmark = pytest.mark.e2e
+
+# htmx's SSE extension (static/vendor/hx-sse-4.0.1): after RETRY_MS, each failed reconnect
+# doubles the wait, at most 60 s, each wait shifted by up to 30% either way.
+RECONNECT_MAX_S, RECONNECT_JITTER = 60.0, 0.3
+SLACK_S = 10.0  # the replay and the swap on a loaded machine
+
+
+def next_reconnect_within(down_for: float) -> float:
+    """Seconds until a tab down for `down_for` seconds tries again, at the latest: its next
+    wait is at most twice the waits so far plus the first, jitter included, capped."""
+    first = RETRY_MS / 1000
+    longest = (1 + RECONNECT_JITTER) / (1 - RECONNECT_JITTER) * (down_for + first)
+    return min(longest, RECONNECT_MAX_S * (1 + RECONNECT_JITTER))
 
 
 def header_avatar(page: Page) -> Locator:
@@ -173,12 +188,15 @@ def test_tab_cut_off_by_a_restart_replays_the_change_it_missed(
     traffic = Traffic(bobs.context)
     # Bob's tab may not reconnect until alice's change is made: it can only learn it by replay.
     bobs.route("**/events", lambda route: route.abort())
+    down_since = time.monotonic()
     server.restart()
     expect(bobs.locator("[data-live-sync]")).to_have_attribute("data-state", "down")
     upload(signed_in(browser, server, alice.handle, console_errors), "red", 1)
     bobs.unroute("**/events")
 
-    expect_picture(card(bobs, alice.id), 1, 96)
+    # The tab's backoff grew while the restart took (50 s at load 10): wait for its next try.
+    due = next_reconnect_within(time.monotonic() - down_since) + SLACK_S
+    expect_picture(card(bobs, alice.id), 1, 96, timeout_ms=due * 1000)
     reconnect = traffic.to(r"/events$")[-1]
     assert reconnect.headers.get("last-event-id", "").isdigit()
     assert traffic.to(r"/events/sync") == []  # not the fallback sync: the replay
