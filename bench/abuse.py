@@ -33,15 +33,10 @@ from pathlib import Path
 
 import httpx
 
-PPSYNC = str(Path(sys.executable).with_name("ppsync"))
-PASSWORD = "correct horse battery"  # noqa: S105  (the bench member's, in a temporary database)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.e2e.conftest import PPSYNC, Server, free_port  # noqa: E402
+from tests.factories import PASSWORD  # noqa: E402
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -227,32 +222,19 @@ def main() -> int:
     parser.add_argument("--slow-cap", type=float, default=30.0, help="seconds to wait for a close")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ppsync-abuse-") as var:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
-        env |= {"VAR_DIR": var, "SECRET_KEY": "bench-" + "s" * 40}
-        run = lambda *a, stdin="": subprocess.run(  # noqa: E731
-            [PPSYNC, *a], input=stdin, env=env, text=True, capture_output=True, check=True
-        )
-        run("db", "upgrade")
-        run("user", "add", "alice", stdin=PASSWORD)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = Path(var) / "server.log"
-        server = start([PPSYNC, "serve", "--port", str(port)], env, port, log)
+        server = Server(Path(var), test_only=False).start()  # the production settings
         try:
-            print(f"server pid {server.pid}, {os.cpu_count()} cores")
-            phase("idle (2 s)", server.pid, url, lambda: time.sleep(2) or Counter())
-            phase(
-                "login flood",
-                server.pid,
-                url,
-                lambda: login_flood(url, args.logins, args.concurrency),
-            )
-            phase("stream flood", server.pid, url, lambda: stream_flood(port, args.streams))
-            phase("idle again", server.pid, url, lambda: time.sleep(2) or Counter())
+            server.ppsync("user", "add", "alice", stdin=PASSWORD)
+            assert server.process is not None
+            pid, url, port = server.process.pid, server.url, server.port
+            print(f"server pid {pid}, {os.cpu_count()} cores")
+            phase("idle (2 s)", pid, url, lambda: time.sleep(2) or Counter())
+            phase("login flood", pid, url, lambda: login_flood(url, args.logins, args.concurrency))
+            phase("stream flood", pid, url, lambda: stream_flood(port, args.streams))
+            phase("idle again", pid, url, lambda: time.sleep(2) or Counter())
         finally:
-            server.terminate()
-            server.wait(timeout=20)
-        slow_phase(env, var, args.slow, args.slow_cap)
+            server.stop()
+        slow_phase(server.env, var, args.slow, args.slow_cap)
     return 0
 
 

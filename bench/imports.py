@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlmodel import Session, select  # noqa: E402
 
 from bench.pipeline import phone_photo  # noqa: E402
-from bench.reads import Server, _multipart  # noqa: E402
+from bench.reads import _multipart, bench_server, request  # noqa: E402
 from db import migrate  # noqa: E402
 from db.engine import make_engine  # noqa: E402
 from db.models import User, UserProfile  # noqa: E402
@@ -89,8 +89,7 @@ def pool_run(var: Path, folder: Path, workers: int) -> float:
 
 
 def api_run(var: Path, folder: Path) -> float:
-    server = Server(var, f"sqlite:///{var / 'app.db'}")
-    server.env["UPLOADS_PER_MINUTE"] = "100000"
+    server = bench_server(var, f"sqlite:///{var / 'app.db'}", uploads_per_minute=100000)
     with Session(make_engine(f"sqlite:///{var / 'app.db'}")) as session:
         ids = {user.handle: user.id for user in session.exec(select(User))}
         token = tokens.issue_token(
@@ -103,7 +102,8 @@ def api_run(var: Path, folder: Path) -> float:
         start = time.perf_counter()
         for path in files:
             body, boundary = _multipart(ids[path.stem], path.read_bytes())
-            server.request(
+            request(
+                server,
                 "/api/profile/upload-picture",
                 data=body,
                 headers=auth | {"Content-Type": f"multipart/form-data; boundary={boundary}"},

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reads import Server, Target, _jpeg, _multipart, run_wrk
+from reads import Server, Target, _jpeg, _multipart, bench_server, request, run_wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def uploads(server: Server, count: int) -> tuple[list[float], str]:
     answer = b""
     for _ in range(count):
         started = time.perf_counter()
-        answer = server.request("/api/profile/upload-picture", data=body, headers=headers)
+        answer = request(server, "/api/profile/upload-picture", data=body, headers=headers)
         took.append((time.perf_counter() - started) * 1000)
     media = json.loads(answer)["urls"]["md"]["webp1x"]  # the 96 px WebP
     return took, media
@@ -51,7 +51,7 @@ def uploads(server: Server, count: int) -> tuple[list[float], str]:
 def run(store: str, env: dict[str, str], args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix=f"bench-{store}-") as tmp:
         var = Path(tmp)
-        server = Server(var, f"sqlite:///{var / 'app.db'}")
+        server = bench_server(var, f"sqlite:///{var / 'app.db'}")
         server.env |= env
         server.start()
         try:

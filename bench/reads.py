@@ -32,7 +32,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,9 +43,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PPSYNC = str(Path(sys.executable).with_name("ppsync"))
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import Server  # noqa: E402  (the e2e tests' server, their settings off)
+from tests.services import fresh_postgres_database  # noqa: E402
+
 PASSWORD = "bench-password-1"  # noqa: S105  (a throwaway member in a temp database)
-READY_TIMEOUT = 60.0
 # Issue 15's goals: requests/s as a share of /healthz's, same run, `wrk -t2 -c32`.
 GOALS = {"fragment": 0.6, "fragment 304": 0.9, "media": 0.8}
 
@@ -75,68 +77,20 @@ class Result:
 # --- the server ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def bench_server(var: Path, database_url: str, uploads_per_minute: int = 1000) -> Server:
+    """A server (not started) over `var` and the database, with the production settings."""
+    env = {"DATABASE_URL": database_url, "UPLOADS_PER_MINUTE": str(uploads_per_minute)}
+    return Server(var, env, test_only=False)
 
 
-class Server:
-    def __init__(self, var: Path, database_url: str) -> None:
-        self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_"))
-        }
-        self.env |= {
-            "VAR_DIR": str(var),
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "bench-" + "s" * 40,
-            "UPLOADS_PER_MINUTE": "1000",
-        }
-        self.var = var
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def ppsync(self, *args: str, stdin: str = "") -> str:
-        done = subprocess.run(
-            [PPSYNC, *args], input=stdin, env=self.env, capture_output=True, text=True, timeout=60
-        )
-        if done.returncode:
-            raise RuntimeError(done.stderr)
-        lines = done.stdout.strip().splitlines()
-        return lines[-1] if lines else ""
-
-    def start(self) -> None:
-        self.ppsync("db", "upgrade")
-        log = (self.var / "server.log").open("ab")
-        self.process = subprocess.Popen(
-            [PPSYNC, "serve", "--port", str(self.port)], env=self.env, stdout=log, stderr=log
-        )
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):  # noqa: S310
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start; see server.log")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def request(self, path: str, *, data: bytes | None = None, headers: dict[str, str]) -> bytes:
-        url = f"{self.url}{path}"  # http://127.0.0.1 only
-        request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            body: bytes = response.read()
-            return body
+def request(
+    server: Server, path: str, *, data: bytes | None = None, headers: dict[str, str]
+) -> bytes:
+    url = f"{server.url}{path}"  # http://127.0.0.1 only
+    asked = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310
+    with urllib.request.urlopen(asked, timeout=30) as response:  # noqa: S310
+        body: bytes = response.read()
+        return body
 
 
 def seed(server: Server) -> list[Target]:
@@ -145,12 +99,13 @@ def seed(server: Server) -> list[Target]:
     token = server.ppsync("token", "add", "alice")
     auth = {"Authorization": f"Bearer {token}"}
     body, boundary = _multipart(member, _jpeg())
-    server.request(
+    request(
+        server,
         "/api/profile/upload-picture",
         data=body,
         headers=auth | {"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
-    state = json.loads(server.request(f"/api/profile/picture/{member}", headers=auth))
+    state = json.loads(request(server, f"/api/profile/picture/{member}", headers=auth))
     version = state["pictureVersion"]
     media = state["urls"]["sm"]["webp1x"]
     fragment = f"/components/avatar/{member}?size=sm"
@@ -246,17 +201,8 @@ def database(backend: str, var: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{var / 'app.db'}"
         return
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(os.environ["TEST_POSTGRES_URL"]).set(drivername="postgresql")
-    name = f"ppsync_bench_{secrets.token_hex(6)}"
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield admin.set(database=name).render_as_string(hide_password=False)
-        finally:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database() as url:
+        yield url
 
 
 def bench(backend: str, args: argparse.Namespace) -> list[Result]:
@@ -265,8 +211,7 @@ def bench(backend: str, args: argparse.Namespace) -> list[Result]:
         tempfile.TemporaryDirectory(prefix="ppsync-reads-") as tmp,
         database(backend, Path(tmp)) as url,
     ):
-        server = Server(Path(tmp), url)
-        server.start()
+        server = bench_server(Path(tmp), url).start()
         try:
             targets = seed(server)
             rounds = [_round(server, targets, args) for _ in range(args.rounds)]

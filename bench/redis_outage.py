@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,14 +30,14 @@ from litestar.stores.redis import RedisStore  # noqa: E402
 
 from db import migrate  # noqa: E402
 from db.engine import make_engine  # noqa: E402
-from tests.factories import PASSWORD, jpeg  # noqa: E402
-from tests.ports import free_port  # noqa: E402
+from tests.e2e.conftest import Server  # noqa: E402
+from tests.e2e.pages import sign_in  # noqa: E402
+from tests.factories import jpeg  # noqa: E402
 from tests.private_redis import PrivateRedis, private_redis  # noqa: E402
 from tests.services import fresh_postgres_database  # noqa: E402
 from web.app import store_redis  # noqa: E402
 from web.stores.database import DatabaseStore  # noqa: E402
 
-PPSYNC = str(Path(sys.executable).parent / "ppsync")
 LIMIT = 5
 SESSION = 14 * 86400
 
@@ -60,26 +58,18 @@ def main() -> int:
 
 
 def run(var: Path, database_url: str, redis: PrivateRedis, n: int) -> int:
-    env = os.environ | {
-        "VAR_DIR": str(var),
+    env = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis.url,
         "REDIS_PREFIX": "bench",
-        "SECRET_KEY": "bench-" + "s" * 40,
         "UPLOADS_PER_MINUTE": str(LIMIT),
     }
-    subprocess.run([PPSYNC, "db", "upgrade"], env=env, check=True)
-    subprocess.run([PPSYNC, "user", "add", "alice"], env=env, input=PASSWORD, text=True, check=True)
-    port = free_port()
-    log = (var / "server.log").open("wb")
-    server = subprocess.Popen(
-        [PPSYNC, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
-    )
+    server = Server(var, env, test_only=False).start()  # the production settings
+    server.add_member("alice")
     statuses: list[int] = []
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            wait_until_up(client)
-            sign_in(client)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            sign_in(client, "alice")
             print(f"database: {database_url.split(':')[0]}")
             statuses += timed(client, n, "GET /profile, Redis up")
             redis.kill()
@@ -95,37 +85,12 @@ def run(var: Path, database_url: str, redis: PrivateRedis, n: int) -> int:
             print(f"form upload after the restart: {after} (Redis was emptied: a fresh count)")
             statuses.append(after)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            print("server did not stop within 10 s of SIGTERM (killed)")
-            server.kill()
-            server.wait()
-        log.close()
-    lines = (var / "server.log").read_text().splitlines()
+        server.stop()
+    lines = server.log().splitlines()
     noted = [line for line in lines if "Redis" in line or "channels" in line]
     print("server log lines naming Redis or channels:", *noted[:8], sep="\n  ")
     asyncio.run(store_timings(database_url, redis))
     return 1 if any(status >= 500 for status in statuses) else 0
-
-
-def wait_until_up(client: httpx.Client) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            client.get("/healthz")
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
-def sign_in(client: httpx.Client) -> None:
-    client.get("/login")
-    form = {"handle": "alice", "password": PASSWORD, "_csrf_token": client.cookies["csrftoken"]}
-    response = client.post("/login", data=form)
-    assert response.status_code == 303, response.text
 
 
 def upload(client: httpx.Client, colour: str) -> int:

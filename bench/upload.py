@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline import draft_decode, phone_photo  # noqa: E402
-from reads import PASSWORD, Server, _multipart  # noqa: E402
+from reads import PASSWORD, Server, _multipart, bench_server, request  # noqa: E402
 
 from web.services.imaging import process  # noqa: E402
 from web.services.imaging.types import VARIANT_PX  # noqa: E402
@@ -159,7 +159,7 @@ def uploader(
         }
         start = time.perf_counter()
         try:
-            server.request("/api/profile/upload-picture", data=body, headers=headers)
+            request(server, "/api/profile/upload-picture", data=body, headers=headers)
         except HTTPError as error:
             if not (refused and error.code == 400):
                 raise
@@ -319,8 +319,7 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="ppsync-upload-") as tmp,
         ProcessPoolExecutor(REFERENCE_PROCESSES) as pool,
     ):
-        server = Server(Path(tmp), f"sqlite:///{Path(tmp) / 'app.db'}")
-        server.env["UPLOADS_PER_MINUTE"] = "100000"
+        server = bench_server(Path(tmp), f"sqlite:///{Path(tmp) / 'app.db'}", 100000)
         server.start()
         try:
             team = members(server)

@@ -12,8 +12,6 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,12 +24,10 @@ HEALTHZ_BOUND_S = 0.5
 HEADER_TIMEOUT_S = 3
 
 
-@pytest.fixture
-def small_server(tmp_path: Path) -> Iterator[Server]:
-    env = {"EVENTS_PER_CLIENT": "3", "HEADER_TIMEOUT": str(HEADER_TIMEOUT_S)}
-    running = Server(tmp_path, env=env).start()
-    yield running
-    running.stop()
+@pytest.fixture(scope="module")
+def server_env() -> dict[str, str]:
+    """The module's server holds 3 streams per address and waits 3 s for headers."""
+    return {"EVENTS_PER_CLIENT": "3", "HEADER_TIMEOUT": str(HEADER_TIMEOUT_S)}
 
 
 def _post_huge_form(port: int, answer: list[tuple[bytes, float]], sent: list[int]) -> None:
@@ -82,16 +78,16 @@ class Pinger(threading.Thread):
 
 
 def test_a_10_mb_login_form_is_413_at_once_and_healthz_stays_fast(
-    small_server: Server,
+    server: Server,
 ) -> None:
-    pinger = Pinger(small_server.url)
+    pinger = Pinger(server.url)
     pinger.start()
     try:
         pinger.samples_beyond(3)
         answer: list[tuple[bytes, float]] = []
         sent = [0]
         started = time.monotonic()
-        poster = threading.Thread(target=_post_huge_form, args=(small_server.port, answer, sent))
+        poster = threading.Thread(target=_post_huge_form, args=(server.port, answer, sent))
         poster.start()
         poster.join(timeout=15)
         pinger.samples_beyond(len(pinger.latencies) + 3)
@@ -114,11 +110,11 @@ def _open_stream(port: int) -> tuple[socket.socket, bytes]:
     return sock, head
 
 
-def test_streams_past_events_per_client_are_refused_by_the_server(small_server: Server) -> None:
-    held = [_open_stream(small_server.port) for _ in range(3)]
+def test_streams_past_events_per_client_are_refused_by_the_server(server: Server) -> None:
+    held = [_open_stream(server.port) for _ in range(3)]
     try:
         assert all(head.startswith(b"HTTP/1.1 200") for _, head in held)
-        sock, head = _open_stream(small_server.port)
+        sock, head = _open_stream(server.port)
         sock.close()
         assert head.startswith(b"HTTP/1.1 429")
         assert b"retry-after: 30" in head.lower()
@@ -127,9 +123,9 @@ def test_streams_past_events_per_client_are_refused_by_the_server(small_server: 
             sock.close()
 
 
-def test_a_body_sent_a_byte_every_2_s_is_408_and_closed(small_server: Server) -> None:
+def test_a_body_sent_a_byte_every_2_s_is_408_and_closed(server: Server) -> None:
     """The app's minimum body rate (web/body_limit.py): 10 s of grace, then 8 KiB/s."""
-    with socket.create_connection(("127.0.0.1", small_server.port), timeout=5) as sock:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(
             b"POST /login HTTP/1.1\r\nHost: t\r\n"
             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
@@ -156,9 +152,9 @@ def test_a_body_sent_a_byte_every_2_s_is_408_and_closed(small_server: Server) ->
     assert closed_after < 16
 
 
-def test_headers_sent_a_line_every_1_5_s_are_408_and_closed(small_server: Server) -> None:
+def test_headers_sent_a_line_every_1_5_s_are_408_and_closed(server: Server) -> None:
     """HEADER_TIMEOUT (3 s here): before it, uvicorn kept such a socket open indefinitely."""
-    with socket.create_connection(("127.0.0.1", small_server.port)) as sock:
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.settimeout(1.5)  # the pace: a line, then up to 1.5 s waiting for an answer
         sock.sendall(b"GET /healthz HTTP/1.1\r\n")
         answer, lines = b"", 0
@@ -190,9 +186,9 @@ def _get_on(sock: socket.socket, path: str) -> bytes:
     return head
 
 
-def test_kept_connections_and_streams_outlast_the_header_timeout(small_server: Server) -> None:
-    stream, stream_head = _open_stream(small_server.port)
-    with stream, socket.create_connection(("127.0.0.1", small_server.port), timeout=5) as sock:
+def test_kept_connections_and_streams_outlast_the_header_timeout(server: Server) -> None:
+    stream, stream_head = _open_stream(server.port)
+    with stream, socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         first = _get_on(sock, "/healthz")
         time.sleep(HEADER_TIMEOUT_S + 1)  # idle between requests: uvicorn's keep-alive (5 s) rules
         second = _get_on(sock, "/healthz")

@@ -7,43 +7,26 @@ show the new picture without a reload.
 
 from __future__ import annotations
 
-import io
 import re
+from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import ConsoleErrors, Server, api, log_in
+from tests.e2e.conftest import ConsoleErrors, Member, Server
+from tests.e2e.pages import api, card, signed_in
+from tests.e2e.pages import api_upload as upload
 
 pytestmark = pytest.mark.e2e
 
 
-def jpeg(colour: str) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (320, 240), colour).save(out, "JPEG")
-    return out.getvalue()
-
-
-def api_upload(client: httpx.Client, user_id: int, colour: str) -> dict[str, object]:
-    response = client.post(
-        "/api/profile/upload-picture",
-        files={"profilePicture": (f"{colour}.jpg", jpeg(colour), "image/jpeg")},
-        data={"userId": str(user_id)},
-        headers={"Idempotency-Key": f"e2e-{colour}"},
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, object] = response.json()
-    return body
+def api_upload(client: httpx.Client, user_id: int, colour: str) -> dict[str, Any]:
+    return upload(client, user_id, colour, key=f"e2e-{colour}")
 
 
 def profile_avatar(page: Page) -> Locator:
     return page.get_by_role("main").locator("[data-avatar-size=lg]")
-
-
-def card(page: Page, user_id: int) -> Locator:
-    return page.get_by_role("list", name="Members").locator(f'[data-user-id="{user_id}"]')
 
 
 def expect_picture(avatar: Locator, version: int, filename: object, px: int) -> None:
@@ -61,63 +44,55 @@ def watched(page: Page) -> Page:
 
 
 @pytest.fixture
-def profile(server: Server, browser: Browser, alice: int, console_errors: ConsoleErrors) -> Page:
-    page = console_errors.watch(browser.new_context().new_page())
-    log_in(page, server, "alice")
-    return watched(page)
+def profile(server: Server, browser: Browser, alice: Member, console_errors: ConsoleErrors) -> Page:
+    return watched(signed_in(browser, server, alice.handle, console_errors))
 
 
 @pytest.fixture
-def directory(server: Server, browser: Browser, console_errors: ConsoleErrors) -> Page:
-    server.add_member("bob", "Bob Marley")
-    page = console_errors.watch(browser.new_context().new_page())
-    log_in(page, server, "bob")
-    page.goto(f"{server.url}/members")
-    return watched(page)
+def directory(server: Server, browser: Browser, bob: Member, console_errors: ConsoleErrors) -> Page:
+    return watched(signed_in(browser, server, bob.handle, console_errors, "/members"))
 
 
 def test_api_upload_updates_the_members_open_pages_without_reload(
     server: Server,
-    alice: int,
+    alice: Member,
     profile: Page,
     directory: Page,
     console_errors: ConsoleErrors,
 ) -> None:
-    token = server.ppsync("token", "add", "alice", "--name", "e2e")
-    with api(server, token) as client:
-        uploaded = api_upload(client, alice, "red")
+    with api(server, server.token(alice.id, "e2e")) as client:
+        uploaded = api_upload(client, alice.id, "red")
 
     expect_picture(profile_avatar(profile), 1, uploaded["filename"], 192)
-    expect_picture(card(directory, alice), 1, uploaded["filename"], 96)
+    expect_picture(card(directory, alice.id), 1, uploaded["filename"], 96)
     for page in (profile, directory):
         assert page.evaluate("window.notReloaded") is True
     assert console_errors == []
 
 
 def test_api_restore_and_delete_reach_an_open_page(
-    server: Server, alice: int, directory: Page, console_errors: ConsoleErrors
+    server: Server, alice: Member, directory: Page, console_errors: ConsoleErrors
 ) -> None:
-    token = server.ppsync("token", "add", "alice")
-    with api(server, token) as client:
-        first = api_upload(client, alice, "red")
-        second = api_upload(client, alice, "blue")
-        expect_picture(card(directory, alice), 2, second["filename"], 96)
+    with api(server, server.token(alice.id)) as client:
+        first = api_upload(client, alice.id, "red")
+        second = api_upload(client, alice.id, "blue")
+        expect_picture(card(directory, alice.id), 2, second["filename"], 96)
         body = {
-            "userId": alice,
+            "userId": alice.id,
             "profilePicture": first["filename"],
             "updatedAt": second["updatedAt"],
         }
         assert client.put("/api/profile/update-picture", json=body).status_code == 200
-        expect_picture(card(directory, alice), 3, first["filename"], 96)
-        gone = client.request("DELETE", "/api/profile/delete-picture", json={"userId": alice})
+        expect_picture(card(directory, alice.id), 3, first["filename"], 96)
+        gone = client.request("DELETE", "/api/profile/delete-picture", json={"userId": alice.id})
         assert gone.status_code == 200
-        expect_picture(card(directory, alice), 4, second["filename"], 96)
+        expect_picture(card(directory, alice.id), 4, second["filename"], 96)
     assert directory.evaluate("window.notReloaded") is True
     assert console_errors == []
 
 
 def test_token_made_on_the_tokens_page_works_until_revoked(
-    server: Server, alice: int, profile: Page, console_errors: ConsoleErrors
+    server: Server, alice: Member, profile: Page, console_errors: ConsoleErrors
 ) -> None:
     profile.get_by_role("link", name="API tokens").click()
     expect(profile).to_have_url(f"{server.url}/profile/tokens")
@@ -128,12 +103,12 @@ def test_token_made_on_the_tokens_page_works_until_revoked(
     assert token.startswith("pps_")
 
     with api(server, token) as client:
-        uploaded = api_upload(client, alice, "green")
+        uploaded = api_upload(client, alice.id, "green")
         header = profile.get_by_role("banner").locator("[data-avatar-size=xs]")
         expect_picture(header, 1, uploaded["filename"], 24)
         profile.get_by_role("button", name="Revoke token Browser-made").click()
         expect(profile.get_by_text("Token “Browser-made” revoked")).to_be_visible()
-        refused = client.get(f"/api/profile/picture/{alice}")
+        refused = client.get(f"/api/profile/picture/{alice.id}")
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"].startswith("Bearer")
     assert profile.evaluate("window.notReloaded") is True

@@ -5,42 +5,34 @@ These start `ppsync serve` in a subprocess (no browser): the races are between r
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import PPSYNC, Member, Server
 from tests.factories import jpeg
 from tests.services import fresh_postgres_database
 
 UPLOADS = 24  # more than the pool (5 + 10) and the default executor (6 threads) hold
+BUSY = {"UPLOADS_PER_MINUTE": "1000"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def server_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The module's server on each database in turn, with the upload limit lifted."""
     if request.param == "sqlite":
-        yield {}
+        yield BUSY
         return
     with fresh_postgres_database() as url:
-        yield {"DATABASE_URL": url}
-
-
-@pytest.fixture
-def busy_server(tmp_path: Path, database_env: dict[str, str]) -> Iterator[Server]:
-    running = Server(tmp_path, database_env | {"UPLOADS_PER_MINUTE": "1000"}).start()
-    yield running
-    running.stop()
-
-
-def member_with_token(server: Server, handle: str) -> tuple[int, str]:
-    user_id = server.add_member(handle)
-    return user_id, server.ppsync("token", "add", handle)
+        yield BUSY | {"DATABASE_URL": url}
 
 
 def upload(client: httpx.Client, token: str, user_id: int, data: bytes) -> httpx.Response:
@@ -74,24 +66,24 @@ def variant_urls(entry: dict[str, Any]) -> set[str]:
 
 
 def test_concurrent_same_picture_uploads_get_distinct_versions_and_keep_files(
-    busy_server: Server,
+    server: Server, alice: Member
 ) -> None:
-    user_id, token = member_with_token(busy_server, "alice")
+    user_id, token = alice.id, server.token(alice.id)
     started = time.monotonic()
-    responses = concurrent_uploads(busy_server, token, user_id, UPLOADS)
+    responses = concurrent_uploads(server, token, user_id, UPLOADS)
     elapsed = time.monotonic() - started
     statuses = sorted(r.status_code for r in responses)
     print(f"{UPLOADS} concurrent uploads: statuses {statuses} in {elapsed:.2f} s")
     assert all(status < 500 for status in statuses), [r.text for r in responses]
     created = sum(r.status_code == 201 for r in responses)
-    kept = history(busy_server, token, user_id)
+    kept = history(server, token, user_id)
     # Each 201 made its own version (the answer is the member's state after it, which a
     # concurrent upload that committed just after may already have moved on).
     assert sorted(e["version"] for e in kept) == list(range(1, created + 1))
     assert {r.json()["version"] for r in responses if r.status_code == 201} <= set(
         range(1, created + 1)
     )
-    with httpx.Client(base_url=busy_server.url) as client:
+    with httpx.Client(base_url=server.url) as client:
         for entry in kept:
             for url in variant_urls(entry):
                 assert client.get(url).status_code == 200, url
@@ -99,10 +91,6 @@ def test_concurrent_same_picture_uploads_get_distinct_versions_and_keep_files(
 
 def ppsync_status(server: Server, *args: str) -> tuple[int, str]:
     """A `ppsync` command's exit status and output (Server.ppsync insists on success)."""
-    import subprocess
-
-    from tests.e2e.conftest import PPSYNC
-
     result = subprocess.run(
         [PPSYNC, *args], env=server.env, capture_output=True, text=True, timeout=120
     )
@@ -110,11 +98,12 @@ def ppsync_status(server: Server, *args: str) -> tuple[int, str]:
 
 
 def test_kill_9_during_uploads_then_sweep_leaves_a_clean_check_and_every_acknowledged_upload(
-    tmp_path: Path,
+    server_factory: Callable[..., Server],
 ) -> None:
-    server = Server(tmp_path, {"UPLOADS_PER_MINUTE": "1000"}).start()
+    server = server_factory(BUSY)  # its own: killed
     try:
-        user_id, token = member_with_token(server, "alice")
+        user_id = server.add_member("alice")
+        token = server.token(user_id)
         acknowledged: list[dict[str, Any]] = []
         cut_off: list[int] = []
         some_done = threading.Event()
@@ -151,7 +140,7 @@ def test_kill_9_during_uploads_then_sweep_leaves_a_clean_check_and_every_acknowl
     status, output = ppsync_status(server, "check")
     assert status == 0, output
     assert " 0 orphans" in output.splitlines()[-1]
-    media = Path(server.env.get("MEDIA_ROOT") or tmp_path / "media")
+    media = server.var / "media"
     for answer in acknowledged:
         for url in variant_urls({"urls": answer["urls"]}):
             assert (media / url.removeprefix("/media/")).is_file(), url

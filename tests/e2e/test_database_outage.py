@@ -19,7 +19,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy.engine import make_url
 
 from tests import images
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, running
 from tests.services import fresh_postgres_database
 from tests.tcp_proxy import TcpProxy
 from web.routes.unavailable import RETRY_AFTER_S, SENTENCE
@@ -52,13 +52,11 @@ def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outage]:
         proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432).start()
         proxied = parsed.set(host="127.0.0.1", port=proxy.port)
         env = {"DATABASE_URL": proxied.render_as_string(hide_password=False)}
-        server = Server(tmp_path_factory.mktemp("outage"), env).start()
-        member = server.add_member("alice", "Alice Liddell")
-        token = server.ppsync("token", "add", "alice")
         try:
-            yield Outage(server, proxy, url, member, token)
+            with running(tmp_path_factory.mktemp("outage"), env) as server:
+                member = server.add_member("alice", "Alice Liddell")
+                yield Outage(server, proxy, url, member, server.token(member))
         finally:
-            server.stop()
             proxy.stop()
 
 

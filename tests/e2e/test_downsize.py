@@ -9,7 +9,8 @@ import io
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import Server, log_in
+from tests.e2e.conftest import Member, Server
+from tests.e2e.pages import signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -54,11 +55,9 @@ def photo() -> bytes:
 
 
 def test_48_megapixel_jpeg_is_downsized_in_the_browser_and_uploads(
-    server: Server, browser: Browser, photo: bytes
+    server: Server, browser: Browser, alice: Member, photo: bytes
 ) -> None:
-    server.add_member("alice", "Alice Liddell")
-    page = browser.new_context().new_page()
-    log_in(page, server, "alice")
+    page = signed_in(browser, server, alice.handle)
     assert len(photo) > 10 * 2**20  # over the cap: the server alone would refuse it
     file = {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo}
     page.get_by_label("New picture").set_input_files(file)
@@ -77,11 +76,9 @@ def test_48_megapixel_jpeg_is_downsized_in_the_browser_and_uploads(
 
 
 def test_the_progress_bar_shows_preparing_then_uploading(
-    server: Server, browser: Browser, photo: bytes
+    server: Server, browser: Browser, alice: Member, photo: bytes
 ) -> None:
-    server.add_member("alice", "Alice Liddell")
-    page = browser.new_context().new_page()
-    log_in(page, server, "alice")
+    page = signed_in(browser, server, alice.handle)
     page.evaluate(WATCH_PHASES)
     file = {"name": "IMG_0002.jpg", "mimeType": "image/jpeg", "buffer": photo}
     page.get_by_label("New picture").set_input_files(file)

@@ -9,17 +9,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests import images
-from tests.e2e.conftest import ConsoleErrors, Server, log_in
+from tests.e2e.conftest import ConsoleErrors, Member, Server
+from tests.e2e.pages import card, expect_live, signed_in
 from tests.unit.test_face_crop import hopper_off_centre
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def profile(server: Server, browser: Browser, alice: int, console_errors: ConsoleErrors) -> Page:
-    page = console_errors.watch(browser.new_context().new_page())
-    log_in(page, server, "alice")
-    return page
+def profile(server: Server, browser: Browser, alice: Member, console_errors: ConsoleErrors) -> Page:
+    return signed_in(browser, server, alice.handle, console_errors)
 
 
 def heic_file() -> dict[str, Any]:
@@ -28,29 +27,29 @@ def heic_file() -> dict[str, Any]:
 
 
 def test_heic_uploaded_through_the_form_appears_in_another_tab(
-    server: Server, profile: Page, alice: int, console_errors: ConsoleErrors
+    server: Server, profile: Page, alice: Member, console_errors: ConsoleErrors
 ) -> None:
     directory = console_errors.watch(profile.context.new_page())
     directory.goto(f"{server.url}/members")
-    expect(directory.locator("[data-live-sync]")).to_have_attribute("data-state", "live")
-    card = directory.get_by_role("list", name="Members").locator(f'[data-user-id="{alice}"]')
-    expect(card.locator("svg")).to_be_visible()  # initials: no picture yet
+    expect_live(directory)
+    alices = card(directory, alice.id)
+    expect(alices.locator("svg")).to_be_visible()  # initials: no picture yet
 
     profile.get_by_label("New picture").set_input_files(heic_file())
     profile.get_by_role("button", name="Upload").click()
     expect(profile.get_by_text("Version 1 uploaded.")).to_be_visible()
 
-    expect(card).to_have_attribute("data-avatar-version", "1")
-    src = re.compile(rf"^/media/avatars/{alice}/[0-9a-f]+-96\.jpg$")
-    expect(card.locator("img")).to_have_attribute("src", src)
+    expect(alices).to_have_attribute("data-avatar-version", "1")
+    src = re.compile(rf"^/media/avatars/{alice.id}/[0-9a-f]+-96\.jpg$")
+    expect(alices.locator("img")).to_have_attribute("src", src)
     directory.wait_for_function(
-        f"document.querySelector('[data-user-id=\"{alice}\"] img')?.naturalWidth > 0"
+        f"document.querySelector('[data-user-id=\"{alice.id}\"] img')?.naturalWidth > 0"
     )
     assert console_errors == []
 
 
 def test_cropper_opens_on_the_face_and_the_upload_keeps_it(
-    server: Server, profile: Page, console_errors: ConsoleErrors
+    profile: Page, console_errors: ConsoleErrors
 ) -> None:
     photo = {"name": "hopper.jpg", "mimeType": "image/jpeg", "buffer": hopper_off_centre()}
     profile.get_by_label("New picture").set_input_files(photo)

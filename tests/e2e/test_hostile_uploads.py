@@ -47,7 +47,7 @@ _handles = itertools.count(1)
 def member(server: Server) -> Member:
     handle = f"hostile{next(_handles)}"
     user_id = server.add_member(handle)
-    return Member(user_id, server.ppsync("token", "add", handle))
+    return Member(user_id, server.token(user_id))
 
 
 def upload(server: Server, member: Member, data: bytes) -> httpx.Response:
@@ -182,7 +182,7 @@ def test_24_mp_photo_is_refused_for_memory_at_64_mb_and_accepted_by_default(
     try:
         handle = "small64"
         user_id = small.add_member(handle)
-        caged = Member(user_id, small.ppsync("token", "add", handle))
+        caged = Member(user_id, small.token(user_id))
         refused = upload(small, caged, data)
         assert refused.status_code == 422
         assert "uses too much memory to decode" in refused.json()["detail"]

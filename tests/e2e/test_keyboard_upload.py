@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import Browser, FileChooser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.conftest import ConsoleErrors, Server, api, log_in
+from tests.e2e.conftest import ConsoleErrors, Member, Server
+from tests.e2e.pages import api, api_upload, delete_picture, signed_in
 from tests.factories import jpeg
 
 pytestmark = pytest.mark.e2e
@@ -43,17 +44,13 @@ def open_chooser_with_space(page: Page, picker: Locator) -> FileChooser:
 
 
 def test_keyboard_alone_chooses_a_picture_and_uploads_it(
-    server: Server, alice: int, browser: Browser, console_errors: ConsoleErrors
+    server: Server, alice: Member, browser: Browser, console_errors: ConsoleErrors
 ) -> None:
-    token = server.ppsync("token", "add", "alice")
+    token = server.token(alice.id)
     with api(server, token) as client:  # version 1 made and deleted: the sync counter is ahead
-        sent = {"profilePicture": ("old.jpg", jpeg("red"), "image/jpeg")}
-        made = client.post("/api/profile/upload-picture", files=sent, data={"userId": str(alice)})
-        assert made.status_code == 201
-        gone = client.request("DELETE", "/api/profile/delete-picture", json={"userId": alice})
-        assert gone.status_code == 200
-    page = console_errors.watch(browser.new_context().new_page())
-    log_in(page, server, "alice")
+        api_upload(client, alice.id, "red", size=(300, 200))
+        delete_picture(client, alice.id)
+    page = signed_in(browser, server, alice.handle, console_errors)
 
     picker = page.locator("#profilePicture")
     expect(page.locator("[data-file-picker].is-enhanced")).to_be_visible()
@@ -70,7 +67,7 @@ def test_keyboard_alone_chooses_a_picture_and_uploads_it(
 
     with api(server, token) as client:
         expect(page.locator("#history .history-item.is-active")).to_contain_text("keyboard.jpg")
-        state = client.get(f"/api/profile/picture/{alice}").json()
+        state = client.get(f"/api/profile/picture/{alice.id}").json()
     assert state["version"] == 2 and state["pictureVersion"] > 2
     message = page.get_by_role("status").filter(has_text="uploaded")
     expect(message).to_have_text(f"Version {state['version']} uploaded.")

@@ -7,17 +7,16 @@ in-place swaps, and axe-core finds no serious or critical WCAG 2.1 A/AA violatio
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.conftest import Server, log_in
+from tests.e2e.conftest import Member, Server
+from tests.e2e.pages import api, log_in, picture, signed_in, upload
 
 pytestmark = pytest.mark.e2e
 
@@ -32,40 +31,35 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 CONTROLS = "a:visible, button:visible, input:visible:not([type=hidden]), label.file-button:visible"
 
 
-def picture(colour: str, size: tuple[int, int] = (640, 480), name: str = "") -> dict[str, Any]:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "JPEG")
-    name = name or f"{colour}.jpg"
-    return {"name": name, "mimeType": "image/jpeg", "buffer": out.getvalue()}
-
-
-def upload(page: Page, file: dict[str, Any]) -> None:
-    page.get_by_label("New picture").set_input_files(file)
-    page.get_by_role("button", name="Upload", exact=True).click()
-
-
 def message(page: Page, text: str) -> Any:
     return page.get_by_role("status").filter(has_text=text)
 
 
-@pytest.fixture
-def member_state(server: Server, browser: Browser, alice: int) -> dict[str, Any]:
-    """Alice signed in, with versions 1 and 3 kept and version 2 deleted; the context's
+def state_of(server: Server, browser: Browser, member: Member) -> dict[str, Any]:
+    """The member signed in, with versions 1 and 3 kept and version 2 deleted; the context's
     storage state, for pages opened at other sizes or without JavaScript."""
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    log_in(page, server, "alice")
+    page = signed_in(browser, server, member.handle, viewport=DESKTOP)
     long_name = "photo_from_a_phone_with_a_very_long_file_name_IMG_20261129_235800.jpg"
     for version, colour in enumerate(("red", "yellow", "blue"), 1):
         upload(page, picture(colour, (900, 1350), long_name))
         expect(message(page, f"Version {version} uploaded.")).to_be_visible()
     page.get_by_role("button", name="Delete version 2").click()
     expect(message(page, "Version 2 deleted.")).to_be_visible()
-    state: dict[str, Any] = context.storage_state()
-    context.close()
+    state: dict[str, Any] = page.context.storage_state()
+    page.context.close()
     return state
+
+
+@pytest.fixture(scope="module")
+def member(server: Server) -> Member:
+    """The member whose pages the tests that only look share (`member_state`)."""
+    return server.new_member("alice", "Alice Liddell")
+
+
+@pytest.fixture(scope="module")
+def member_state(server: Server, chromium: Browser, member: Member) -> dict[str, Any]:
+    """`state_of` the shared member: for tests that look and change nothing."""
+    return state_of(server, chromium, member)
 
 
 @pytest.fixture
@@ -81,10 +75,10 @@ def open_context(browser: Browser) -> Iterator[Any]:
         context.close()
 
 
-def member_pages(server: Server) -> list[str]:
+def member_pages(server: Server, member: Member) -> list[str]:
     return [
         f"{server.url}/members",
-        f"{server.url}/members/alice",
+        f"{server.url}/members/{member.handle}",
         f"{server.url}/profile",
         f"{server.url}/profile/picture/3/crop",
     ]
@@ -120,20 +114,24 @@ def assert_fits(page: Page, url: str) -> None:
 
 @pytest.mark.parametrize("viewport", PHONES, ids=lambda v: str(v["width"]))
 def test_member_pages_fit_phone_widths(
-    server: Server, member_state: dict[str, Any], open_context: Any, viewport: dict[str, int]
+    server: Server,
+    member: Member,
+    member_state: dict[str, Any],
+    open_context: Any,
+    viewport: dict[str, int],
 ) -> None:
     for javascript in (True, False):
         page = open_context(
             viewport=viewport, storage_state=member_state, java_script_enabled=javascript
         ).new_page()
-        for url in member_pages(server):
+        for url in member_pages(server, member):
             page.goto(url)
             assert_fits(page, url)
 
 
 @pytest.mark.parametrize("viewport", PHONES, ids=lambda v: str(v["width"]))
 def test_anonymous_pages_fit_phone_widths(
-    server: Server, alice: int, open_context: Any, viewport: dict[str, int]
+    server: Server, alice: Member, open_context: Any, viewport: dict[str, int]
 ) -> None:
     page = open_context(viewport=viewport).new_page()
     for url in (f"{server.url}/login", f"{server.url}/signup", f"{server.url}/members"):
@@ -183,10 +181,10 @@ def test_with_javascript_the_drop_hint_shows(
 
 
 def test_without_javascript_upload_after_a_413_succeeds(
-    server: Server, alice: int, open_context: Any
+    server: Server, alice: Member, open_context: Any
 ) -> None:
     page = open_context(java_script_enabled=False).new_page()
-    log_in(page, server, "alice")
+    log_in(page, server, alice.handle)
     too_big = {
         "name": "big.jpg",
         "mimeType": "image/jpeg",
@@ -199,11 +197,11 @@ def test_without_javascript_upload_after_a_413_succeeds(
 
 
 def test_stale_form_shows_a_page_and_the_next_try_works(
-    server: Server, alice: int, open_context: Any
+    server: Server, alice: Member, open_context: Any
 ) -> None:
     context = open_context(java_script_enabled=False)
     page = context.new_page()
-    log_in(page, server, "alice")
+    log_in(page, server, alice.handle)
     upload(page, picture("green"))
     context.clear_cookies(name="csrftoken")
     page.get_by_role("button", name="Delete version 1").click()
@@ -215,9 +213,10 @@ def test_stale_form_shows_a_page_and_the_next_try_works(
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_deleted_picture_is_restored_after_a_reload(
-    server: Server, member_state: dict[str, Any], open_context: Any, javascript: bool
+    server: Server, browser: Browser, alice: Member, open_context: Any, javascript: bool
 ) -> None:
-    page = open_context(storage_state=member_state, java_script_enabled=javascript).new_page()
+    state = state_of(server, browser, alice)  # its own: the test restores a version
+    page = open_context(storage_state=state, java_script_enabled=javascript).new_page()
     page.goto(f"{server.url}/profile")
     deleted = page.locator("section").filter(
         has=page.get_by_role("heading", name="Deleted pictures")
@@ -239,10 +238,10 @@ def focused_role(page: Page) -> str:
 
 
 def test_focus_moves_to_the_message_after_each_swap(
-    server: Server, alice: int, open_context: Any
+    server: Server, alice: Member, open_context: Any
 ) -> None:
     page = open_context().new_page()
-    log_in(page, server, "alice")
+    log_in(page, server, alice.handle)
     steps = [
         (lambda: upload(page, picture("red")), "Version 1 uploaded."),
         (lambda: upload(page, picture("blue")), "Version 2 uploaded."),
@@ -260,15 +259,15 @@ def test_focus_moves_to_the_message_after_each_swap(
 
 
 def test_message_numbers_equal_the_api_version(
-    server: Server, alice: int, open_context: Any
+    server: Server, alice: Member, open_context: Any
 ) -> None:
-    token = server.ppsync("token", "add", "alice", "--name", "e2e")
+    token = server.token(alice.id, "e2e")
     page = open_context().new_page()
-    log_in(page, server, "alice")
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as api:
+    log_in(page, server, alice.handle)
+    with api(server, token) as client:
 
         def api_version() -> int:
-            return int(api.get(f"/api/profile/picture/{alice}").json()["version"])
+            return int(client.get(f"/api/profile/picture/{alice.id}").json()["version"])
 
         # Each step waits for its message (the number the next version will have), then the
         # API must name that same number as the picture's version.
@@ -287,13 +286,17 @@ def test_message_numbers_equal_the_api_version(
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONES[1]], ids=["desktop", "phone"])
 def test_axe_finds_no_serious_or_critical_violations(
-    server: Server, member_state: dict[str, Any], open_context: Any, viewport: dict[str, int]
+    server: Server,
+    member: Member,
+    member_state: dict[str, Any],
+    open_context: Any,
+    viewport: dict[str, int],
 ) -> None:
     axe = Axe()
     options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
-    signed_in = open_context(viewport=viewport, storage_state=member_state).new_page()
+    members_page = open_context(viewport=viewport, storage_state=member_state).new_page()
     anonymous = open_context(viewport=viewport).new_page()
-    pages = [(signed_in, url) for url in member_pages(server)[:3]] + [
+    pages = [(members_page, url) for url in member_pages(server, member)[:3]] + [
         (anonymous, f"{server.url}/login"),
         (anonymous, f"{server.url}/signup"),
     ]

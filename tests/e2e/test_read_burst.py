@@ -10,13 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server
-from tests.factories import PASSWORD
+from tests.e2e.conftest import Member, Server
+from tests.e2e.pages import sign_in
 from tests.services import fresh_postgres_database
 
 BURST = 64  # clients at once, each asking ROUNDS times in a row (as wrk does)
@@ -24,17 +23,14 @@ ROUNDS = 5
 HANG_BOUND_S = 20.0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def burst_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The module's server on each database in turn."""
     if request.param == "sqlite":
-        running = Server(tmp_path).start()
-        yield running
-        running.stop()
+        yield {}
         return
     with fresh_postgres_database() as url:
-        running = Server(tmp_path, env={"DATABASE_URL": url}).start()
-        yield running
-        running.stop()
+        yield {"DATABASE_URL": url}
 
 
 def burst(url: str, cookies: httpx.Cookies | None = None) -> list[int | str]:
@@ -59,21 +55,16 @@ def burst(url: str, cookies: httpx.Cookies | None = None) -> list[int | str]:
 
 def signed_in_cookies(server: Server, handle: str) -> httpx.Cookies:
     with httpx.Client(base_url=server.url) as client:
-        client.get("/login")
-        token = client.cookies["csrftoken"]
-        form = {"handle": handle, "password": PASSWORD, "_csrf_token": token}
-        assert client.post("/login", data=form).status_code == 303
+        sign_in(client, handle)
         return client.cookies
 
 
-def test_uncached_fragment_burst_all_answer_200(burst_server: Server) -> None:
-    member = burst_server.add_member("alice", "Alice Liddell")
-    statuses = burst(f"{burst_server.url}/components/avatar/{member}?size=sm")
+def test_uncached_fragment_burst_all_answer_200(server: Server, alice: Member) -> None:
+    statuses = burst(f"{server.url}/components/avatar/{alice.id}?size=sm")
     assert statuses == [200] * (BURST * ROUNDS)
 
 
-def test_signed_in_page_burst_all_answer_200(burst_server: Server) -> None:
-    burst_server.add_member("alice", "Alice Liddell")
-    cookies = signed_in_cookies(burst_server, "alice")
-    statuses = burst(f"{burst_server.url}/members", cookies)
+def test_signed_in_page_burst_all_answer_200(server: Server, alice: Member) -> None:
+    cookies = signed_in_cookies(server, alice.handle)
+    statuses = burst(f"{server.url}/members", cookies)
     assert statuses == [200] * (BURST * ROUNDS)

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, api, two_servers
-from tests.e2e.test_redis_outage import delete_picture, upload
+from tests.e2e.conftest import Server, two_servers
+from tests.e2e.pages import api, api_upload, delete_picture
 from web.live.feed import CATCH_UP_SECONDS
 
 SLACK = 5.0  # seconds past CATCH_UP_SECONDS for a loaded machine; a hang bound, not a timing
@@ -43,9 +43,10 @@ def test_a_deletion_on_one_process_stops_the_other_serving_the_picture(
 ) -> None:
     first, second = servers
     alice = first.add_member("alice", "Alice Liddell")
-    token = first.ppsync("token", "add", "alice")
+    token = first.token(alice)
     with api(first, token) as client:
-        media = upload(client, alice, "red")["urls"]["sm"]["webp1x"].removeprefix(first.url)
+        urls = api_upload(client, alice, "red", size=(64, 48))["urls"]
+        media = urls["sm"]["webp1x"].removeprefix(first.url)
         fragment = f"/components/avatar/{alice}?size=sm"
         for server in (first, second):  # both processes now hold alice in their read caches
             assert httpx.get(server.url + media).status_code == 200

@@ -8,7 +8,8 @@ import io
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Server, log_in
+from tests.e2e.conftest import Member, Server
+from tests.e2e.pages import signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +22,8 @@ def landscape() -> bytes:
     return out.getvalue()
 
 
-def open_crop_page(server: Server, browser: Browser, javascript: bool) -> Page:
-    server.add_member("alice", "Alice Liddell")
-    page = browser.new_context(java_script_enabled=javascript).new_page()
-    log_in(page, server, "alice")
+def open_crop_page(server: Server, browser: Browser, alice: Member, javascript: bool) -> Page:
+    page = signed_in(browser, server, alice.handle, java_script_enabled=javascript)
     file = {"name": "wide.jpg", "mimeType": "image/jpeg", "buffer": landscape()}
     page.get_by_label("New picture").set_input_files(file)
     page.get_by_role("button", name="Upload", exact=True).click()
@@ -40,15 +39,17 @@ def crop_fields(page: Page) -> list[str]:
 
 
 def test_without_javascript_the_fields_show_the_saved_crop(
-    server: Server, browser: Browser
+    server: Server, browser: Browser, alice: Member
 ) -> None:
-    page = open_crop_page(server, browser, javascript=False)
+    page = open_crop_page(server, browser, alice, javascript=False)
     expect(page.get_by_label("Left")).to_be_visible()
     assert crop_fields(page) == ["0.2500", "0.0000", "1.0000"]  # the centred square it was cut with
 
 
-def test_keyboard_moves_and_resizes_the_circle_and_saves(server: Server, browser: Browser) -> None:
-    page = open_crop_page(server, browser, javascript=True)
+def test_keyboard_moves_and_resizes_the_circle_and_saves(
+    server: Server, browser: Browser, alice: Member
+) -> None:
+    page = open_crop_page(server, browser, alice, javascript=True)
     expect(page.get_by_label("Left")).to_be_hidden()
     circle = page.get_by_role("group", name="Crop circle")
     expect(circle).to_be_visible()

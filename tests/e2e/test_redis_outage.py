@@ -11,19 +11,18 @@ limiter (both kept in Redis: issue 9's other half), and the CLI.
 
 from __future__ import annotations
 
-import io
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
-from tests.e2e.conftest import Server, api, two_servers
+from tests.e2e.conftest import Server, two_servers
+from tests.e2e.pages import api, api_upload, delete_picture
 from tests.private_redis import PrivateRedis, private_redis
 from tests.services import fresh_postgres_database, fresh_redis_prefix
 from web.live.feed import CATCH_UP_SECONDS
@@ -93,28 +92,8 @@ def event_id(frame: bytes) -> int:
     return int(line[4:])
 
 
-def jpeg(colour: str) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), colour).save(out, "JPEG")
-    return out.getvalue()
-
-
 def upload(client: httpx.Client, user_id: int, colour: str) -> dict[str, Any]:
-    response = client.post(
-        "/api/profile/upload-picture",
-        files={"profilePicture": (f"{colour}.jpg", jpeg(colour), "image/jpeg")},
-        data={"userId": str(user_id)},
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def delete_picture(client: httpx.Client, user_id: int) -> dict[str, Any]:
-    response = client.request("DELETE", "/api/profile/delete-picture", json={"userId": user_id})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return api_upload(client, user_id, colour, size=(64, 48))
 
 
 def readyz(server: Server) -> tuple[int, dict[str, Any]]:
@@ -137,19 +116,12 @@ def redis_server() -> Iterator[PrivateRedis]:
         yield server
 
 
-@pytest.fixture
-def server(tmp_path: Path, redis_server: PrivateRedis) -> Iterator[Server]:
-    env = {"REDIS_URL": redis_server.url, "REDIS_PREFIX": fresh_redis_prefix()}
-    running = Server(tmp_path, env).start()
-    yield running
-    running.stop()
-
-
 def test_change_made_while_redis_is_down_reaches_the_open_stream_once_in_order(
-    server: Server, redis_server: PrivateRedis
+    server_factory: Callable[..., Server], redis_server: PrivateRedis
 ) -> None:
+    server = server_factory({"REDIS_URL": redis_server.url, "REDIS_PREFIX": fresh_redis_prefix()})
     alice = server.add_member("alice", "Alice Liddell")
-    token = server.ppsync("token", "add", "alice")
+    token = server.token(alice)
     wait_for_events_state(server, "ok", 10)
     with api(server, token) as client:
         upload(client, alice, "red")
@@ -210,7 +182,7 @@ def test_change_on_one_process_during_an_outage_reaches_a_stream_on_another(
         }
         with two_servers(tmp_path, env) as (first, second):
             alice = first.add_member("alice", "Alice Liddell")
-            token = first.ppsync("token", "add", "alice")
+            token = first.token(alice)
             wait_for_events_state(second, "ok", 10)
             with api(first, token) as client:
                 upload(client, alice, "red")

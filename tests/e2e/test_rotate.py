@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import Server, api, log_in
+from tests.e2e.conftest import Member, Server
+from tests.e2e.pages import api, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -29,9 +30,10 @@ def is_red(pixel: tuple[int, ...]) -> bool:
     return pixel[0] > 150 and pixel[2] < 100
 
 
-def rotate_and_save(server: Server, browser: Browser, javascript: bool, button: str) -> None:
-    page = browser.new_context(java_script_enabled=javascript).new_page()
-    log_in(page, server, "alice")
+def rotate_and_save(
+    server: Server, browser: Browser, alice: Member, javascript: bool, button: str
+) -> None:
+    page = signed_in(browser, server, alice.handle, java_script_enabled=javascript)
     file = {"name": "wide.jpg", "mimeType": "image/jpeg", "buffer": wide_with_red_left()}
     page.get_by_label("New picture").set_input_files(file)
     page.get_by_role("button", name="Upload", exact=True).click()
@@ -43,10 +45,10 @@ def rotate_and_save(server: Server, browser: Browser, javascript: bool, button: 
     expect(page.get_by_text("Version 2 saved from version 1.")).to_be_visible()
 
 
-def newest(server: Server, alice: int) -> tuple[dict[str, object], Image.Image]:
+def newest(server: Server, alice: Member) -> tuple[dict[str, object], Image.Image]:
     """The API's newest version and its largest served JPEG."""
-    with api(server, server.ppsync("token", "add", "alice")) as client:
-        entry = client.get(f"/api/profile/picture/{alice}/history").json()["versions"][0]
+    with api(server, server.token(alice.id)) as client:
+        entry = client.get(f"/api/profile/picture/{alice.id}/history").json()["versions"][0]
         variant = client.get(entry["urls"]["lg"]["2x"])
     assert variant.status_code == 200
     return entry, Image.open(io.BytesIO(variant.content)).convert("RGB")
@@ -54,9 +56,9 @@ def newest(server: Server, alice: int) -> tuple[dict[str, object], Image.Image]:
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_rotate_right_turns_the_new_version_clockwise(
-    server: Server, alice: int, browser: Browser, javascript: bool
+    server: Server, alice: Member, browser: Browser, javascript: bool
 ) -> None:
-    rotate_and_save(server, browser, javascript, "Rotate right")
+    rotate_and_save(server, browser, alice, javascript, "Rotate right")
     entry, square = newest(server, alice)
     assert (entry["version"], entry["width"], entry["height"]) == (2, 300, 600)
     side = square.width
@@ -68,9 +70,9 @@ def test_rotate_right_turns_the_new_version_clockwise(
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_rotate_left_turns_the_new_version_anticlockwise(
-    server: Server, alice: int, browser: Browser, javascript: bool
+    server: Server, alice: Member, browser: Browser, javascript: bool
 ) -> None:
-    rotate_and_save(server, browser, javascript, "Rotate left")
+    rotate_and_save(server, browser, alice, javascript, "Rotate left")
     entry, square = newest(server, alice)
     assert (entry["version"], entry["width"], entry["height"]) == (2, 300, 600)
     side = square.width

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Response, expect
 
-from tests.e2e.conftest import ConsoleErrors, Server
-from tests.e2e.test_live_sync import card, expect_live, expect_picture, signed_in, upload
+from tests.e2e.conftest import ConsoleErrors, Server, running
+from tests.e2e.pages import card, expect_live, expect_picture, signed_in
+from tests.e2e.pages import upload_version as upload
 from tests.seaweed import S3Server
 from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
 
@@ -32,13 +33,11 @@ def hosts(tmp_path: Path, s3_server: S3Server) -> Iterator[tuple[Server, Server]
         } | s3_server.env()
         (tmp_path / "a").mkdir()
         (tmp_path / "b").mkdir()
-        first = Server(tmp_path / "a", shared | {"MEDIA_ROOT": str(tmp_path / "a" / "media")})
-        second = Server(tmp_path / "b", shared | {"MEDIA_ROOT": str(tmp_path / "b" / "media")})
-        try:
-            yield first.start(), second.start()
-        finally:
-            first.stop()
-            second.stop()
+        with (
+            running(tmp_path / "a", shared | {"MEDIA_ROOT": str(tmp_path / "a" / "media")}) as a,
+            running(tmp_path / "b", shared | {"MEDIA_ROOT": str(tmp_path / "b" / "media")}) as b,
+        ):
+            yield a, b
 
 
 def files_under(root: Path) -> list[Path]:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ConsoleErrors, Server, log_in
+from tests.e2e.conftest import ConsoleErrors, Member, Server
+from tests.e2e.pages import picture, signed_in, upload
 
 pytestmark = pytest.mark.e2e
-
-
-def picture(colour: str) -> dict[str, Any]:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (640, 480), colour).save(out, "JPEG")
-    return {"name": f"{colour}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
-
-
-def upload(page: Page, file: dict[str, Any]) -> None:
-    page.get_by_label("New picture").set_input_files(file)
-    page.get_by_role("button", name="Upload").click()
 
 
 def lg_image(page: Page) -> Any:
@@ -35,11 +22,10 @@ def header_image(page: Page) -> Any:
 
 
 @pytest.fixture
-def alice_page(server: Server, browser: Browser, console_errors: ConsoleErrors) -> Page:
-    server.add_member("alice", "Alice Liddell")
-    page = console_errors.watch(browser.new_context().new_page())
-    log_in(page, server, "alice")
-    return page
+def alice_page(
+    server: Server, browser: Browser, alice: Member, console_errors: ConsoleErrors
+) -> Page:
+    return signed_in(browser, server, alice.handle, console_errors)
 
 
 def test_upload_with_javascript_swaps_in_place(
@@ -60,11 +46,9 @@ def test_upload_with_javascript_swaps_in_place(
 
 
 def test_upload_with_javascript_off_redirects_and_shows_picture(
-    server: Server, browser: Browser
+    server: Server, browser: Browser, alice: Member
 ) -> None:
-    server.add_member("alice", "Alice Liddell")
-    page = browser.new_context(java_script_enabled=False).new_page()
-    log_in(page, server, "alice")
+    page = signed_in(browser, server, alice.handle, java_script_enabled=False)
     upload(page, picture("blue"))
     expect(page).to_have_url(f"{server.url}/profile")
     expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()
