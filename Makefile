@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# pytest-xdist workers: unit tests spread over every core (`auto`); the e2e suite stays in one
-# process until it is known to pass spread out (`make e2e E2E_WORKERS=2` to try). 0: no xdist.
+# pytest-xdist workers: unit tests spread over every core (`auto`); e2e modules over two (each
+# module keeps its one server: `--dist loadfile`). 0: no xdist.
 UNIT_WORKERS ?= auto
-E2E_WORKERS ?= 0
+E2E_WORKERS ?= 2
 STAGES := lint typecheck unit e2e
 
 .PHONY: run test lint typecheck unit e2e browser lock bench clean
@@ -45,7 +45,7 @@ unit: $(VENV)/.test
 	$(BIN)/pytest tests/unit -n $(UNIT_WORKERS)
 
 e2e: $(VENV)/.test browser
-	$(BIN)/pytest tests/e2e -n $(E2E_WORKERS)
+	$(BIN)/pytest tests/e2e -n $(E2E_WORKERS) --dist loadfile
 
 # Debian's chromium where we can install it (Playwright's own download is not always reachable);
 # anywhere else, Playwright's bundled Chromium.
