@@ -199,8 +199,11 @@ def _address_space() -> int:
 
 def _job(cpu_seconds: int, fn: Callable[..., T], path: str, size: int, /, **kwargs: Any) -> T:
     used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     soft = math.ceil(used) + cpu_seconds
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
     data = handover.taken(path, size)
     try:
         return fn(data, **kwargs)
