@@ -25,4 +25,4 @@ def crash(data: bytes) -> None:
 
 
 def echo(data: bytes) -> bytes:
-    return data
+    return bytes(data)  # a worker is handed a mapping of the bytes, not a copy

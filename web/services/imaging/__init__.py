@@ -222,7 +222,8 @@ def _upright(
 def _kept(data: bytes, header: Header) -> Master:
     fmt = header.format
     animated = header.frames > 1
-    return Master(data, _EXT[fmt], MIME_TYPES[fmt], header.width, header.height, animated)
+    # bytes(): in a cage worker, data is a mapping of the upload (handover.taken), not kept.
+    return Master(bytes(data), _EXT[fmt], MIME_TYPES[fmt], header.width, header.height, animated)
 
 
 def _processed(

@@ -204,9 +204,9 @@ def _job(cpu_seconds: int, fn: Callable[..., T], path: str, size: int, /, **kwar
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-    data = handover.taken(path, size)
     try:
-        return fn(data, **kwargs)
+        with handover.taken(path, size) as data:
+            return fn(data, **kwargs)
     except BaseException as error:
         if _out_of_memory(error):
             raise rejected("too_much_memory") from None

@@ -66,7 +66,14 @@ def handed(data: bytes) -> Iterator[str]:
             slot.close()
 
 
-def taken(path: str, size: int) -> bytes:
-    """In the worker: the bytes handed at `path`."""
-    with open(path, "rb") as shared, mmap.mmap(shared.fileno(), size, prot=mmap.PROT_READ) as view:
-        return view[:size]
+@contextmanager
+def taken(path: str, size: int) -> Iterator[mmap.mmap]:
+    """In the worker: the bytes handed at `path`, mapped read-only, not copied (a 5 MB copy
+    costs 5-8 ms here, most of it faulting in fresh pages). A mapping reads as bytes do: len,
+    indexing, slices (bytes), find, regular expressions, struct, and as a file for Pillow."""
+    with open(path, "rb") as shared:
+        view = mmap.mmap(shared.fileno(), size, prot=mmap.PROT_READ)
+    try:
+        yield view
+    finally:
+        view.close()
