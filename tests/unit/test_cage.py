@@ -92,6 +92,11 @@ def test_a_worker_reads_exactly_the_bytes_handed_to_it_even_past_a_slots_size() 
     assert cage.run(TIGHT, cage_jobs.echo, small) == small
 
 
+def test_an_empty_upload_after_another_is_handed_over_empty() -> None:
+    assert cage.run(TIGHT, cage_jobs.echo, b"an earlier member's photo") != b""
+    assert cage.run(TIGHT, cage_jobs.echo, b"") == b""
+
+
 def test_handover_slots_are_reused_not_made_per_upload() -> None:
     with handover.handed(b"one") as first:
         pass
