@@ -39,8 +39,8 @@ def test_upload_with_javascript_swaps_in_place(
     expect(header_image(page)).to_have_attribute("width", "24")
     assert page.evaluate("window.notReloaded") is True
     # The new picture loads: wait for it, it arrives after the swap.
-    page.wait_for_function(
-        "document.querySelector('main [data-avatar-size=lg] img')?.naturalWidth > 0"
+    expect(page.locator("main [data-avatar-size=lg] img")).not_to_have_js_property(
+        "naturalWidth", 0
     )
     assert console_errors == []
 
