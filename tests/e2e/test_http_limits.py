@@ -2,7 +2,7 @@
 each finding of the issue is an attack here, and each must be answered 4xx (or 503 at the
 connection cap) within 2 s, grow the server's memory by less than 150 MB, keep /healthz under
 200 ms throughout (polled back to back from a thread), and leave the server answering the next
-request normally.
+request normally, its CPU (with its decode workers') idle again within 3 s.
 
 The findings, one test each:
 - 20 MB of headers (2,000 x 10 KB) answered 200: `test_20_mb_of_headers_are_431_as_they_arrive`;
@@ -24,12 +24,12 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import Server
+from tests.e2e.under_attack import idle_after, rss
 from tests.factories import PASSWORD
 from web.limits import raise_open_files_limit
 
@@ -38,6 +38,7 @@ from web.limits import raise_open_files_limit
 pytestmark = [pytest.mark.e2e, pytest.mark.attack]
 
 ANSWERED_WITHIN_S = 2.0
+IDLE_WITHIN_S = 3.0
 HEALTHZ_BOUND_S = 0.2
 RSS_GROWTH_BOUND = 150 * 1024 * 1024
 TEN_MB = 10 * 1000 * 1000
@@ -54,13 +55,6 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running.stop()
 
 
-def _rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
 class Watch(threading.Thread):
     """GET /healthz back to back on one kept connection, noting each answer's status and
     time, and the server's resident memory after each."""
@@ -69,7 +63,7 @@ class Watch(threading.Thread):
         super().__init__(daemon=True)
         self.server = server
         self.pid = server.process.pid if server.process else 0
-        self.baseline = _rss(self.pid)
+        self.baseline = rss(self.pid)
         self.peak = self.baseline
         self.pings: list[tuple[int, float]] = []
         self.stop = threading.Event()
@@ -83,7 +77,7 @@ class Watch(threading.Thread):
                 except httpx.HTTPError:
                     status = 0
                 self.pings.append((status, time.monotonic() - started))
-                self.peak = max(self.peak, _rss(self.pid))
+                self.peak = max(self.peak, rss(self.pid))
 
     def wait_for(self, more: int) -> None:
         wanted, deadline = len(self.pings) + more, time.monotonic() + 10
@@ -104,6 +98,9 @@ def attack(server: Server) -> Iterator[Watch]:
     finally:
         watch.stop.set()
         watch.join(15)
+    # With the pings stopped (they keep the server busy by design), nothing may be left running.
+    idle = idle_after(watch.pid, IDLE_WITHIN_S)
+    assert idle < IDLE_WITHIN_S, "the server's CPU was still busy 3 s after the attack"
     statuses = {status for status, _ in watch.pings}
     slowest = max(seconds for _, seconds in watch.pings)
     assert statuses == {200}, watch.pings
