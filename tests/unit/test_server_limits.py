@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import pytest
 import uvicorn
 
+from tests.ports import free_port
 from web.limits import MAX_CONNECTIONS, RESERVED_FILES, connection_cap
 from web.server_limits import protocol_class
 
@@ -35,18 +36,11 @@ async def app(scope: dict, receive: object, send: object) -> None:  # type: igno
     await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _serving(parser: str) -> Iterator[int]:
     http = protocol_class(10, parser, max_header_bytes=HEADER_CAP, max_connections=CONNECTION_CAP)
     config = uvicorn.Config(
-        app, port=_free_port(), http=http, ws="none", lifespan="off", log_level="warning"
+        app, port=free_port(), http=http, ws="none", lifespan="off", log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
