@@ -146,16 +146,6 @@ def _nothing(data: bytes) -> None:
     return None
 
 
-def shutdown() -> None:
-    """Stops every pool's workers; a later job starts them again. (At exit pebble stops them.)"""
-    with _pools_lock:
-        pools = list(_pools.values())
-        _pools.clear()
-    for pool in pools:
-        pool.stop()  # type: ignore[no-untyped-call]
-        pool.join(timeout=5)
-
-
 def _start_worker(memory_mb: int) -> None:
     # The pool stops a worker past its deadline with SIGTERM: die at once, even inside a decoder
     # (pebble's handler would wait for the decoder to return to Python, then SIGKILL after 3 s).
