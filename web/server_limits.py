@@ -82,6 +82,7 @@ class ServerLimits(asyncio.Protocol):
     _deadline: asyncio.TimerHandle | None = None
     _partial = False  # a byte of the awaited request has arrived: it gets a 408, not silence
     _head_bytes = 0  # bytes of the request head now arriving
+    _refused = False  # answered and closing: what still arrives is read and dropped
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # uvicorn adds the connection to `connections`
@@ -95,6 +96,8 @@ class ServerLimits(asyncio.Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         between_requests = self.cycle is None or self.cycle.response_complete
         if between_requests:
             if self._deadline is None:
@@ -133,10 +136,21 @@ class ServerLimits(asyncio.Protocol):
         self.transport.close()
 
     def _refuse(self, answer: bytes) -> None:
+        """The answer, then a delayed close: closing at once with the client's bytes unread makes
+        the kernel reset the connection, and a client still sending lost the answer it had been
+        sent (seen 1 run in 5). So: end our side, stop reading (the client's sends stall, nothing
+        more is taken in), and close LINGER_S later, once the answer has been read."""
         self._disarm()
         if self.cycle is None or self.cycle.response_complete:
             self.transport.write(answer)  # not in the middle of another request's answer
-        self.transport.close()
+        self._refused = True
+        self.transport.pause_reading()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
+
+
+LINGER_S = 1.0
 
 
 class H11Limits(ServerLimits, H11Protocol):
