@@ -12,8 +12,8 @@ the event loop's latency as a client sees it: GET /healthz, back to back, during
 
 Then slow clients: `--slow` sockets sending a header line every 2 s and as many sending a body
 byte every 2 s, with the time until the server closed each (or "open" at `--slow-cap` seconds),
-against `ppsync serve` (HEADER_TIMEOUT, web/server_limits.py) and, as the baseline in the same
-run, the same app on uvicorn's stock protocol (which has no header-read timeout).
+against `ppsync serve` (HEADER_TIMEOUT, web/overrides/server_limits.py) and, as the baseline
+in the same run, the same app on uvicorn's stock protocol (which has no header-read timeout).
 """
 
 from __future__ import annotations

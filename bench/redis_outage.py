@@ -36,7 +36,7 @@ from tests.factories import jpeg  # noqa: E402
 from tests.private_redis import PrivateRedis, private_redis  # noqa: E402
 from tests.services import fresh_postgres_database  # noqa: E402
 from web.app import store_redis  # noqa: E402
-from web.stores.database import DatabaseStore  # noqa: E402
+from web.plumbing.session_store import DatabaseStore  # noqa: E402
 
 LIMIT = 5
 SESSION = 14 * 86400

@@ -9,7 +9,7 @@ it asks the server for a change, `--rounds` times, and times each one from the c
 server's monotonic clock, shared by every process on the machine) to its arrival at each client.
 
 Variants, in the same run:
-  app     the application itself: GET /events (web/routes/events.py, called by the app's front
+  app     the application itself: GET /events (web/live/events.py, called by the app's front
           door outside the middleware) over the channels plugin, fed by a real change
           (record_change, commit, LiveHub.publish from a worker thread).
   stream  the same application, with the stream written as Litestar's Stream response over the
@@ -18,8 +18,8 @@ Variants, in the same run:
 
 Printed per run: connections held, the server's RSS growth per connection, p50/p99/max
 milliseconds from commit to arrival over every client and round, and p99 over the bare one's.
-Both processes raise their open-file limit to the hard one (web/limits.py), as `ppsync serve`
-does: 10,000 clients need `ulimit -Hn` above 10,100.
+Both processes raise their open-file limit to the hard one (web/plumbing/limits.py), as
+`ppsync serve` does: 10,000 clients need `ulimit -Hn` above 10,100.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ ARRIVAL_TIMEOUT = 10.0
 
 def raise_fd_limit() -> int:
     """Both sides raise their own limit as `ppsync serve` does: one socket per stream."""
-    from web.limits import raise_open_files_limit
+    from web.plumbing.limits import raise_open_files_limit
 
     soft, _hard = raise_open_files_limit()
     return soft
@@ -79,8 +79,8 @@ def app_server(var: Path) -> Any:
 
     from db import migrate
     from web.app import create_app
-    from web.deps import DB
     from web.live.hub import live_hub
+    from web.plumbing.deps import DB
     from web.services.accounts import members
     from web.services.sync import record_change
     from web.settings import Settings

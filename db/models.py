@@ -14,7 +14,7 @@ from db.types import UTCDateTime, utcnow
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 # The largest id of a member, picture or token (and the largest version): their columns are
 # 32-bit INTEGERs on every backend. A bigger number names nothing; SQLite's driver cannot even
-# bind one past 2**63 (OverflowError), so every way in refuses it first (web/ids.py).
+# bind one past 2**63 (OverflowError), so every way in refuses it first (web/plumbing/ids.py).
 MAX_ID = 2**31 - 1
 
 

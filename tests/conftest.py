@@ -156,7 +156,7 @@ def redis_server() -> Iterator[PrivateRedis]:
 
 
 class Lines(logging.Handler):
-    """The request log's JSON lines (web/logs.py), as a test reads them."""
+    """The request log's JSON lines (web/plumbing/logs.py), as a test reads them."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -28,19 +28,23 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import POOL_CAPACITY, make_engine
-from web import deps
 from web.api.common import openapi_config
 from web.api.errors import routing_problem
-from web.assets import AssetUrls
-from web.body_limit import BodyLimitMiddleware, keep_uploads_in_memory
-from web.deps import signed_in_id
-from web.guards import FormUploadLimitMiddleware
-from web.headers import security_headers
-from web.ids import IdBoundsMiddleware
+from web.live import events
 from web.live.channel import channels_plugin, transport
 from web.live.hub import LiveHub
-from web.logs import RequestLogMiddleware, configure_logging, log_response
-from web.profile_page import upload_refused
+from web.overrides.sessions import STATE_KEY as SESSION_CONFIG
+from web.overrides.sessions import SessionConfig
+from web.plumbing import deps
+from web.plumbing.assets import AssetUrls
+from web.plumbing.body_limit import BodyLimitMiddleware, keep_uploads_in_memory
+from web.plumbing.deps import signed_in_id
+from web.plumbing.fallback_store import FallbackStore, MemoryPurger
+from web.plumbing.guards import FormUploadLimitMiddleware
+from web.plumbing.headers import security_headers
+from web.plumbing.ids import IdBoundsMiddleware
+from web.plumbing.logs import RequestLogMiddleware, configure_logging, log_response
+from web.plumbing.session_store import DatabaseStore
 from web.read_cache import ReadCache, watch_commits
 from web.routes import (
     admin,
@@ -48,7 +52,6 @@ from web.routes import (
     auth,
     components,
     crop,
-    events,
     failed,
     forbidden,
     health,
@@ -58,6 +61,7 @@ from web.routes import (
     tokens,
     unavailable,
 )
+from web.routes.profile_page import upload_refused
 from web.routes.store_unavailable import store_unavailable
 from web.services.accounts import passwords
 from web.services.accounts.hashing import HashQueue
@@ -67,16 +71,13 @@ from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MEDIA_URL, MediaUrls
 from web.services.pictures.storage import StoreUnavailable
 from web.services.pictures.stores import media_store
-from web.sessions import STATE_KEY as SESSION_CONFIG
-from web.sessions import SessionConfig
 from web.settings import HTMX_VERSION, Settings
-from web.stores.database import DatabaseStore
-from web.stores.fallback import FallbackStore, MemoryPurger
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DAYS = 14
 # Paths that never look at the session: a signed-in tab's fragment, file and asset requests then
-# cost no session read (a database read: web/stores/database.py), and carry no session cookie back.
+# cost no session read (a database read: web/plumbing/session_store.py), and carry no session
+# cookie back.
 NO_SESSION_PATHS = ["^/components/", "^/media/", "^/static/"]
 REDIS_TIMEOUT = 0.3  # seconds to connect or to answer; Redis answers in well under 1 ms
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from web.limits import connection_cap, describe, raise_open_files_limit
+from web.plumbing.limits import connection_cap, describe, raise_open_files_limit
 from web.services.pictures.periods import SWEEP_GRACE_SECONDS
 from web.settings import Settings, SettingsError, parse_bucket_url
 
@@ -419,7 +419,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn  # only the server needs it
 
     from web.app import create_app
-    from web.server_limits import protocol_class
+    from web.overrides.server_limits import protocol_class
 
     soft, hard = raise_open_files_limit()
     connections = settings.max_connections or connection_cap(soft)

@@ -46,13 +46,13 @@ class Settings:
     aws_region: str | None = None
     # Open /events streams per client address (per process); a large value lifts it.
     events_per_client: int = 32
-    # Proxies whose X-Forwarded-For names the client (web/client.py); none by default.
+    # Proxies whose X-Forwarded-For names the client (web/plumbing/client.py); none by default.
     trusted_proxies: tuple[Network, ...] = ()
     # Seconds a request's headers may take to arrive, and the bytes they may hold
-    # (web/server_limits.py).
+    # (web/overrides/server_limits.py).
     header_timeout: int = 10
     max_header_bytes: int = 64 * 1024
-    # Open connections per process; None: from the open-file limit (web/limits.py).
+    # Open connections per process; None: from the open-file limit (web/plumbing/limits.py).
     max_connections: int | None = None
     # The decode cage's ceilings (web/services/imaging/cage.py); workers 0: one a core.
     image_memory_mb: int = 512

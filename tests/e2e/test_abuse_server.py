@@ -1,6 +1,6 @@
 """Abuse against a real server (issue 12): a 10 MB anonymous form is refused at once and the
 event loop keeps answering; streams past EVENTS_PER_CLIENT are refused; slow headers and slow
-bodies are 408 and closed (web/server_limits.py, web/body_limit.py).
+bodies are 408 and closed (web/overrides/server_limits.py, web/plumbing/body_limit.py).
 
 The bounds are generous (the machine is shared): what they catch is the old behaviour, a 4.6 s
 parse of the whole form on the event loop with /healthz waiting 1.3 s behind it.
@@ -128,7 +128,7 @@ def test_streams_past_events_per_client_are_refused_by_the_server(server: Server
 
 
 def test_a_body_sent_a_byte_every_2_s_is_408_and_closed(server: Server) -> None:
-    """The app's minimum body rate (web/body_limit.py): 10 s of grace, then 8 KiB/s."""
+    """The app's minimum body rate (web/plumbing/body_limit.py): 10 s of grace, then 8 KiB/s."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(
             b"POST /login HTTP/1.1\r\nHost: t\r\n"

@@ -31,7 +31,7 @@ import pytest
 from tests.e2e.conftest import Server
 from tests.e2e.under_attack import idle_after, rss
 from tests.factories import PASSWORD
-from web.limits import raise_open_files_limit
+from web.plumbing.limits import raise_open_files_limit
 
 # Promises about the server's own latency under attack (/healthz in ms): measured with no other
 # test's browser on the cores, in `make e2e`'s serial pass.

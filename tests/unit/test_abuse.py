@@ -27,15 +27,15 @@ from tests.forms import csrf, log_in
 from tests.html import one
 from tests.services import fresh_redis_prefix, redis_url
 from tests.unit.test_events import SseClient, hub_of
-from web import body_limit
 from web.app import create_app
-from web.client import address_of
+from web.plumbing import body_limit
+from web.plumbing.client import address_of
+from web.plumbing.fallback_store import MemoryPurger
+from web.plumbing.throttle import Limit, Throttle
 from web.services.accounts import passwords, tokens
 from web.services.accounts.hashing import HashQueue
 from web.services.audit import Actor
 from web.settings import ARGON2, Settings, SettingsError
-from web.stores.fallback import MemoryPurger
-from web.throttle import Limit, Throttle
 
 PROXY = "10.9.9.9"  # the trusted proxy TestClient requests come through (SseClient: 127.0.0.1)
 

@@ -1,7 +1,7 @@
 """A visitor's body is 64 KiB on every route, the upload routes included, refused from its
 Content-Length before Litestar's CSRF check parses it; a member's multipart upload keeps the
 upload cap; a url-encoded body is 64 KiB for everyone (it is parsed whole, on the event loop).
-(web/body_limit.py; the timing against a real server: tests/e2e/test_http_limits.py.)"""
+(web/plumbing/body_limit.py; the timing against a real server: tests/e2e/test_http_limits.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 
 from tests.conftest import log_in
 from tests.factories import jpeg
-from web.body_limit import FORM_MAX_BYTES
+from web.plumbing.body_limit import FORM_MAX_BYTES
 
 UPLOAD_ROUTES = ["/profile/picture", "/profile/picture/suggest-crop"]
 OVER = FORM_MAX_BYTES + 1

@@ -17,8 +17,8 @@ from tests.factories import PASSWORD
 from tests.forms import csrf, log_in
 from tests.html import one, parse
 from web.app import create_app
+from web.plumbing.session_store import stored_key
 from web.settings import Settings
-from web.stores.database import stored_key
 
 
 def signup(client: TestClient[Any], **fields: str) -> Any:

@@ -22,9 +22,9 @@ from tests.api_support import bearer, make_token
 from tests.conftest import log_in
 from tests.factories import add_member
 from web.app import create_app
+from web.plumbing.session_store import TABLE, stored_key
 from web.services.audit import REFUSALS_PER_MINUTE, UNWRITTEN, RefusalBudget
 from web.settings import Settings
-from web.stores.database import TABLE, stored_key
 
 # --- the audit log ---------------------------------------------------------------------------
 

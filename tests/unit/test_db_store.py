@@ -16,7 +16,7 @@ from db.engine import make_engine
 from db.types import utcnow
 from tests.conftest import Migrate
 from tests.services import fresh_postgres_database
-from web.stores.database import TABLE, DatabaseStore, stored_key
+from web.plumbing.session_store import TABLE, DatabaseStore, stored_key
 
 pytestmark = pytest.mark.anyio
 

@@ -1,5 +1,6 @@
 """Every 500 leaves its traceback in the log under a short id, and the client is shown that id
-(a page, or problem+json under /api/), never the traceback (web/routes/failed.py, web/logs.py)."""
+(a page, or problem+json under /api/), never the traceback (web/routes/failed.py,
+web/plumbing/logs.py)."""
 
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ def test_a_stream_that_fails_to_open_names_its_logged_traceback(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug in the stream's opening")
 
-    monkeypatch.setattr("web.routes.events._register", broken)
+    monkeypatch.setattr("web.live.events._register", broken)
     response = client.get("/events")
     assert response.status_code == 500
     logged = _logged(failures, response.headers["x-error-id"])

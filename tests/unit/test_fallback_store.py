@@ -10,7 +10,7 @@ import anyio
 import pytest
 from litestar.stores.memory import MemoryStore
 
-from web.stores.fallback import FallbackStore
+from web.plumbing.fallback_store import FallbackStore
 
 pytestmark = pytest.mark.anyio
 
@@ -65,7 +65,7 @@ def store(primary: Flaky, clock: Clock) -> FallbackStore:
 
 
 def outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "web.stores.fallback"]
+    return [r.getMessage() for r in caplog.records if r.name == "web.plumbing.fallback_store"]
 
 
 async def test_primary_serves_while_it_answers(store: FallbackStore, primary: Flaky) -> None:

@@ -1,6 +1,6 @@
-"""The header deadline (web/server_limits.py) on a real uvicorn, for both of its parsers: slow
-headers are 408 and closed; a normal request, keep-alive reuse across a pause longer than the
-deadline, and a long streamed answer are not touched.
+"""The header deadline (web/overrides/server_limits.py) on a real uvicorn, for both of its
+parsers: slow headers are 408 and closed; a normal request, keep-alive reuse across a pause
+longer than the deadline, and a long streamed answer are not touched.
 
 A 1 s deadline keeps the tests short; the dribble sends a header line every 0.4 s, 30 of them
 (12 s) at most, so a server without the deadline never closes within it.
@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from tests.ports import free_port
-from web.server_limits import protocol_class
+from web.overrides.server_limits import protocol_class
 
 DEADLINE_S = 1.0
 

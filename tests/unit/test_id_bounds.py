@@ -1,6 +1,6 @@
 """Ids that cannot be ids (issue 21): a number past any id column's range (10**30 overflowed
 SQLite's driver: 500) is 404 on every page route, found by walking the app's routes so that a
-route added later is covered too; the API keeps its documented 400 (web/ids.py)."""
+route added later is covered too; the API keeps its documented 400 (web/plumbing/ids.py)."""
 
 from __future__ import annotations
 

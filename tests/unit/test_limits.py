@@ -6,7 +6,7 @@ import resource
 
 import pytest
 
-from web import limits
+from web.plumbing import limits
 
 
 class Limits:

@@ -29,11 +29,11 @@ from tests.factories import add_member
 from web.api import common
 from web.api.bodies import MAX_ID
 from web.app import create_app
+from web.plumbing.throttle import Limit
 from web.services.audit import Actor
 from web.services.pictures import uploads
 from web.services.pictures.storage import DiskStore
 from web.settings import Settings
-from web.throttle import Limit
 
 MAX_EXAMPLES = 25
 # "format: binary" cannot say "a picture": a schema-valid file may still be refused as one.

@@ -25,9 +25,9 @@ from tests.html import one
 from tests.private_redis import PrivateRedis
 from tests.services import fresh_redis_prefix
 from web.app import REDIS_TIMEOUT, create_app
+from web.plumbing.fallback_store import FallbackStore
+from web.plumbing.throttle import key_of, uploads_per_member
 from web.settings import Settings
-from web.stores.fallback import FallbackStore
-from web.throttle import key_of, uploads_per_member
 
 LIMIT = 3
 

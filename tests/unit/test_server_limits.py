@@ -1,7 +1,7 @@
-"""The header-size cap and the connection cap (web/server_limits.py) on a real uvicorn, for both
-of its parsers: too many header bytes are 431 and closed as they arrive (a head pipelined behind
-an open stream too); a connection past the cap is 503 at once and the open ones still work.
-(The header deadline: tests/unit/test_header_timeout.py; against `ppsync serve`:
+"""The header-size cap and the connection cap (web/overrides/server_limits.py) on a real uvicorn,
+for both of its parsers: too many header bytes are 431 and closed as they arrive (a head
+pipelined behind an open stream too); a connection past the cap is 503 at once and the open
+ones still work. (The header deadline: tests/unit/test_header_timeout.py; against `ppsync serve`:
 tests/e2e/test_http_limits.py.)"""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 import uvicorn
 
 from tests.ports import free_port
-from web.limits import MAX_CONNECTIONS, RESERVED_FILES, connection_cap
-from web.server_limits import protocol_class
+from web.overrides.server_limits import protocol_class
+from web.plumbing.limits import MAX_CONNECTIONS, RESERVED_FILES, connection_cap
 
 HEADER_CAP = 8 * 1024
 CONNECTION_CAP = 4

@@ -1,4 +1,4 @@
-"""An upload's file stays in memory while Litestar parses the form (web/body_limit.py)."""
+"""An upload's file stays in memory while Litestar parses the form (web/plumbing/body_limit.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import replace
 from litestar.datastructures import UploadFile
 
 from web.app import create_app
-from web.body_limit import MULTIPART_ROOM
+from web.plumbing.body_limit import MULTIPART_ROOM
 from web.settings import Settings
 
 MIB = 2**20

@@ -22,11 +22,11 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlmodel import Session
 
-from web.client import client_address
-from web.deps import engine_of
+from web.plumbing.client import client_address
+from web.plumbing.deps import engine_of
+from web.plumbing.throttle import API_UNAUTHENTICATED, throttle_of
 from web.services.accounts import tokens
 from web.services.accounts.tokens import ApiCaller
-from web.throttle import API_UNAUTHENTICATED, throttle_of
 
 CALLER_KEY = "api_caller"
 TOKEN_SEEN_SECONDS = 24 * 3600  # a token used within this long passes the per-address limit

@@ -22,9 +22,9 @@ from web.api.bodies import (
     ValidationProblem,
     state_body,
 )
-from web.body_limit import FORM_MAX_BYTES, body_limit
-from web.deps import media_urls_of, settings_of
-from web.logs import log_failure
+from web.plumbing.body_limit import FORM_MAX_BYTES, body_limit
+from web.plumbing.deps import media_urls_of, settings_of
+from web.plumbing.logs import log_failure
 from web.services import imaging
 from web.services.pictures import idempotency
 from web.services.pictures.access import PictureError

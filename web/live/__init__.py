@@ -1,3 +1,3 @@
 """Live sync inside the server: channel (the avatars channel, its SSE frames, a stream's queue),
 transport (Redis pub/sub that never dies), feed (each event once, in order, the database filling
-any gap) and hub (the process's open streams). The stream itself: web/routes/events.py."""
+any gap) and hub (the process's open streams). The stream itself: web/live/events.py."""

@@ -4,7 +4,7 @@ A change is encoded once, as the exact SSE frame bytes, and those same bytes go 
 The process's hub alone subscribes to the channel; it puts each event, once and in id order
 (web/live/feed.py), into every stream's small queue. A stream is that queue, the request's own
 task and one task waiting for the disconnect; keep-alives come from one process-wide timer through
-the same queues, so an idle stream holds no timer. The streams: web/routes/events.py and
+the same queues, so an idle stream holds no timer. The streams: web/live/events.py and
 web/live/hub.py; the Redis transport: web/live/transport.py.
 """
 

@@ -93,7 +93,7 @@ class LiveHub:
 
         From registration on, the stream is sent every event past the feed's `last` (in order,
         even while a catch-up reads); the replay covers everything up to its own newest id, at
-        least that `last`. The stream drops what the replay sent (web/routes/events.py).
+        least that `last`. The stream drops what the replay sent (web/live/events.py).
         """
         tab = LiveSession(uuid.uuid4().hex, viewer_id, user_agent, utcnow(), self.feed.last or 0)
         stream = Stream(LiveSubscriber(), tab)

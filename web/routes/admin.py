@@ -6,7 +6,7 @@ from litestar import get
 from litestar.exceptions import PermissionDeniedException
 from litestar.response import Redirect, Template
 
-from web.deps import DB, CurrentViewer
+from web.plumbing.deps import DB, CurrentViewer
 from web.services import sync_sessions
 
 

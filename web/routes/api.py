@@ -33,9 +33,9 @@ from web.api.bodies import (
 )
 from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
 from web.api.errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
-from web.deps import DB, Live, Media, media_of, settings_of
-from web.guards import upload_allowance
 from web.live.hub import LiveHub
+from web.plumbing.deps import DB, Live, Media, media_of, settings_of
+from web.plumbing.guards import upload_allowance
 from web.services.accounts.tokens import ApiCaller
 from web.services.pictures import changes, reads, uploads
 from web.services.sync import Change

@@ -2,7 +2,7 @@
 
 Both forms hash a password, so each first takes a place in the app's hashing queue (a short
 one, with a share per address: web/services/accounts/hashing.py), then is throttled
-(web/throttle.py) before the hash: a refusal is the same form again, with a sentence and
+(web/plumbing/throttle.py) before the hash: a refusal is the same form again, with a sentence and
 Retry-After.
 """
 
@@ -26,18 +26,18 @@ from litestar.status_codes import (
 from litestar.utils.scope.state import ScopeState
 from msgspec import Struct
 
-from web.client import client_address
-from web.deps import DB, SESSION_USER_KEY, CurrentViewer
-from web.services.accounts import members
-from web.services.accounts.hashing import HashingBusy, HashQueue
-from web.sessions import renew_session_id
-from web.throttle import (
+from web.overrides.sessions import renew_session_id
+from web.plumbing.client import client_address
+from web.plumbing.deps import DB, SESSION_USER_KEY, CurrentViewer
+from web.plumbing.throttle import (
     LOGIN_PER_ADDRESS,
     LOGIN_PER_HANDLE,
     SIGNUPS_PER_ADDRESS,
     throttle_of,
     wait_text,
 )
+from web.services.accounts import members
+from web.services.accounts.hashing import HashingBusy, HashQueue
 
 FORM_TOO_LARGE = "That form was too large to read: send it again with shorter answers."
 BUSY_MINE = "The server is still checking other passwords sent from your address: try again in"

@@ -12,10 +12,10 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
 from sqlmodel import Session
 
-from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of, settings_of
-from web.guards import FORM_UPLOAD
-from web.media_files import send
-from web.profile_page import actor_of, done
+from web.plumbing.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of, settings_of
+from web.plumbing.guards import FORM_UPLOAD
+from web.plumbing.media_files import send
+from web.routes.profile_page import actor_of, done
 from web.services import imaging
 from web.services.accounts.members import Viewer
 from web.services.imaging import cage

@@ -10,7 +10,7 @@ from litestar import Request, Response
 from litestar.response import Template
 
 from web.api.errors import internal_problem
-from web.logs import log_failure
+from web.plumbing.logs import log_failure
 
 
 def internal_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:

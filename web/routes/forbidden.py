@@ -1,8 +1,8 @@
 """403 for a browser: a page that says what happened and how to go on, never JSON.
 
-The usual cause is a form whose CSRF token no longer matches (sent from a page left open across a
-sign-out, or from another browser profile). The page carries a fresh token (web/csrf.py), so its
-header's Log out and the next form post work.
+The usual cause is a form whose CSRF token no longer matches (sent from a page left open across
+a sign-out, or from another browser profile). The page carries a fresh token
+(web/plumbing/csrf.py), so its header's Log out and the next form post work.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from litestar.exceptions import HTTPException
 from litestar.exceptions.responses import create_exception_response
 from litestar.response import Template
 
-from web.csrf import page_token
-from web.deps import provide_viewer
+from web.plumbing.csrf import page_token
+from web.plumbing.deps import provide_viewer
 
 CSRF_FAILED = "CSRF token verification failed"  # Litestar's CSRF middleware's detail
 

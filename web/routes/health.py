@@ -12,8 +12,8 @@ from litestar.datastructures import State
 from litestar.response import Response
 from sqlalchemy import text
 
-from web.deps import engine_of
 from web.live.hub import LiveHub
+from web.plumbing.deps import engine_of
 
 
 @get("/healthz", sync_to_thread=False, include_in_schema=False)

@@ -18,8 +18,8 @@ from litestar.params import FromPath
 from litestar.response import Stream
 from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_410_GONE
 
-from web.deps import media_of
-from web.media_files import send
+from web.plumbing.deps import media_of
+from web.plumbing.media_files import send
 from web.read_cache import FileCache, ReadCache, read_cache
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures.names import VARIANT_FILE, variant_key

@@ -7,7 +7,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from web.deps import DB, CurrentViewer
+from web.plumbing.deps import DB, CurrentViewer
 from web.services.accounts import members
 
 

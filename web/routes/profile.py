@@ -14,9 +14,9 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
-from web.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of, settings_of
-from web.guards import FORM_UPLOAD
-from web.profile_page import actor_of, done, profile_response, refused
+from web.plumbing.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of, settings_of
+from web.plumbing.guards import FORM_UPLOAD
+from web.routes.profile_page import actor_of, done, profile_response, refused
 from web.services import imaging
 from web.services.accounts import members
 from web.services.pictures import changes, uploads

@@ -16,8 +16,8 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from web.deps import DB, MEMBERS_ONLY, SignedIn
-from web.profile_page import TOKENS, actor_of, done, tokens_response
+from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn
+from web.routes.profile_page import TOKENS, actor_of, done, tokens_response
 from web.services.accounts import tokens
 
 

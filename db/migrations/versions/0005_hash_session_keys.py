@@ -26,7 +26,7 @@ _TABLE = sa.table("web_sessions", sa.column("key", sa.String))
 def upgrade() -> None:
     bind = op.get_bind()
     for (key,) in bind.execute(sa.select(_TABLE.c.key)).all():
-        # The key as web/stores/database.py writes it, "namespace:id", frozen here as it was.
+        # The key as web/plumbing/session_store.py writes it, "namespace:id", frozen here as it was.
         namespace, _, session_id = key.partition(":")
         hashed = f"{namespace}:{hashlib.sha256(session_id.encode()).hexdigest()}"
         bind.execute(sa.update(_TABLE).where(_TABLE.c.key == key).values(key=hashed))

@@ -17,10 +17,10 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
-from web.client import client_address
-from web.csrf import page_token
-from web.deps import engine_of, settings_of, signed_in_id
 from web.live.hub import LiveHub
+from web.plumbing.client import client_address
+from web.plumbing.csrf import page_token
+from web.plumbing.deps import engine_of, settings_of, signed_in_id
 from web.services import imaging
 from web.services.accounts import members, tokens
 from web.services.accounts.members import Viewer

@@ -10,7 +10,8 @@ sent without one (chunked) is refused as soon as it passes the limit. The upload
 
 A body must also keep coming: after BODY_GRACE_S it must have arrived at MIN_BODY_RATE or
 better, else 408 and the connection is closed (a client sending a byte every 2 s would hold a
-connection and a request for hours). Headers are the server's to time out: web/server_limits.py.
+connection and a request for hours). Headers are the server's to time out:
+web/overrides/server_limits.py.
 
 An upload's file is kept in memory while Litestar parses the form (`keep_uploads_in_memory`):
 its UploadFile spills past 1 MiB to a temporary file otherwise, written chunk by chunk from a
@@ -29,8 +30,8 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
-from web.deps import signed_in_id
-from web.guards import FORM_UPLOAD
+from web.plumbing.deps import signed_in_id
+from web.plumbing.guards import FORM_UPLOAD
 
 FORM_MAX_BYTES = 64 * 1024
 BODY_GRACE_S = 10.0  # seconds any body may take, whatever its size

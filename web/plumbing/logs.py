@@ -12,7 +12,7 @@ import time
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.client import client_address
+from web.plumbing.client import client_address
 
 log = logging.getLogger("ppsync.request")
 failures = logging.getLogger("ppsync.error")

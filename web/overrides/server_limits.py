@@ -11,7 +11,7 @@ both of its parsers: httptools (used when installed, as with uvicorn[standard]) 
 Timing: the deadline is armed when the connection opens and when a byte arrives between
 requests (after a response, where uvicorn's own keep-alive timer had been waiting); it is
 cancelled as soon as the parser has made the request's cycle, i.e. the headers are complete.
-The body's pace is the app's to bound (web/body_limit.py).
+The body's pace is the app's to bound (web/plumbing/body_limit.py).
 
 Size: the bytes of a request's head are counted as they arrive, before the parser holds them
 all; past the cap the client gets 431 and the connection is closed. httptools says where a head

@@ -1,7 +1,8 @@
 """The process's open-file limit: every open /events stream is a socket, so a server that
 holds 10,000 streams needs more descriptors than the usual soft limit (1,024). The cap on open
 connections (MAX_CONNECTIONS) follows from it, so that a flood of sockets is refused by the
-app (web/server_limits.py) before the process runs out of descriptors for everything else."""
+app (web/overrides/server_limits.py) before the process runs out of descriptors for everything
+else."""
 
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from web.api.common import CALLER_KEY
-from web.client import client_address
-from web.deps import settings_of, signed_in_id
+from web.plumbing.client import client_address
+from web.plumbing.deps import settings_of, signed_in_id
+from web.plumbing.throttle import throttle_of, uploads_per_member
 from web.services.accounts.tokens import ApiCaller
-from web.throttle import throttle_of, uploads_per_member
 
 FORM_UPLOAD = "upload_limited"  # the opt key of the form routes that count as uploads
 

@@ -27,15 +27,15 @@ from litestar.response import Response
 from litestar.types import Message, Receive, Scope, Send
 
 from db.unavailable import unavailable_cause
-from web.client import client_address
-from web.deps import DB, SESSION_USER_KEY, settings_of, signed_in_id
 from web.live.channel import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
 from web.live.hub import LiveHub, Stream, live_hub
-from web.logs import log_failure, note_started
+from web.overrides.sessions import read_session
+from web.plumbing.client import client_address
+from web.plumbing.deps import DB, SESSION_USER_KEY, settings_of, signed_in_id
+from web.plumbing.logs import log_failure, note_started
 from web.routes.unavailable import RETRY_AFTER_S
 from web.services import sync
 from web.services.sync import Replay
-from web.sessions import read_session
 
 STREAM_PATHS = frozenset({"/events", "/events/"})
 STREAM_HEADERS = [
@@ -148,7 +148,8 @@ async def _end_on_disconnect(receive: Receive, subscriber: LiveSubscriber) -> No
 
 async def _start(scope: Scope, send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
     """The response's head, through the app's before-send hooks as every other response's is:
-    the one list of security headers (web/headers.py) and the request log line (web/logs.py).
+    the one list of security headers (web/plumbing/headers.py) and the request log line
+    (web/plumbing/logs.py).
     The frames after it skip the hooks, which look at heads only."""
     message: Message = {"type": "http.response.start", "status": status, "headers": headers}
     for hook in scope["app"].before_send:
