@@ -46,7 +46,7 @@ from sqlmodel import Session, select
 from db.models import ProfilePicture, SyncEvent, User
 from web.live.channel import RESYNC
 from web.services.accounts import members
-from web.services.accounts.members import Avatar
+from web.services.pictures.avatars import Avatar
 
 MEMBERS = 10_000  # entries; one is a few hundred bytes
 MISSING = 10_000  # ids known not to be members; one is about 100 bytes

@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 from tests.factories import add_member
 from tests.html import avatars, one
-from web.services.accounts.members import Avatar
 from web.services.imaging.types import SIZES
+from web.services.pictures.avatars import Avatar
 from web.services.sync import record_change
 
 
@@ -125,14 +125,14 @@ def _contrast(css_hsl: str, ink: str) -> float:
 
 
 def test_initials_contrast_with_their_background_at_least_4_5_to_1() -> None:
-    from web.services.accounts.members import colour, ink
+    from web.services.pictures.avatars import colour, ink
 
     worst = min(_contrast(colour(user_id), ink(user_id)) for user_id in range(1, 2001))
     assert worst >= 4.5
 
 
 def test_initials_are_drawn_in_the_chosen_ink(client: TestClient[Any], alice: int) -> None:
-    from web.services.accounts.members import ink
+    from web.services.pictures.avatars import ink
 
     text = one(client.get(f"/components/avatar/{alice}?size=md").text, "svg text")
     assert text["fill"] == ink(alice)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import colorsys
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -17,34 +16,13 @@ from sqlmodel.sql.expression import Select
 
 from db.models import ProfilePicture, User, UserProfile
 from web.services.accounts import passwords
-from web.services.pictures.names import PictureRef, picture_ref
+from web.services.pictures.avatars import Avatar
+from web.services.pictures.names import picture_ref
 from web.services.sync import Change, record_change
 
 HANDLE_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{1,28}[a-z0-9])")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Avatar:
-    """What every avatar on a page draws: the picture, or initials on a colour."""
-
-    user_id: int
-    display_name: str
-    version: int
-    picture: PictureRef | None
-
-    @property
-    def initials(self) -> str:
-        return initials(self.display_name)
-
-    @property
-    def colour(self) -> str:
-        return colour(self.user_id)
-
-    @property
-    def ink(self) -> str:
-        return ink(self.user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,35 +43,6 @@ class Viewer:
     display_name: str
     is_admin: bool
     avatar: Avatar
-
-
-def initials(display_name: str) -> str:
-    words = display_name.split()
-    return "".join(word[0] for word in words[:2]).upper() or "?"
-
-
-HUE_STEP, SATURATION, LIGHTNESS = 137.508, 0.55, 0.38
-
-
-def colour(user_id: int) -> str:
-    """The initials' background: golden-angle hue steps keep neighbouring ids far apart."""
-    return f"hsl({user_id * HUE_STEP % 360:.0f} {SATURATION:.0%} {LIGHTNESS:.0%})"
-
-
-def ink(user_id: int) -> str:
-    """The initials' colour on `colour(user_id)`: white or black, whichever contrasts more;
-    one of them always reaches WCAG's 4.5:1 (at worst ~4.58:1)."""
-    hue = round(user_id * HUE_STEP % 360) / 360
-    rgb = colorsys.hls_to_rgb(hue, LIGHTNESS, SATURATION)
-    lum = luminance("#" + "".join(f"{round(c * 255):02x}" for c in rgb))
-    return "#ffffff" if 1.05 / (lum + 0.05) >= (lum + 0.05) / 0.05 else "#000000"
-
-
-def luminance(hex_colour: str) -> float:
-    """WCAG 2's relative luminance of a #rrggbb colour."""
-    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
 class MemberError(ValueError):

@@ -13,10 +13,10 @@ from sqlmodel import Session, col, select
 
 from db.models import ProfilePicture, User, UserProfile, is_id
 from db.types import utcnow
-from web.services.accounts.members import colour, initials
 from web.services.audit import Actor
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures.access import PictureError, authorise
+from web.services.pictures.avatars import colour, initials
 from web.services.pictures.names import PictureRef, master_key, picture_ref
 from web.services.pictures.periods import RETENTION
 from web.services.pictures.storage import MediaStore
