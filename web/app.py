@@ -33,11 +33,13 @@ from web.api.errors import routing_problem
 from web.live import events
 from web.live.channel import channels_plugin, transport
 from web.live.hub import LiveHub
+from web.overrides.litestar_entry import enter_app
 from web.overrides.sessions import STATE_KEY as SESSION_CONFIG
 from web.overrides.sessions import SessionConfig
+from web.overrides.upload_memory import keep_uploads_in_memory
 from web.plumbing import deps
 from web.plumbing.assets import AssetUrls
-from web.plumbing.body_limit import BodyLimitMiddleware, keep_uploads_in_memory
+from web.plumbing.body_limit import BodyLimitMiddleware
 from web.plumbing.deps import signed_in_id
 from web.plumbing.fallback_store import FallbackStore, MemoryPurger
 from web.plumbing.guards import FormUploadLimitMiddleware
@@ -201,8 +203,7 @@ class App(Litestar):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] in events.STREAM_PATHS:
-            scope["app"] = scope["litestar_app"] = self
-            scope.setdefault("state", {})
+            enter_app(scope, self)
             await events.stream(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)

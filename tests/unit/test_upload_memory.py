@@ -1,4 +1,5 @@
-"""An upload's file stays in memory while Litestar parses the form (web/plumbing/body_limit.py)."""
+"""An upload's file stays in memory while Litestar parses the form
+(web/overrides/upload_memory.py)."""
 
 from __future__ import annotations
 

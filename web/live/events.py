@@ -29,6 +29,7 @@ from litestar.types import Message, Receive, Scope, Send
 from db.unavailable import unavailable_cause
 from web.live.channel import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
 from web.live.hub import LiveHub, Stream, live_hub
+from web.overrides.litestar_entry import run_before_send
 from web.overrides.sessions import read_session
 from web.plumbing.client import client_address
 from web.plumbing.deps import DB, SESSION_USER_KEY, settings_of, signed_in_id
@@ -152,8 +153,7 @@ async def _start(scope: Scope, send: Send, status: int, headers: list[tuple[byte
     (web/plumbing/logs.py).
     The frames after it skip the hooks, which look at heads only."""
     message: Message = {"type": "http.response.start", "status": status, "headers": headers}
-    for hook in scope["app"].before_send:
-        await hook(message, scope)
+    await run_before_send(message, scope)
     await send(message)
 
 

@@ -26,6 +26,19 @@ kept connection is refused once the cap is reached, and sends no Retry-After. He
 connection past the cap is answered 503 with Retry-After the moment it is accepted, without
 reading a byte, and closed; those already open are untouched. Why this and not granian:
 docs/security.md.
+
+What it relies on upstream (uvicorn 0.54, httptools 0.9, h11 0.16: uv.lock), canaried in
+tests/unit/test_overrides.py: `http=` takes a protocol class; both protocol classes have
+`connection_made(transport)` (which adds the protocol to the shared `connections` set),
+`connection_lost(exc)` and `data_received(data)`, and the attributes `cycle` (None until a
+request's head is parsed, then a new cycle with `response_complete`), `connections`,
+`transport` and `loop`; httptools' parser calls `on_message_begin()` and
+`on_headers_complete()` on the protocol. None of the three limits has a setting in 0.54 (nor
+in the release notes up to 0.52): a request-head timeout was asked for in
+Kludex/uvicorn#157 (`--timeout-request-start`, PR #1685 closed unmerged); a head-size cap
+exists for h11 only (`h11_max_incomplete_event_size`, PR #1514), which answers 400, not 431,
+and httptools' own cap cannot be set (#157, PR #1684 closed); `limit_concurrency` refuses
+only once a head is read, counting every kept connection (its documentation, PR #3029).
 """
 
 from __future__ import annotations

@@ -2,6 +2,20 @@
 
 Litestar's backend stores even an empty session, which would leave one stored row per
 anonymous request, and keeps the cookie's id across sign-in (session fixation).
+
+What it relies on upstream (litestar 2.25, uv.lock), canaried in tests/unit/test_overrides.py:
+- `ServerSideSessionConfig.middleware` builds its backend from the private class attribute
+  `_backend_class` (`SessionConfig` sets it to ours);
+- `ServerSideSessionBackend.store_in_message(scope_session, message, connection)` runs on every
+  response head, writes the session under `self.get_session_id(connection)` with a cookie of that
+  id, stores an empty `{}` session too, and for `Empty` deletes that id's row and sends a
+  clearing cookie (litestar-org/litestar#697); `get_session_id(connection)` is also what the
+  middleware calls before the handler (litestar-org/litestar#3127), so overriding it is how a
+  renewed id is both written and sent;
+- `delete(session_id, store)`, `config.get_store_from_app(app)` and
+  `load_from_connection(connection)` (a read that writes nothing, for the stream).
+Neither behaviour has a setting in Litestar 2.25, on its v2 branch or on main (3.0.0b0): no
+option skips empty sessions, and no call renews a session's id.
 """
 
 from __future__ import annotations

@@ -13,18 +13,14 @@ better, else 408 and the connection is closed (a client sending a byte every 2 s
 connection and a request for hours). Headers are the server's to time out:
 web/overrides/server_limits.py.
 
-An upload's file is kept in memory while Litestar parses the form (`keep_uploads_in_memory`):
-its UploadFile spills past 1 MiB to a temporary file otherwise, written chunk by chunk from a
-worker thread, which took 16 ms of a 5 MB upload's 18 ms of parsing here (bench/upload.py).
-The pipeline reads the whole file into memory anyway, and the body limit bounds it.
+While the form is parsed, an upload under the limit stays in memory:
+web/overrides/upload_memory.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 
-from litestar.datastructures import UploadFile
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -38,18 +34,6 @@ BODY_GRACE_S = 10.0  # seconds any body may take, whatever its size
 MIN_BODY_RATE = 8 * 1024  # bytes a second beyond the grace (64 kbit/s: 10 MiB in 21 minutes)
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 MULTIPART_ROOM = 64 * 1024  # an upload's form fields and boundaries, beyond the file itself
-
-
-def keep_uploads_in_memory(max_upload_bytes: int) -> None:
-    """Raises UploadFile's spool size (the default of its public `max_spool_size` argument,
-    which Litestar's form parser leaves unset) so that an upload under the limit stays in
-    memory. Process-wide: the largest limit of any app made in this process wins."""
-    init = UploadFile.__init__
-    names = list(inspect.signature(init).parameters)
-    defaults = list(init.__defaults__ or ())
-    index = names.index("max_spool_size") - (len(names) - len(defaults))
-    defaults[index] = max(defaults[index], max_upload_bytes + MULTIPART_ROOM)
-    init.__defaults__ = tuple(defaults)
 
 
 class BodyTooLarge(HTTPException):

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotAuthorizedException
-from litestar.middleware.csrf import generate_csrf_token
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
@@ -23,9 +22,9 @@ from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_429_TOO_MANY_REQUESTS,
 )
-from litestar.utils.scope.state import ScopeState
 from msgspec import Struct
 
+from web.overrides.csrf_token import new_token, pending_token, use_token
 from web.overrides.sessions import renew_session_id
 from web.plumbing.client import client_address
 from web.plumbing.deps import DB, SESSION_USER_KEY, CurrentViewer
@@ -203,10 +202,11 @@ def form_too_large(request: Request[Any, Any, Any], error: HTTPException) -> Res
     body was refused before the CSRF check could set one)."""
     config = request.app.csrf_config
     assert config is not None
-    state = ScopeState.from_scope(request.scope)
     cookie = request.cookies.get(config.cookie_name)
-    if not isinstance(state.csrf_token, str):
-        state.csrf_token = cookie or generate_csrf_token(config.secret)
+    token = pending_token(request.scope)
+    if token is None:
+        token = cookie or new_token(config.secret)
+        use_token(request.scope, token)
     form: Struct = SignupForm() if request.url.path == "/signup" else LoginForm()
     page = Template(
         "signup.html" if request.url.path == "/signup" else "login.html",
@@ -217,7 +217,7 @@ def form_too_large(request: Request[Any, Any, Any], error: HTTPException) -> Res
     if cookie is None:
         page.set_cookie(
             config.cookie_name,
-            state.csrf_token,
+            token,
             path=config.cookie_path,
             secure=config.cookie_secure,
             httponly=config.cookie_httponly,

@@ -2,7 +2,7 @@
 
 The usual cause is a form whose CSRF token no longer matches (sent from a page left open across
 a sign-out, or from another browser profile). The page carries a fresh token
-(web/plumbing/csrf.py), so its header's Log out and the next form post work.
+(web/overrides/csrf_token.py), so its header's Log out and the next form post work.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.exceptions.responses import create_exception_response
 from litestar.response import Template
 
-from web.plumbing.csrf import page_token
+from web.overrides.csrf_token import page_token
 from web.plumbing.deps import provide_viewer
 
 CSRF_FAILED = "CSRF token verification failed"  # Litestar's CSRF middleware's detail

@@ -18,8 +18,8 @@ from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
 from web.live.hub import LiveHub
+from web.overrides.csrf_token import page_token
 from web.plumbing.client import client_address
-from web.plumbing.csrf import page_token
 from web.plumbing.deps import engine_of, settings_of, signed_in_id
 from web.services import imaging
 from web.services.accounts import members, tokens

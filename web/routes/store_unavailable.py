@@ -19,7 +19,7 @@ from litestar.response import Template
 from sqlmodel import Session
 
 from web.api.errors import problem
-from web.plumbing.csrf import page_token
+from web.overrides.csrf_token import page_token
 from web.plumbing.deps import engine_of, signed_in_id
 from web.routes.profile_page import PROFILE, profile_response
 from web.services.pictures.storage import StoreUnavailable
