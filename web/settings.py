@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -85,6 +85,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment gives (README's table); each variable unset or empty
+        leaves its field's default above."""
         env = os.environ if env is None else env
         var_dir = Path(env.get("VAR_DIR", "var"))
         production = env.get("APP_ENV", "development") == "production"
@@ -93,33 +95,26 @@ class Settings:
             media_root=Path(env.get("MEDIA_ROOT") or var_dir / "media"),
             var_dir=var_dir,
             secret_key=_secret_key(env, var_dir, production),
-            redis_url=env.get("REDIS_URL") or None,
-            redis_prefix=env.get("REDIS_PREFIX") or "ppsync",
-            max_upload_bytes=_positive_int(env, "MAX_UPLOAD_BYTES", 10 * MIB),
-            clamd_socket=env.get("CLAMD_SOCKET") or None,
             production=production,
-            uploads_per_minute=_positive_int(env, "UPLOADS_PER_MINUTE", 10),
-            media_store=_media_store(env),
-            media_url_base=_url_base(env),
-            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
-            events_per_client=_positive_int(env, "EVENTS_PER_CLIENT", 32),
-            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
-            header_timeout=_positive_int(env, "HEADER_TIMEOUT", 10),
-            max_header_bytes=_positive_int(env, "MAX_HEADER_BYTES", 64 * 1024),
-            max_connections=_positive_int(env, "MAX_CONNECTIONS", 0) or None,
-            image_memory_mb=_positive_int(env, "IMAGE_MEMORY_MB", 512),
-            image_cpu_seconds=_positive_int(env, "IMAGE_CPU_SECONDS", 10),
-            image_deadline_seconds=_positive_int(env, "IMAGE_DEADLINE_SECONDS", 20),
-            image_workers=_positive_int(env, "IMAGE_WORKERS", os.cpu_count() or 1),
-            password_hasher=_password_hasher(env),
+            **_set_in(env),
         )
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _set_in(env: Mapping[str, str]) -> dict[str, Any]:
+    """The fields of _FROM_ENV that env sets, read and checked in the table's order."""
+    read = {field: parse(env, name) for field, name, parse in _FROM_ENV}
+    return {field: value for field, value in read.items() if value is not None}
+
+
+# Each reader below returns None when its variable is unset or empty: the field keeps its default.
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name) or None
+
+
+def _positive_int(env: Mapping[str, str], name: str) -> int | None:
     raw = env.get(name)
     if not raw:
-        return default
+        return None
     try:
         value = int(raw)
     except ValueError:
@@ -127,6 +122,16 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _workers(env: Mapping[str, str], name: str) -> int:
+    """Unset: one a core, counted now, as README says. The field's default, 0, means the same
+    to the cage (web/services/imaging/cage.py); Settings made in code keep it."""
+    return _positive_int(env, name) or os.cpu_count() or 1
+
+
+def _region(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name) or env.get("AWS_DEFAULT_REGION") or None
 
 
 def parse_bucket_url(url: str) -> tuple[str, str]:
@@ -139,24 +144,24 @@ def parse_bucket_url(url: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def _media_store(env: Mapping[str, str]) -> str | None:
-    raw = env.get("MEDIA_STORE", "").strip()
+def _media_store(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
     if not raw:
         return None
     try:
         parse_bucket_url(raw)
     except ValueError as error:
-        raise SettingsError(f"MEDIA_STORE: {error}") from None
+        raise SettingsError(f"{name}: {error}") from None
     return raw
 
 
-def _url_base(env: Mapping[str, str]) -> str | None:
-    raw = env.get("MEDIA_URL_BASE", "").strip()
+def _url_base(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
     if not raw:
         return None
     url = urlsplit(raw)
     if url.scheme not in ("http", "https") or not url.netloc:
-        raise SettingsError(f"MEDIA_URL_BASE must be an http(s) URL, got {raw!r}")
+        raise SettingsError(f"{name} must be an http(s) URL, got {raw!r}")
     return raw.rstrip("/") + "/"
 
 
@@ -171,11 +176,36 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
-def _password_hasher(env: Mapping[str, str]) -> str:
-    hasher = env.get("PASSWORD_HASHER") or ARGON2
-    if hasher not in PASSWORD_HASHERS:
-        raise SettingsError(f"PASSWORD_HASHER must be one of {', '.join(PASSWORD_HASHERS)}")
-    return hasher
+def _password_hasher(env: Mapping[str, str], name: str) -> str | None:
+    hasher = env.get(name)
+    if hasher and hasher not in PASSWORD_HASHERS:
+        raise SettingsError(f"{name} must be one of {', '.join(PASSWORD_HASHERS)}")
+    return hasher or None
+
+
+# (field, environment variable, reader): every setting with a default, in the order they are
+# read and checked. The variables' names are the operators' interface: README lists them.
+_FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str], object]], ...] = (
+    ("redis_url", "REDIS_URL", _text),
+    ("redis_prefix", "REDIS_PREFIX", _text),
+    ("max_upload_bytes", "MAX_UPLOAD_BYTES", _positive_int),
+    ("clamd_socket", "CLAMD_SOCKET", _text),
+    ("uploads_per_minute", "UPLOADS_PER_MINUTE", _positive_int),
+    ("media_store", "MEDIA_STORE", _media_store),
+    ("media_url_base", "MEDIA_URL_BASE", _url_base),
+    ("aws_endpoint_url", "AWS_ENDPOINT_URL", _text),
+    ("aws_region", "AWS_REGION", _region),
+    ("events_per_client", "EVENTS_PER_CLIENT", _positive_int),
+    ("trusted_proxies", "TRUSTED_PROXIES", _networks),
+    ("header_timeout", "HEADER_TIMEOUT", _positive_int),
+    ("max_header_bytes", "MAX_HEADER_BYTES", _positive_int),
+    ("max_connections", "MAX_CONNECTIONS", _positive_int),
+    ("image_memory_mb", "IMAGE_MEMORY_MB", _positive_int),
+    ("image_cpu_seconds", "IMAGE_CPU_SECONDS", _positive_int),
+    ("image_deadline_seconds", "IMAGE_DEADLINE_SECONDS", _positive_int),
+    ("image_workers", "IMAGE_WORKERS", _workers),
+    ("password_hasher", "PASSWORD_HASHER", _password_hasher),
+)
 
 
 def _secret_key(env: Mapping[str, str], var_dir: Path, production: bool) -> str:

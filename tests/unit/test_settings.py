@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+import re
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
 
+from web import settings as settings_module
 from web.services.imaging.types import Ceilings
 from web.settings import FAST_INSECURE_HASHER, MIB, Settings, SettingsError
 
@@ -155,3 +157,14 @@ def test_production_refuses_the_fast_password_hasher(tmp_path: Path) -> None:
         Settings.from_env(production | {"PASSWORD_HASHER": FAST_INSECURE_HASHER})
     with pytest.raises(SettingsError, match="production refuses it"):
         replace(Settings.from_env(production), password_hasher=FAST_INSECURE_HASHER)
+
+
+def test_readme_lists_every_variable_with_its_default() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `([A-Z_0-9]+)`[^|]*\| ([^|]+) \|", readme, re.MULTILINE))
+    defaults = {field.name: field.default for field in fields(Settings)}
+    for field, name, _ in settings_module._FROM_ENV:
+        assert name in rows, f"README's settings table has no row for {name}"
+        default = defaults[field]
+        if isinstance(default, int | str) and not isinstance(default, bool) and default:
+            assert rows[name].startswith(f"`{default}`"), (name, rows[name])

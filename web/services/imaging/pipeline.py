@@ -1,0 +1,82 @@
+"""The pipeline's entry points: process an upload, recrop or rotate a kept master, suggest a
+crop. Each checks the size cap and the header before Pillow opens anything, then hands the
+opened picture to still.py or animation.py."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageFile
+
+from web.services.imaging import decode as dec
+from web.services.imaging import encode as enc
+from web.services.imaging.animation import ANIMATED_FORMATS, animated
+from web.services.imaging.header import Header, read_header
+from web.services.imaging.source import load_source, upright
+from web.services.imaging.still import still
+from web.services.imaging.types import Crop, Limits, Processed, Suggestion, rejected
+
+DEFAULT_LIMITS = Limits()
+_TURNS = {
+    1: Image.Transpose.ROTATE_270,
+    2: Image.Transpose.ROTATE_180,
+    3: Image.Transpose.ROTATE_90,
+}
+
+
+def process(data: bytes, *, crop: Crop | None = None, limits: Limits = DEFAULT_LIMITS) -> Processed:
+    """The upload pipeline: a refusal (ImageRejected), or the master and every variant."""
+    return _run(data, crop, limits, keep_master=False)
+
+
+def recrop(
+    master: bytes, *, crop: Crop | None, turns: int = 0, limits: Limits = DEFAULT_LIMITS
+) -> Processed:
+    """Variants for a new crop of a master made by process(); its bytes are kept as they are,
+    unless `turns` quarter turns clockwise (negative: anticlockwise) rotate it first: then the
+    rotated master is the new version's, and `crop` is in its coordinates."""
+    if turns % 4:
+        master = rotated(master, turns, limits)
+    return _run(master, crop, limits, keep_master=True)
+
+
+def rotated(master: bytes, turns: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """A still master turned by quarter turns clockwise, encoded as a master again."""
+    header = read_header(master, limits)
+    if header.frames > 1 and header.format != "JPEG":
+        raise rejected("no_rotate")
+    with dec.pillow_errors(limits), Image.open(io.BytesIO(master)) as im:
+        im.load()
+        alpha = im.mode in ("RGBA", "LA") or "transparency" in im.info
+        frame = im.convert("RGBA" if alpha else "RGB").transpose(_TURNS[turns % 4])
+    return enc.still_master(frame, alpha).data
+
+
+def suggest_crop(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Suggestion:
+    """The square process() cuts when the member gives none (on the largest face of a still
+    picture, else the centre), found the same way but without encoding anything."""
+    header, im = _opened(data, limits)
+    with im:
+        if header.frames > 1 and header.format in ANIMATED_FORMATS:
+            source = load_source(im, im.size, header, None, limits)
+        else:
+            source, frame = upright(im, header, None, limits)
+            source.around_face(frame)
+    return Suggestion(source.crop, source.crop_source)
+
+
+def _opened(data: bytes, limits: Limits) -> tuple[Header, ImageFile.ImageFile]:
+    if len(data) > limits.max_bytes:
+        raise rejected("too_large", limits)
+    header = read_header(data, limits)
+    with dec.pillow_errors(limits):
+        return header, dec.open_image(data, header, limits)
+
+
+def _run(data: bytes, crop: Crop | None, limits: Limits, *, keep_master: bool) -> Processed:
+    header, im = _opened(data, limits)
+    with im:
+        kept = data if keep_master else None
+        if header.frames > 1 and header.format in ANIMATED_FORMATS:
+            return animated(im, header, crop, limits, kept)
+        return still(im, header, crop, limits, kept)
