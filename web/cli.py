@@ -20,6 +20,7 @@ from web.settings import Settings, SettingsError, parse_bucket_url
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from web.live.channel import Doorbell
     from web.services import audit
     from web.services.pictures import imports, transfer
     from web.services.sync import Change
@@ -191,9 +192,11 @@ def _token_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from web.live.channel import Doorbell
     from web.services.pictures import changes
 
-    with _session(settings) as session:
+    doorbell = Doorbell(settings)  # the commit rings the servers
+    with doorbell.attach(_session(settings)) as session:
         user_id = _member_id(session, args.handle)
         change = _picture_change(
             lambda: changes.restore(session, actor=_actor(), user_id=user_id, version=args.version)
@@ -201,18 +204,20 @@ def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
     if change is None:
         print(f"Version {args.version} is the picture already.")
         return 0
-    return _announce(settings, change, f"Version {args.version} restored")
+    return _announce(doorbell, change, f"Version {args.version} restored")
 
 
 def _picture_delete(settings: Settings, args: argparse.Namespace) -> int:
+    from web.live.channel import Doorbell
     from web.services.pictures import changes
 
-    with _session(settings) as session:
+    doorbell = Doorbell(settings)  # the commit rings the servers
+    with doorbell.attach(_session(settings)) as session:
         user_id = _member_id(session, args.handle)
         deleted = _picture_change(
             lambda: changes.delete(session, actor=_actor(), user_id=user_id, version=args.version)
         )
-    return _announce(settings, deleted.change, f"Version {deleted.version} deleted")
+    return _announce(doorbell, deleted.change, f"Version {deleted.version} deleted")
 
 
 def _picture_change(action: Callable[[], T]) -> T:
@@ -224,13 +229,13 @@ def _picture_change(action: Callable[[], T]) -> T:
         raise CliError(error.message) from None
 
 
-def _announce(settings: Settings, change: Change, done: str) -> int:
-    """Tell the running servers' open tabs (through Redis) about a committed change. Without
-    Redis, or with Redis down, the servers find it in the database on their next catch-up."""
-    from web.live.channel import publish_outside_app
+def _announce(doorbell: Doorbell, change: Change, done: str) -> int:
+    """Say whether the change's commit told the running servers' open tabs (through Redis).
+    Without Redis, or with Redis down, the servers find it in the database on their next
+    catch-up."""
     from web.live.feed import CATCH_UP_SECONDS
 
-    told = publish_outside_app(settings, change)
+    told = change.event_id in doorbell.told
     within = f"get it within {CATCH_UP_SECONDS:.0f} s (the servers read the database)"
     print(f"{done}; open tabs {'were told' if told else within}.")
     return 0
@@ -319,7 +324,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
     from db.engine import make_engine
-    from web.live.channel import publish_outside_app
+    from web.live.channel import Doorbell
     from web.services.pictures import imports, uploads
     from web.services.pictures.stores import media_store
 
@@ -329,13 +334,13 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     total = len(imports.candidates(args.directory))
     progress = _Progress(total)
 
+    doorbell = Doorbell(settings)  # each import's commit tells the open tabs, as an upload's
+
     def seen(outcome: imports.Outcome) -> None:
         progress.step()
-        if outcome.change is not None:  # committed: tell the open tabs, as an upload does
-            publish_outside_app(settings, outcome.change)
 
     report = imports.run(
-        lambda: Session(engine, expire_on_commit=False),
+        lambda: doorbell.attach(Session(engine, expire_on_commit=False)),
         media_store(settings),
         args.directory,
         actor=_actor(),

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from db.models import ProfilePicture, User, UserProfile
+from web.services import commits
 from web.services.accounts import passwords
 from web.services.pictures.names import PictureRef, picture_ref
 from web.services.sync import Change, record_change
@@ -163,6 +164,7 @@ def create_member(
         raise _taken(handle) from None
     assert user.id is not None
     session.add(UserProfile(user_id=user.id))
+    commits.note_member_added(session)  # an id read as missing may now be theirs
     session.commit()
     return user
 
