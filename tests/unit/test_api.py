@@ -27,8 +27,7 @@ from web.services.sync import Change
 
 @pytest.fixture
 def published(app: Litestar) -> list[Change]:
-    """The changes the API's commits tell the app's subscribers (the live hub among them: see
-    tests/unit/test_commits.py), in order."""
+    """What the API's commits tell the app's subscribers (the live hub among them), in order."""
     changes: list[Change] = []
     app.state["commits"].on_change(changes.append)
     return changes
