@@ -121,7 +121,11 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
 
 @pytest.fixture
 def db(app: Litestar) -> Iterator[Session]:
-    with Session(app.state["engine"], expire_on_commit=False) as session:
+    """A session as the app's requests have (web/plumbing/deps.py): what it commits is told to
+    the app's live hub and read cache."""
+    with app.state["commits"].attach(
+        Session(app.state["engine"], expire_on_commit=False)
+    ) as session:
         yield session
 
 

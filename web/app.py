@@ -47,7 +47,7 @@ from web.plumbing.headers import security_headers
 from web.plumbing.ids import IdBoundsMiddleware
 from web.plumbing.logs import RequestLogMiddleware, configure_logging, log_response
 from web.plumbing.session_store import DatabaseStore
-from web.read_cache import ReadCache, watch_commits
+from web.read_cache import ReadCache
 from web.routes import (
     admin,
     api,
@@ -68,6 +68,7 @@ from web.routes.store_unavailable import store_unavailable
 from web.services.accounts import passwords
 from web.services.accounts.hashing import HashQueue
 from web.services.accounts.passwords import HASHING_SLOTS
+from web.services.commits import Commits
 from web.services.imaging import cage
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MEDIA_URL, MediaUrls
@@ -100,8 +101,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     channels = channels_plugin(backend)
     live = LiveHub(engine, channels, backend)
     reads = ReadCache(engine)
-    live.watch(reads.on_frame)  # other processes' changes; this one's: watch_commits
-    watch_commits()
+    live.watch(reads.on_frame)  # other processes' changes; this one's: reads.changed
+    commits = Commits()  # this process's, told after each commit by the session that made them
+    commits.on_change(reads.changed)  # first: dropped before the hub can deliver its frame
+    commits.on_change(live.publish)
+    commits.on_member_added(reads.forget_missing)
     stores = _stores(settings, engine)
     purger = MemoryPurger(stores["rate_limit"])
     keep_uploads_in_memory(settings.max_upload_bytes)
@@ -125,7 +129,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "db": Provide(deps.provide_db),
             "viewer": Provide(deps.provide_viewer, sync_to_thread=True),
-            "live": Provide(deps.provide_live, sync_to_thread=False),
             "media": Provide(deps.media_urls_of, sync_to_thread=False),
         },
         middleware=[
@@ -172,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "hashing": HashQueue(HASHING_SLOTS),
                 "throttle_lock": anyio.Lock(),
                 "live": live,
+                "commits": commits,
                 "fragments": components.FragmentCache(),
                 "reads": reads,
                 "media": media_store(settings),

@@ -4,9 +4,10 @@ did). The database stays the truth: an entry is a copy read from it on a miss an
 every change to that member this process hears of.
 
 How a change reaches the cache, and so how stale an entry can be:
-- made in this process: dropped when its transaction commits (`watch_commits`: an
-  `after_commit` hook that notices every `SyncEvent` the session wrote), before the request that
-  made it answers. A member's own upload, delete or restore never shows stale to them.
+- made in this process: dropped when its transaction commits (`changed`, a subscriber of the
+  sessions' commits: web/services/commits.py, wired in create_app), before the request that
+  made it answers. A member's own upload, delete or restore never shows stale to them. Its
+  event, when the hub delivers it back, drops nothing more: one change, one drop.
 - made in another process: dropped when the live hub delivers its event (`LiveHub.watch`): at
   once through Redis, else within the feed's CATCH_UP_SECONDS (5 s) of the commit, the bound
   on staleness whenever the database answers. The feed's catch-up after an outage delivers each
@@ -31,32 +32,30 @@ from __future__ import annotations
 import re
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from anyio import to_thread
 from litestar.datastructures import State
-from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from db.models import ProfilePicture, SyncEvent, User
+from db.models import ProfilePicture
 from web.live.channel import RESYNC
 from web.services.accounts import members
 from web.services.pictures.avatars import Avatar
+from web.services.sync import Change
 
 MEMBERS = 10_000  # entries; one is a few hundred bytes
 MISSING = 10_000  # ids known not to be members; one is about 100 bytes
 MISSING_SECONDS = 5.0  # as long as the feed's catch-up (web/live/feed.py CATCH_UP_SECONDS)
 FILE_BYTES = 64 * 1024 * 1024  # small picture files kept in memory, in total
-_FRAME_MEMBER = re.compile(rb"\nevent: avatar-(\d+)\n")
+OWN_EVENTS = 1_000  # ids of this process's changes whose event the hub has yet to deliver
+_FRAME = re.compile(rb"id: (\d+)\nevent: avatar-(\d+)\n")
 K = TypeVar("K")
 V = TypeVar("V")
-_CHANGED = "ppsync.changed_members"  # session.info key: members whose SyncEvent was flushed
-_JOINED = "ppsync.members_added"  # session.info key: the session flushed a new member
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +91,8 @@ class ReadCache:
         self._now = clock
         self._lock = threading.Lock()
         self._generation = 0  # up by one on every drop
+        self._own: OrderedDict[int, None] = OrderedDict()  # event ids dropped at their commit
         self.files = FileCache()
-        _caches.add(self)
 
     def get(self, user_id: int) -> MemberReads | None:
         with self._lock:
@@ -141,12 +140,27 @@ class ReadCache:
             self._members.clear()
             self._missing.clear()
 
+    def changed(self, change: Change) -> None:
+        """A change this process committed (web/services/commits.py), told in the committing
+        thread before its request answers."""
+        with self._lock:
+            _keep(self._own, change.event_id, None, OWN_EVENTS)
+        self.forget({change.user_id})
+
     def on_frame(self, frame: bytes) -> None:
         """The hub's every delivered event (web/live/hub.py, `LiveHub.watch`)."""
         if frame == RESYNC:
             self.clear()
-        elif match := _FRAME_MEMBER.search(frame):
-            self.forget({int(match[1])})
+        elif (match := _FRAME.match(frame)) and not self._dropped_at_commit(int(match[1])):
+            self.forget({int(match[2])})
+
+    def _dropped_at_commit(self, event_id: int) -> bool:
+        # Whatever was read since that drop was read after the commit: nothing to drop again.
+        with self._lock:
+            if event_id not in self._own:
+                return False
+            del self._own[event_id]
+            return True
 
 
 def _keep(items: OrderedDict[int, V], key: int, value: V, most: int) -> None:
@@ -224,39 +238,3 @@ def read_member(engine: Engine, user_id: int) -> MemberReads:
     live = frozenset(name for name, deleted, purged in rows if deleted is None and purged is None)
     gone = frozenset(name for name, _, _ in rows) - live
     return MemberReads(avatar, live, gone)
-
-
-# --- this process's own commits -------------------------------------------------------------
-
-_caches: weakref.WeakSet[ReadCache] = weakref.WeakSet()  # every app's, in tests several
-_watching = False
-
-
-def watch_commits() -> None:
-    """Drop a member's entries, in every cache of this process, when a transaction that wrote
-    their SyncEvent (every visible change: web.services.sync.record_change) commits."""
-    global _watching
-    if not _watching:
-        _watching = True
-        event.listen(OrmSession, "after_flush", _note_changes)
-        event.listen(OrmSession, "after_commit", _drop_changed)
-
-
-def _note_changes(session: OrmSession, _context: Any) -> None:
-    changed = {obj.user_id for obj in session.new if isinstance(obj, SyncEvent)}
-    if changed:
-        session.info.setdefault(_CHANGED, set()).update(changed)
-    if any(isinstance(obj, User) for obj in session.new):
-        session.info[_JOINED] = True
-
-
-def _drop_changed(session: OrmSession) -> None:
-    # Notes of a rolled-back attempt (kept: a savepoint's rollback must not lose the outer
-    # transaction's) are dropped here too: one extra read, never a stale answer.
-    changed: set[int] | None = session.info.pop(_CHANGED, None)
-    joined = session.info.pop(_JOINED, False)
-    for cache in list(_caches) if changed or joined else ():
-        if changed:
-            cache.forget(changed)
-        if joined:
-            cache.forget_missing()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 from sqlmodel import Session, select
 
@@ -21,15 +22,14 @@ from tests.api_support import (
     upload,
 )
 from tests.factories import profile_of
-from web.live.hub import LiveHub
 from web.services.sync import Change
 
 
 @pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[Change]:
-    """The changes the API hands to the live channel, in order."""
+def published(app: Litestar) -> list[Change]:
+    """What the API's commits tell the app's subscribers (the live hub among them), in order."""
     changes: list[Change] = []
-    monkeypatch.setattr(LiveHub, "publish", lambda _hub, c: changes.append(c))
+    app.state["commits"].on_change(changes.append)
     return changes
 
 

@@ -54,6 +54,21 @@ def test_a_commit_in_this_process_drops_the_member_before_it_returns(
     assert reloaded is not None and reloaded.version == change.version
 
 
+def test_a_change_of_this_process_drops_once_and_not_again_when_its_event_arrives(
+    app: Litestar, db: Session, alice: int
+) -> None:
+    cache = cache_of(app)
+    cache.load(alice)
+    change = record_change(db, user_id=alice, kind="updated")
+    db.commit()
+    assert cache.get(alice) is None
+    assert cache.load(alice).avatar is not None  # read after the commit: current
+    cache.on_frame(sse_frame(change))  # the hub delivers this process's own event back
+    assert cache.get(alice) is not None
+    cache.on_frame(sse_frame(Change(change.event_id + 1, alice, change.version + 1, "updated")))
+    assert cache.get(alice) is None  # another process's change still drops it
+
+
 def test_a_rolled_back_change_drops_nothing_at_rollback(
     app: Litestar, db: Session, alice: int
 ) -> None:

@@ -38,7 +38,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
     from db.engine import make_engine
-    from web.live.channel import publish_outside_app
+    from web.live.channel import Doorbell
     from web.services.pictures import imports, uploads
     from web.services.pictures.stores import media_store
 
@@ -47,14 +47,13 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     total = len(imports.candidates(args.directory))
     progress = _Progress(total)
+    doorbell = Doorbell(settings)  # each import's commit tells the open tabs, as an upload's
 
-    def seen(outcome: imports.Outcome) -> None:
+    def seen(_outcome: imports.Outcome) -> None:
         progress.step()
-        if outcome.change is not None:  # committed: tell the open tabs, as an upload does
-            publish_outside_app(settings, outcome.change)
 
     report = imports.run(
-        lambda: Session(engine, expire_on_commit=False),
+        lambda: doorbell.attach(Session(engine, expire_on_commit=False)),
         media_store(settings),
         args.directory,
         actor=shared.actor(),

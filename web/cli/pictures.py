@@ -12,6 +12,7 @@ from web.cli.shared import AddParser
 from web.settings import Settings
 
 if TYPE_CHECKING:
+    from web.live.channel import Doorbell
     from web.services.sync import Change
 
 T = TypeVar("T")
@@ -30,9 +31,11 @@ def add_picture(command: AddParser) -> None:
 
 
 def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from web.live.channel import Doorbell
     from web.services.pictures import changes
 
-    with shared.session(settings) as session:
+    doorbell = Doorbell(settings)  # the commit rings the servers
+    with doorbell.attach(shared.session(settings)) as session:
         user_id = shared.member_id(session, args.handle)
         change = _picture_change(
             lambda: changes.restore(
@@ -42,20 +45,22 @@ def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
     if change is None:
         print(f"Version {args.version} is the picture already.")
         return 0
-    return _announce(settings, change, f"Version {args.version} restored")
+    return _announce(doorbell, change, f"Version {args.version} restored")
 
 
 def _picture_delete(settings: Settings, args: argparse.Namespace) -> int:
+    from web.live.channel import Doorbell
     from web.services.pictures import changes
 
-    with shared.session(settings) as session:
+    doorbell = Doorbell(settings)  # the commit rings the servers
+    with doorbell.attach(shared.session(settings)) as session:
         user_id = shared.member_id(session, args.handle)
         deleted = _picture_change(
             lambda: changes.delete(
                 session, actor=shared.actor(), user_id=user_id, version=args.version
             )
         )
-    return _announce(settings, deleted.change, f"Version {deleted.version} deleted")
+    return _announce(doorbell, deleted.change, f"Version {deleted.version} deleted")
 
 
 def _picture_change(action: Callable[[], T]) -> T:
@@ -67,13 +72,13 @@ def _picture_change(action: Callable[[], T]) -> T:
         raise shared.CliError(error.message) from None
 
 
-def _announce(settings: Settings, change: Change, done: str) -> int:
-    """Tell the running servers' open tabs (through Redis) about a committed change. Without
-    Redis, or with Redis down, the servers find it in the database on their next catch-up."""
-    from web.live.channel import publish_outside_app
+def _announce(doorbell: Doorbell, change: Change, done: str) -> int:
+    """Say whether the change's commit told the running servers' open tabs (through Redis).
+    Without Redis, or with Redis down, the servers find it in the database on their next
+    catch-up."""
     from web.live.feed import CATCH_UP_SECONDS
 
-    told = publish_outside_app(settings, change)
+    told = change.event_id in doorbell.told
     within = f"get it within {CATCH_UP_SECONDS:.0f} s (the servers read the database)"
     print(f"{done}; open tabs {'were told' if told else within}.")
     return 0

@@ -19,6 +19,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from redis.asyncio import Redis
 
 from web.live.transport import RedisTransport, redis_client
+from web.services.commits import Commits
 from web.services.sync import Change, Replay
 from web.settings import Settings
 
@@ -139,3 +140,19 @@ def publish_outside_app(settings: Settings, change: Change) -> bool:
             await redis.aclose()
 
     return asyncio.run(send(settings.redis_url))
+
+
+class Doorbell(Commits):
+    """The commits of a process that runs no app (the CLI): each change its sessions commit is
+    published with `publish_outside_app`, in the committing thread. `told` holds the event ids
+    Redis took."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.told: set[int] = set()
+        self.on_change(self._ring)
+
+    def _ring(self, change: Change) -> None:
+        if publish_outside_app(self.settings, change):
+            self.told.add(change.event_id)

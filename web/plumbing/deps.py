@@ -24,9 +24,9 @@ from litestar.types import Scope
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from web.live.hub import LiveHub
 from web.services.accounts import members
 from web.services.accounts.members import Viewer
+from web.services.commits import Commits
 from web.services.pictures.names import MediaUrls
 from web.services.pictures.storage import MediaStore
 from web.settings import Settings
@@ -70,8 +70,10 @@ def settings_of(state: State) -> Settings:
 async def provide_db(state: State) -> AsyncIterator[Session]:
     """A session per request. The one rule for commits: a service commits the unit of work it
     owns (one change, one transaction; a refusal's audit in a transaction of its own), and a
-    handler never commits. Whatever is left uncommitted is rolled back when the session closes."""
-    session = Session(engine_of(state), expire_on_commit=False)
+    handler never commits. Whatever is left uncommitted is rolled back when the session closes.
+    What a commit changed is told to the app's subscribers (live hub, read cache) by the session
+    itself (web/services/commits.py): a handler never publishes either."""
+    session = commits_of(state).attach(Session(engine_of(state), expire_on_commit=False))
     try:
         yield session
     finally:
@@ -113,11 +115,11 @@ def provide_signed_in(request: Request[Any, Any, Any]) -> Viewer:
     return viewer
 
 
-def provide_live(state: State) -> LiveHub:
-    hub: LiveHub = state["live"]
-    return hub
+def commits_of(state: State) -> Commits:
+    """Who hears of the app's committed changes, wired once in create_app."""
+    commits: Commits = state["commits"]
+    return commits
 
 
-Live = NamedDependency[LiveHub]
 SignedIn = NamedDependency[Viewer]
 MEMBERS_ONLY = {"viewer": Provide(provide_signed_in, sync_to_thread=True)}

@@ -1,8 +1,8 @@
 """The JSON API (the seed's contract): upload, read, restore, delete and sync a member's picture.
 
 Bearer tokens only (a session cookie is not accepted, and CSRF does not apply to /api/). Each
-handler calls one service; a change is published to every open tab after its commit, exactly
-like the /profile forms'. Errors are problem details (see web/api/errors.py).
+handler calls one service; its commit tells every open tab of the change (web/services/commits.py),
+exactly like the /profile forms'. Errors are problem details (see web/api/errors.py).
 """
 
 from __future__ import annotations
@@ -33,12 +33,10 @@ from web.api.bodies import (
 )
 from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
 from web.api.errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
-from web.live.hub import LiveHub
-from web.plumbing.deps import DB, Live, Media, media_of, settings_of
+from web.plumbing.deps import DB, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
 from web.services.accounts.tokens import ApiCaller
 from web.services.pictures import changes, reads, uploads
-from web.services.sync import Change
 
 Caller = NamedDependency[ApiCaller]
 PathUserId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="The member's id.")]
@@ -108,7 +106,6 @@ class ApiController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         caller: Caller,
-        live: Live,
         media: Media,
         data: MultipartBody[UploadForm],
         idempotency_key: IdempotencyKey = None,
@@ -131,7 +128,6 @@ class ApiController(Controller):
             scan=uploads.scanner(settings.clamd_socket),
             idempotency_key=idempotency_key,
         )
-        _publish(live, done.change)
         replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
         return Response(state_body(done.state, media), status_code=201, headers=replayed)
 
@@ -184,7 +180,7 @@ class ApiController(Controller):
         | {409: conflict_doc("The picture changed after `updatedAt`: nothing was done.")},
     )
     def update_picture(
-        self, db: DB, caller: Caller, live: Live, media: Media, data: JSONBody[UpdatePicture]
+        self, db: DB, caller: Caller, media: Media, data: JSONBody[UpdatePicture]
     ) -> PictureState:
         """`profilePicture` names the version by its `filename` (a deleted one is undeleted).
         `updatedAt` is the `updatedAt` the caller last saw: when the picture changed after it,
@@ -197,7 +193,6 @@ class ApiController(Controller):
             name=data.profile_picture,
             seen=data.updated_at,
         )
-        _publish(live, change)
         return state_body(state, media)
 
     @delete(
@@ -210,13 +205,12 @@ class ApiController(Controller):
         responses=error_docs(404, 409),
     )
     def delete_picture(
-        self, db: DB, caller: Caller, live: Live, media: Media, data: JSONBody[DeletePicture]
+        self, db: DB, caller: Caller, media: Media, data: JSONBody[DeletePicture]
     ) -> PictureState:
         """A soft delete: the previous version (or the default avatar) becomes the picture; the
         deleted one can be restored with update-picture for 30 days. Answers the new state."""
         user_id = int(data.user_id)
-        deleted = changes.delete(db, actor=caller.actor, user_id=user_id)
-        _publish(live, deleted.change)
+        changes.delete(db, actor=caller.actor, user_id=user_id)
         return state_body(reads.state(db, user_id), media)
 
     @post(
@@ -241,11 +235,6 @@ class ApiController(Controller):
             seen=data.sync_timestamp,
         )
         return sync_body(check, media)
-
-
-def _publish(live: LiveHub, change: Change | None) -> None:
-    if change is not None:
-        live.publish(change)
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
 from sqlmodel import Session
 
-from web.plumbing.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of, settings_of
+from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_UPLOAD
 from web.plumbing.media_files import send
 from web.routes.profile_page import actor_of, done
@@ -92,7 +92,6 @@ class CropController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
-        live: Live,
         version: FromPath[int],
         data: URLEncodedBody[CropForm],
     ) -> Template | Redirect:
@@ -112,7 +111,7 @@ class CropController(Controller):
         except PictureError as error:
             raise NotFoundException(error.message) from None
         message = f"Version {recropped.version} saved from version {version}."
-        return done(request, db, viewer, message, live=live, change=recropped.change)
+        return done(request, db, viewer, message)
 
 
 def _send_own(store: MediaStore, key: str, mime: str) -> Stream | Response[bytes]:

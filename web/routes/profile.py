@@ -14,7 +14,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
-from web.plumbing.deps import DB, MEMBERS_ONLY, Live, SignedIn, media_of, settings_of
+from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_UPLOAD
 from web.routes.profile_page import actor_of, done, profile_response, refused
 from web.services import imaging
@@ -61,7 +61,6 @@ class ProfileController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
-        live: Live,
         data: MultipartBody[UploadForm],
     ) -> Template | Redirect | Response[Any]:
         settings = settings_of(request.app.state)
@@ -88,7 +87,7 @@ class ProfileController(Controller):
         except PictureError as error:  # another change of the member's came first
             return refused(request, db, viewer, error)
         message = f"Version {uploaded.version} uploaded."
-        return done(request, db, viewer, message, live=live, change=uploaded.change)
+        return done(request, db, viewer, message)
 
     @post("/picture/suggest-crop", sync_to_thread=True, opt={"upload": True, FORM_UPLOAD: True})
     def suggest_crop(
@@ -117,7 +116,6 @@ class ProfileController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
-        live: Live,
         version: FromPath[int],
         data: URLEncodedBody[RestoreForm],
     ) -> Template | Redirect:
@@ -134,7 +132,7 @@ class ProfileController(Controller):
         if change is None:
             return done(request, db, viewer, f"Version {version} is your picture already.")
         message = f"Version {version} restored."
-        return done(request, db, viewer, message, live=live, change=change)
+        return done(request, db, viewer, message)
 
     @post("/preferences", sync_to_thread=True)
     def preferences(
@@ -142,14 +140,13 @@ class ProfileController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
-        live: Live,
         data: URLEncodedBody[PreferencesForm],
     ) -> Template | Redirect:
-        change = members.set_animation(db, user_id=viewer.id, animate=data.animate)
+        members.set_animation(db, user_id=viewer.id, animate=data.animate)
         message = (
             "Your picture plays its animation." if data.animate else "Your picture stays still."
         )
-        return done(request, db, viewer, message, live=live, change=change)
+        return done(request, db, viewer, message)
 
     @post("/picture/delete", sync_to_thread=True)
     def delete(
@@ -157,7 +154,6 @@ class ProfileController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
-        live: Live,
         data: URLEncodedBody[VersionForm],
     ) -> Template | Redirect:
         try:
@@ -171,4 +167,4 @@ class ProfileController(Controller):
             "undo_version": deleted.version,
             "undo_activate": deleted.was_active,
         }
-        return done(request, db, viewer, undo, live=live, change=deleted.change)
+        return done(request, db, viewer, undo)

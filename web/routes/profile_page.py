@@ -1,8 +1,9 @@
 """The /profile page, and what every form on it does after its action.
 
-The picture, crop and token routes share these: publish the committed change, then answer htmx
-with the page's main part (and header avatar) in place, or a plain form with a 303 back to
-/profile and the message as a flash. Messages are the flash plugin's shape either way,
+The picture, crop and token routes share these: answer htmx with the page's main part (and
+header avatar) in place, or a plain form with a 303 back to /profile and the message as a flash
+(the open tabs heard of the change when its service committed: web/services/commits.py).
+Messages are the flash plugin's shape either way,
 `{"message": text or {"text", "undo_version", "undo_activate"}, "category": "ok" | "error"}`,
 and components/notice.html draws them.
 """
@@ -17,7 +18,6 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
-from web.live.hub import LiveHub
 from web.overrides.csrf_token import page_token
 from web.plumbing.client import client_address
 from web.plumbing.deps import engine_of, settings_of, signed_in_id
@@ -27,7 +27,6 @@ from web.services.accounts.members import Viewer
 from web.services.audit import Actor
 from web.services.pictures import reads
 from web.services.pictures.access import PictureError
-from web.services.sync import Change
 
 RATE_LIMITED = "You have uploaded many pictures in a short time: please wait a minute."
 
@@ -46,16 +45,12 @@ def done(
     viewer: Viewer,
     message: Message,
     *,
-    live: LiveHub | None = None,
-    change: Change | None = None,
     category: str = "ok",
     status: int = 200,
     page: str = PROFILE,
 ) -> Template | Redirect:
-    """After an action: publish the committed change, then answer htmx (the page's main part) or
-    the plain form (303 back to `page`: /profile, or /profile/tokens)."""
-    if change is not None and live is not None:
-        live.publish(change)
+    """After an action: answer htmx (the page's main part) or the plain form (303 back to
+    `page`: /profile, or /profile/tokens)."""
     if request.headers.get("hx-request"):
         notice = {"message": message, "category": category}
         render = tokens_response if page == TOKENS else profile_response

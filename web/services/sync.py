@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from db.models import SyncEvent, UserProfile
 from db.types import utcnow
+from web.services import commits
 
 KINDS = ("uploaded", "restored", "deleted", "updated")  # updated: how the picture shows
 EVENT_WINDOW = timedelta(hours=24)  # how far back a reconnecting tab is replayed
@@ -48,7 +49,8 @@ class Replay:
 
 
 def record_change(session: Session, *, user_id: int, kind: str) -> Change:
-    """Bump the member's picture_version and write its sync event, in the caller's transaction."""
+    """Bump the member's picture_version and write its sync event, in the caller's transaction;
+    the session's subscribers hear of it once that transaction commits (web.services.commits)."""
     if kind not in KINDS:
         raise ValueError(f"unknown change kind {kind!r}")
     profile = session.get(UserProfile, user_id, with_for_update=True)
@@ -61,7 +63,9 @@ def record_change(session: Session, *, user_id: int, kind: str) -> Change:
     session.add(event)
     session.flush()
     assert event.id is not None
-    return Change(event.id, user_id, profile.picture_version, kind)
+    change = Change(event.id, user_id, profile.picture_version, kind)
+    commits.note_change(session, change)
+    return change
 
 
 def _serialise_event_ids(session: Session) -> None:

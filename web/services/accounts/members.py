@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from db.models import ProfilePicture, User, UserProfile
+from web.services import commits
 from web.services.accounts import passwords
 from web.services.pictures.avatars import Avatar
 from web.services.pictures.names import picture_ref
@@ -112,6 +113,7 @@ def create_member(
         raise _taken(handle) from None
     assert user.id is not None
     session.add(UserProfile(user_id=user.id))
+    commits.note_member_added(session)  # an id read as missing may now be theirs
     session.commit()
     return user
 

@@ -1,5 +1,6 @@
 """Changes to the kept versions: restore one (by number, or by name with a freshness check) and
-delete one. One change, one transaction; the caller publishes the returned Change after it.
+delete one. One change, one transaction; its commit tells the session's subscribers (the live
+hub, the read cache: web/services/commits.py) of the returned Change.
 """
 
 from __future__ import annotations
