@@ -141,7 +141,8 @@ def stream_server(var: Path) -> Any:
 
 def bare_server(_var: Path) -> Any:
     from web.live.channel import opening_frames, sse_frame
-    from web.services.sync import Change, Replay
+    from web.services.commits import Change
+    from web.services.sync import Replay
 
     queues: set[asyncio.Queue[bytes | None]] = set()
     state = {"event_id": 0}

@@ -45,8 +45,8 @@ from sqlmodel import Session, select
 from db.models import ProfilePicture
 from web.live.channel import RESYNC
 from web.services.accounts import members
+from web.services.commits import Change
 from web.services.pictures.avatars import Avatar
-from web.services.sync import Change
 
 MEMBERS = 10_000  # entries; one is a few hundred bytes
 MISSING = 10_000  # ids known not to be members; one is about 100 bytes

@@ -22,7 +22,7 @@ from tests.api_support import (
     upload,
 )
 from tests.factories import profile_of
-from web.services.sync import Change
+from web.services.commits import Change
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from tests.forms import log_in, upload
 from web.app import create_app
 from web.live.channel import Doorbell
 from web.live.hub import LiveHub
-from web.services.commits import Commits
-from web.services.sync import Change, record_change
+from web.services.commits import Change, Commits
+from web.services.sync import record_change
 from web.settings import Settings
 
 

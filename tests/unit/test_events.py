@@ -30,7 +30,8 @@ from web.live import hub as live_hub
 from web.live.channel import CHANNEL, KEEPALIVE
 from web.live.hub import LiveHub
 from web.services import sync
-from web.services.sync import Change, record_change
+from web.services.commits import Change
+from web.services.sync import record_change
 from web.services.sync_sessions import LiveSession, save_sessions
 
 

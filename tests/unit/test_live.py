@@ -34,7 +34,8 @@ from web.live.channel import (
 from web.live.hub import live_hub
 from web.live.transport import RedisTransport
 from web.services import sync, sync_sessions
-from web.services.sync import Change, Replay, record_change
+from web.services.commits import Change
+from web.services.sync import Replay, record_change
 from web.services.sync_sessions import LiveSession
 from web.settings import Settings
 

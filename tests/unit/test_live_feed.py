@@ -27,7 +27,8 @@ from web.live.feed import CATCH_UP_SECONDS, EventFeed
 from web.live.hub import live_hub
 from web.live.transport import BACKOFF_MAX, RedisTransport, redis_client
 from web.services import sync
-from web.services.sync import Change, record_change
+from web.services.commits import Change
+from web.services.sync import record_change
 from web.settings import Settings
 
 

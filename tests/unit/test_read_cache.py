@@ -18,7 +18,8 @@ from web.live.channel import RESYNC, sse_frame
 from web.live.feed import CATCH_UP_SECONDS
 from web.live.hub import live_hub
 from web.read_cache import MISSING_SECONDS, NO_MEMBER, FileCache, ReadCache, read_member
-from web.services.sync import Change, record_change
+from web.services.commits import Change
+from web.services.sync import record_change
 
 
 def cache_of(app: Litestar) -> ReadCache:

@@ -13,7 +13,7 @@ from web.settings import Settings
 
 if TYPE_CHECKING:
     from web.live.channel import Doorbell
-    from web.services.sync import Change
+    from web.services.commits import Change
 
 T = TypeVar("T")
 

@@ -19,8 +19,8 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from redis.asyncio import Redis
 
 from web.live.transport import RedisTransport, redis_client
-from web.services.commits import Commits
-from web.services.sync import Change, Replay
+from web.services.commits import Change, Commits
+from web.services.sync import Replay
 from web.settings import Settings
 
 CHANNEL = "avatars"

@@ -33,7 +33,8 @@ from web.live.channel import CHANNEL, KEEPALIVE, LiveSubscriber, sse_frame
 from web.live.feed import CATCH_UP_SECONDS, EventFeed
 from web.live.transport import RedisTransport
 from web.services import sync, sync_sessions
-from web.services.sync import Change, Replay
+from web.services.commits import Change
+from web.services.sync import Replay
 from web.services.sync_sessions import LiveSession
 
 log = logging.getLogger("ppsync.live")

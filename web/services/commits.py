@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias, TypeVar
+from dataclasses import dataclass
+from typing import Final, Literal, TypeAlias, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
-
-if TYPE_CHECKING:
-    from web.services.sync import Change
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +33,16 @@ S = TypeVar("S", bound=Session)
 _COMMITS = "ppsync.commits"  # session.info keys
 _NOTES = "ppsync.commit_notes"
 _COMMITTED = "ppsync.committed"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A committed change: `event_id` is the SSE id, `version` the member's picture_version."""
+
+    event_id: int
+    user_id: int
+    version: int
+    kind: str
 
 
 class Commits:

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from db.models import SyncEvent, UserProfile
 from db.types import utcnow
 from web.services import commits
+from web.services.commits import Change
 
 KINDS = ("uploaded", "restored", "deleted", "updated")  # updated: how the picture shows
 EVENT_WINDOW = timedelta(hours=24)  # how far back a reconnecting tab is replayed
@@ -23,16 +24,6 @@ REPLAY_LIMIT = 500  # past this many missed events a resync is cheaper than a re
 CONFIRM_EVERY = timedelta(minutes=1)  # last_picture_sync is written at most this often
 # Any constant works: the lock only has to be the same one in every process.
 _EVENT_ORDER_LOCK = 0x70707379
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A committed change: `event_id` is the SSE id, `version` the member's picture_version."""
-
-    event_id: int
-    user_id: int
-    version: int
-    kind: str
 
 
 @dataclass(frozen=True, slots=True)

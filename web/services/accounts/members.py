@@ -17,9 +17,10 @@ from sqlmodel.sql.expression import Select
 from db.models import ProfilePicture, User, UserProfile
 from web.services import commits
 from web.services.accounts import passwords
+from web.services.commits import Change
 from web.services.pictures.avatars import Avatar
 from web.services.pictures.names import picture_ref
-from web.services.sync import Change, record_change
+from web.services.sync import record_change
 
 HANDLE_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{1,28}[a-z0-9])")
 MIN_PASSWORD = 10

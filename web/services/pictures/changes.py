@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 from db.models import ProfilePicture, UserProfile
 from db.types import utcnow
 from web.services.audit import Actor
+from web.services.commits import Change
 from web.services.pictures import reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
-from web.services.sync import Change
 
 
 class StaleUpdate(PictureError):

@@ -23,10 +23,10 @@ from sqlmodel import Session, col, select
 from db.models import User
 from web.services import imaging
 from web.services.audit import Actor
+from web.services.commits import Change
 from web.services.pictures import reads, uploads
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore
-from web.services.sync import Change
 
 # What became of a file.
 IMPORTED = "imported"

@@ -22,13 +22,13 @@ from sqlmodel import Session
 from db.models import ProfilePicture
 from web.services import clamav, imaging
 from web.services.audit import Actor
+from web.services.commits import Change
 from web.services.imaging import cage
 from web.services.imaging.encode import threads
 from web.services.pictures import idempotency, reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
 from web.services.pictures.names import files_path, new_name
 from web.services.pictures.storage import MediaStore
-from web.services.sync import Change
 
 Scanner = Callable[[bytes], str | None]  # clamav.scan with its socket: a virus's name or None
 CropFields = tuple[str, str, str]  # left, top, side: fractions of the picture, as typed

@@ -14,9 +14,10 @@ from sqlmodel import Session, col, select
 from db.models import ProfilePicture, UserProfile
 from web.services import audit
 from web.services.audit import Actor
+from web.services.commits import Change
 from web.services.pictures.access import PictureError
 from web.services.pictures.lock import is_conflict, lock_member
-from web.services.sync import Change, record_change
+from web.services.sync import record_change
 
 CONFLICT = "Another change to this picture came first; try again."
 
