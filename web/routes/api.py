@@ -2,7 +2,7 @@
 
 Bearer tokens only (a session cookie is not accepted, and CSRF does not apply to /api/). Each
 handler calls one service; a change is published to every open tab after its commit, exactly
-like the /profile forms'. Errors are problem details (see web/api/errors.py).
+like the /profile forms'. Errors are problem details (web/errors.py answers them).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from web.api.bodies import (
     sync_body,
 )
 from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
-from web.api.errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
+from web.api.errors import ERROR_TEXT, conflict_doc, error_docs
 from web.live.hub import LiveHub
 from web.plumbing.deps import DB, Live, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
@@ -77,7 +77,6 @@ class ApiController(Controller):
     guards = [bearer_guard]
     security = SECURITY
     dependencies = {"caller": Provide(provide_caller, sync_to_thread=False)}
-    exception_handlers = EXCEPTION_HANDLERS
 
     @post(
         "/upload-picture",
