@@ -11,7 +11,6 @@ from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
@@ -25,11 +24,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import POOL_CAPACITY, make_engine
+from web import errors
 from web.api.common import openapi_config
-from web.api.errors import routing_problem
+from web.errors import Answer
 from web.live import events
 from web.live.channel import channels_plugin, transport
 from web.live.hub import LiveHub
@@ -47,6 +46,7 @@ from web.plumbing.headers import security_headers
 from web.plumbing.ids import IdBoundsMiddleware
 from web.plumbing.logs import RequestLogMiddleware, configure_logging, log_response
 from web.plumbing.session_store import DatabaseStore
+from web.plumbing.throttle import Throttled
 from web.read_cache import ReadCache
 from web.routes import (
     admin,
@@ -54,17 +54,13 @@ from web.routes import (
     auth,
     components,
     crop,
-    failed,
-    forbidden,
     health,
     media,
     pages,
     profile,
     tokens,
-    unavailable,
 )
-from web.routes.profile_page import upload_refused
-from web.routes.store_unavailable import store_unavailable
+from web.routes.profile_page import store_refused, upload_refused
 from web.services.accounts import passwords
 from web.services.accounts.hashing import HashQueue
 from web.services.accounts.passwords import HASHING_SLOTS
@@ -148,22 +144,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=templates,
         plugins=[FlashPlugin(FlashConfig(template_config=templates)), channels],
         stores=stores,
-        exception_handlers={
-            401: auth.log_in_first,
-            # A stale form (CSRF) or a refusal: a page with a fresh token, never JSON.
-            403: forbidden.forbidden,
-            413: _too_large,
-            429: upload_refused,
-            # Unknown /api/ paths and methods answer problem+json too (HTML paths as before).
-            404: routing_problem,
-            405: routing_problem,
-            # The database unreachable: 503 + Retry-After, as a page or problem+json.
-            SQLAlchemyError: unavailable.database_error,
-            # The picture bucket unreachable: 503 + Retry-After (web/routes/store_unavailable.py).
-            StoreUnavailable: store_unavailable,
-            # Anything else: the traceback logged under an id the client is shown.
-            500: failed.internal_error,
-        },
+        # Every error through one map (web/errors.py): problem+json under /api/, else a page;
+        # these are the routes' own pages, the rest are web/errors.py's.
+        exception_handlers=errors.exception_handlers(
+            {
+                401: auth.log_in_first,  # a member-only page: to the login form
+                413: _too_large,  # a form too large, shown again with a fresh token
+                Throttled: upload_refused,  # the upload limit, in the /profile form
+                StoreUnavailable: store_refused,  # the bucket away during a /profile form
+            }
+        ),
         openapi_config=openapi_config(),
         include_in_schema=False,  # only the JSON API is described; its controller opts in
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
@@ -273,11 +263,11 @@ def store_redis(url: str) -> Redis:
     )
 
 
-def _too_large(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+def _too_large(request: Request[Any, Any, Any], answer: Answer) -> Response[Any]:
     """A member's form is answered on /profile; a visitor's is the form it came from."""
     if signed_in_id(request.scope) is not None:
-        return upload_refused(request, error)
-    return auth.form_too_large(request, error)
+        return upload_refused(request, answer)
+    return auth.form_too_large(request, answer)
 
 
 def filesize(size: int) -> str:

@@ -22,7 +22,8 @@ from tests import images
 from tests.e2e.conftest import Server, running
 from tests.services import fresh_postgres_database
 from tests.tcp_proxy import TcpProxy
-from web.routes.unavailable import RETRY_AFTER_S, SENTENCE
+from web.errors import DATABASE_DOWN as SENTENCE
+from web.errors import RETRY_AFTER_DATABASE as RETRY_AFTER_S
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Every 500 leaves its traceback in the log under a short id, and the client is shown that id
-(a page, or problem+json under /api/), never the traceback (web/routes/failed.py,
+(a page, or problem+json under /api/), never the traceback (web/errors.py,
 web/plumbing/logs.py)."""
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ from tests.factories import jpeg
 from tests.forms import log_in, upload
 from tests.unit.test_s3_media import variant_url
 from web.app import create_app
-from web.routes.store_unavailable import NOTHING_SAVED, SENTENCE
+from web.errors import STORE_DOWN as SENTENCE
+from web.errors import STORE_DOWN_NOTHING_SAVED as NOTHING_SAVED
 from web.services.pictures.s3 import S3Store, make_client
 from web.services.pictures.storage import StoreUnavailable
 from web.settings import Settings

@@ -11,11 +11,7 @@ import msgspec
 from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import (
-    NotAuthorizedException,
-    TooManyRequestsException,
-    ValidationException,
-)
+from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
@@ -24,7 +20,7 @@ from sqlmodel import Session
 
 from web.plumbing.client import client_address
 from web.plumbing.deps import engine_of
-from web.plumbing.throttle import API_UNAUTHENTICATED, throttle_of
+from web.plumbing.throttle import API_UNAUTHENTICATED, Throttled, throttle_of
 from web.services.accounts import tokens
 from web.services.accounts.tokens import ApiCaller
 
@@ -54,9 +50,8 @@ async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     token = tokens.bearer_token(connection.headers.get("authorization"))
     refusal = await throttle.take(API_UNAUTHENTICATED, ip)
     if refusal and not (token and await _known(connection.app, token)):
-        raise TooManyRequestsException(
-            "Too many calls without a valid API token from this address.",
-            headers={"Retry-After": str(refusal.retry_after)},
+        raise Throttled(
+            "Too many calls without a valid API token from this address.", refusal.retry_after
         )
     if token is None:
         raise NotAuthorizedException(

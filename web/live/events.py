@@ -27,6 +27,13 @@ from litestar.response import Response
 from litestar.types import Message, Receive, Scope, Send
 
 from db.unavailable import unavailable_cause
+from web.errors import (
+    RETRY_AFTER_DATABASE,
+    RETRY_AFTER_DRAINING,
+    RETRY_AFTER_STREAMS,
+    raw_headers,
+    retry_after,
+)
 from web.live.channel import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
 from web.live.hub import LiveHub, Stream, live_hub
 from web.overrides.litestar_entry import run_before_send
@@ -34,7 +41,6 @@ from web.overrides.sessions import read_session
 from web.plumbing.client import client_address
 from web.plumbing.deps import DB, SESSION_USER_KEY, settings_of, signed_in_id
 from web.plumbing.logs import log_failure, note_started
-from web.routes.unavailable import RETRY_AFTER_S
 from web.services import sync
 from web.services.sync import Replay
 
@@ -46,7 +52,6 @@ STREAM_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 MAX_AVATARS = 500
-CAPPED_RETRY = b"30"  # seconds, when an address already holds EVENTS_PER_CLIENT streams
 _CLAIM = re.compile(r"(\d{1,10}):(\d{1,10})")
 _EVENT_ID = re.compile(r"\d{1,18}")
 
@@ -61,11 +66,11 @@ async def stream(scope: Scope, receive: Receive, send: Send) -> None:
         await _refuse(scope, send, 405, [(b"allow", b"GET")])
         return
     if hub.draining:  # shutting down: the tab retries, and reaches the next process
-        await _refuse(scope, send, 503, [(b"retry-after", b"1")])
+        await _refuse(scope, send, 503, raw_headers(retry_after(RETRY_AFTER_DRAINING)))
         return
     address = client_address(scope)
     if not hub.admit(address, settings_of(scope["app"].state).events_per_client):
-        await _refuse(scope, send, 429, [(b"retry-after", CAPPED_RETRY)])
+        await _refuse(scope, send, 429, raw_headers(retry_after(RETRY_AFTER_STREAMS)))
         return
     try:
         if (opened := await _open_or_refuse(hub, scope, send)) is not None:
@@ -120,7 +125,7 @@ async def _register(hub: LiveHub, scope: Scope) -> tuple[Stream, Replay]:
 async def _refuse_error(scope: Scope, send: Send, error: Exception) -> None:
     if (cause := unavailable_cause(error)) is not None:
         log.warning("database unavailable: GET /events: %s", cause)
-        await _refuse(scope, send, 503, [(b"retry-after", str(RETRY_AFTER_S).encode())])
+        await _refuse(scope, send, 503, raw_headers(retry_after(RETRY_AFTER_DATABASE)))
     else:
         error_id = log_failure(scope, error)  # an EventSource shows no body: the header says
         await _refuse(scope, send, 500, [(b"x-error-id", error_id.encode())])

@@ -48,22 +48,23 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from web.errors import RETRY_AFTER_CONNECTIONS, retry_after
+
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # pragma: no cover (httptools comes with uvicorn[standard])
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
 MAX_HEADER_BYTES = 64 * 1024
-RETRY_AFTER_S = 5  # a connection refused for the cap: streams come and go, try again soon
 
 
-def _answer(status: str, message: str, *extra: str) -> bytes:
+def _answer(status: str, message: str, extra: dict[str, str] | None = None) -> bytes:
     body = message.encode() + b"\n"
     head = [
         f"HTTP/1.1 {status}",
         "content-type: text/plain; charset=utf-8",
         f"content-length: {len(body)}",
-        *extra,
+        *(f"{name.lower()}: {value}" for name, value in (extra or {}).items()),
         "connection: close",
     ]
     return "\r\n".join(head).encode() + b"\r\n\r\n" + body
@@ -76,7 +77,7 @@ HEADERS_TOO_LARGE = _answer(
 TOO_MANY_CONNECTIONS = _answer(
     "503 Service Unavailable",
     "The server holds as many connections as it can; try again shortly.",
-    f"retry-after: {RETRY_AFTER_S}",
+    retry_after(RETRY_AFTER_CONNECTIONS),
 )
 
 

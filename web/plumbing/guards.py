@@ -12,14 +12,13 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
-from litestar.exceptions import TooManyRequestsException
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from web.api.common import CALLER_KEY
 from web.plumbing.client import client_address
 from web.plumbing.deps import settings_of, signed_in_id
-from web.plumbing.throttle import throttle_of, uploads_per_member
+from web.plumbing.throttle import Throttled, throttle_of, uploads_per_member
 from web.services.accounts.tokens import ApiCaller
 
 FORM_UPLOAD = "upload_limited"  # the opt key of the form routes that count as uploads
@@ -30,9 +29,9 @@ async def _take_upload(scope: Scope, user_id: int | None) -> None:
     app = scope["app"]
     limit = uploads_per_member(settings_of(app.state).uploads_per_minute)
     if refusal := await throttle_of(app).take(limit, subject):
-        raise TooManyRequestsException(
+        raise Throttled(
             "Too many uploads in a short time: wait a minute (see Retry-After).",
-            headers={"Retry-After": str(refusal.retry_after)},
+            refusal.retry_after,
         )
 
 

@@ -15,6 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from db.models import is_id
+from web.errors import wants_json
 
 
 def _not_an_id(value: object) -> bool:
@@ -26,7 +27,7 @@ class IdBoundsMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        page = scope["type"] == ScopeType.HTTP and not scope["path"].startswith("/api/")
+        page = scope["type"] == ScopeType.HTTP and not wants_json(scope["path"])
         if page and any(_not_an_id(value) for value in scope["path_params"].values()):
             raise NotFoundException()
         await self.app(scope, receive, send)

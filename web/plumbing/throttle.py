@@ -53,6 +53,16 @@ class Refusal:
     retry_after: int
 
 
+class Throttled(Exception):
+    """A request refused for a limit, raised for the app's error map to answer (web/errors.py:
+    429 with Retry-After): `detail` says why, `retry_after` how many seconds to wait."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+
+
 Count = tuple[Limit, tuple[str, ...]]  # a limit and the subject it counts (handle, address...)
 
 

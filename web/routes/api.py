@@ -2,7 +2,7 @@
 
 Bearer tokens only (a session cookie is not accepted, and CSRF does not apply to /api/). Each
 handler calls one service; its commit tells every open tab of the change (web/services/commits.py),
-exactly like the /profile forms'. Errors are problem details (see web/api/errors.py).
+exactly like the /profile forms'. Errors are problem details (web/errors.py answers them).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from web.api.bodies import (
     sync_body,
 )
 from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
-from web.api.errors import ERROR_TEXT, EXCEPTION_HANDLERS, conflict_doc, error_docs
+from web.api.errors import ERROR_TEXT, conflict_doc, error_docs
 from web.plumbing.deps import DB, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
 from web.services.accounts.tokens import ApiCaller
@@ -75,7 +75,6 @@ class ApiController(Controller):
     guards = [bearer_guard]
     security = SECURITY
     dependencies = {"caller": Provide(provide_caller, sync_to_thread=False)}
-    exception_handlers = EXCEPTION_HANDLERS
 
     @post(
         "/upload-picture",

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
@@ -24,6 +23,7 @@ from litestar.status_codes import (
 )
 from msgspec import Struct
 
+from web.errors import RETRY_AFTER_HASHING, Answer, retry_after
 from web.overrides.csrf_token import new_token, pending_token, use_token
 from web.overrides.sessions import renew_session_id
 from web.plumbing.client import client_address
@@ -84,7 +84,7 @@ class AuthController(Controller):
             async with hashing(request).place(address):
                 return await _sign_up(request, db, data, address)
         except HashingBusy as busy:
-            return _refused("signup.html", data, _busy_text(busy), busy.retry_after)
+            return _refused("signup.html", data, _busy_text(busy), RETRY_AFTER_HASHING)
 
     @get("/login", sync_to_thread=False)
     def login_form(
@@ -102,7 +102,7 @@ class AuthController(Controller):
             async with hashing(request).place(client_address(request.scope)):
                 return await _log_in(request, db, data, form)
         except HashingBusy as busy:
-            return _refused("login.html", form, _busy_text(busy), busy.retry_after)
+            return _refused("login.html", form, _busy_text(busy), RETRY_AFTER_HASHING)
 
     @post("/logout", sync_to_thread=False)
     def logout(self, request: Request[Any, Any, Any]) -> Redirect:
@@ -168,7 +168,7 @@ async def _log_in(
     return Redirect(safe_next(data.next), status_code=303)
 
 
-def log_in_first(request: Request[Any, Any, Any], _error: NotAuthorizedException) -> Response[Any]:
+def log_in_first(request: Request[Any, Any, Any], _answer: Answer) -> Response[Any]:
     """A member-only page without a member: to the login form, and back here afterwards."""
     target = request.url.path if request.method == "GET" else "/profile"
     location = f"/login?next={quote(target)}"
@@ -184,20 +184,20 @@ def hashing(request: Request[Any, Any, Any]) -> HashQueue:
 
 
 def _busy_text(busy: HashingBusy) -> str:
-    return f"{BUSY_MINE if busy.mine else BUSY_ALL} {wait_text(busy.retry_after)}."
+    return f"{BUSY_MINE if busy.mine else BUSY_ALL} {wait_text(RETRY_AFTER_HASHING)}."
 
 
-def _refused(template: str, form: Struct, text: str, retry_after: int) -> Template:
+def _refused(template: str, form: Struct, text: str, seconds: int) -> Template:
     """The form again, usable, with the reason: 429 and Retry-After."""
     return Template(
         template,
         context={"viewer": None, "form": form, "errors": {"form": text}},
         status_code=HTTP_429_TOO_MANY_REQUESTS,
-        headers={"Retry-After": str(retry_after)},
+        headers=retry_after(seconds),
     )
 
 
-def form_too_large(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+def form_too_large(request: Request[Any, Any, Any], answer: Answer) -> Response[Any]:
     """413 to a visitor: the login or sign-up form again, with a CSRF token that works (the
     body was refused before the CSRF check could set one)."""
     config = request.app.csrf_config
@@ -211,8 +211,8 @@ def form_too_large(request: Request[Any, Any, Any], error: HTTPException) -> Res
     page = Template(
         "signup.html" if request.url.path == "/signup" else "login.html",
         context={"viewer": None, "form": form, "errors": {"form": FORM_TOO_LARGE}},
-        status_code=error.status_code,
-        headers=dict(error.headers or {}),
+        status_code=answer.status,
+        headers=dict(answer.headers),
     )
     if cookie is None:
         page.set_cookie(

@@ -14,6 +14,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
+from web.errors import service_headers
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_UPLOAD
 from web.routes.profile_page import actor_of, done, profile_response, refused
@@ -81,8 +82,7 @@ class ProfileController(Controller):
             page = profile_response(
                 request, db, viewer.id, error.status, upload_error=error.message
             )
-            if error.status == 503:  # the scanner is down: a retry soon may pass
-                page.headers["Retry-After"] = "30"
+            page.headers.update(service_headers(error.status))  # the scanner down: a wait
             return page
         except PictureError as error:  # another change of the member's came first
             return refused(request, db, viewer, error)

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import HTTPException
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
+from web.errors import Answer, saving
 from web.overrides.csrf_token import page_token
 from web.plumbing.client import client_address
 from web.plumbing.deps import engine_of, settings_of, signed_in_id
@@ -121,19 +121,35 @@ def tokens_response(
     return Template(name, context=context, status_code=status, headers=headers)
 
 
-def upload_refused(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
-    """413 from the body limit and 429 from the rate limit, shown in the form like any refusal."""
-    headers = dict(error.headers or {})
+def upload_refused(request: Request[Any, Any, Any], answer: Answer) -> Response[Any]:
+    """413 from the body limit and 429 from the upload limit, shown in the form like any refusal."""
     user_id = signed_in_id(request.scope)
     if user_id is None:
-        return Response({"detail": error.detail}, status_code=error.status_code, headers=headers)
-    if error.status_code == 413:
+        return Response(
+            {"detail": answer.detail}, status_code=answer.status, headers=answer.headers
+        )
+    if answer.status == 413:
         limit = settings_of(request.app.state).max_upload_bytes
         message = imaging.rejected("too_large", imaging.Limits(max_bytes=limit)).message
     else:
         message = RATE_LIMITED
+    return _refused_on_profile(request, user_id, answer, message)
+
+
+def store_refused(request: Request[Any, Any, Any], answer: Answer) -> Response[Any] | None:
+    """The picture bucket away during a member's form on /profile: the whole page again, the
+    sentence where the upload's refusals go (None elsewhere: web/errors.py's page)."""
+    user_id = signed_in_id(request.scope)
+    if user_id is None or not saving(request) or not request.url.path.startswith(PROFILE):
+        return None
+    return _refused_on_profile(request, user_id, answer, answer.detail)
+
+
+def _refused_on_profile(
+    request: Request[Any, Any, Any], user_id: int, answer: Answer, message: str
+) -> Template:
     with Session(engine_of(request.app.state)) as db:
-        page = profile_response(request, db, user_id, error.status_code, upload_error=message)
-    page.headers.update(headers)
+        page = profile_response(request, db, user_id, answer.status, upload_error=message)
+    page.headers.update(answer.headers)
     page_token(request, page)  # refused before the CSRF middleware set the page's token
     return page

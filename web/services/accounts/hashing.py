@@ -26,16 +26,15 @@ T = TypeVar("T")
 # than half the threads, so one address cannot keep another's login waiting for a thread.
 PER_CLIENT = 2
 WAITING_PER_SLOT = 2  # places waiting per thread: a login waits for at most two hashes ahead
-RETRY_AFTER = 1  # seconds: a hash takes about a quarter of one, the queue a few of those
 
 
 class HashingBusy(Exception):
-    """No place: `mine` when this client already holds its share, else the queue is full."""
+    """No place: `mine` when this client already holds its share, else the queue is full (the
+    wait the refusal asks for is web/errors.py's RETRY_AFTER_HASHING)."""
 
     def __init__(self, *, mine: bool) -> None:
         super().__init__("this address already holds its hashing places" if mine else "full")
         self.mine = mine
-        self.retry_after = RETRY_AFTER
 
 
 class HashQueue:
