@@ -10,9 +10,10 @@ form shown again with its refusal); the generic pages are here: 403 (a stale for
 database or the bucket away) and 500 (the traceback logged under a short id the client is
 shown, never the traceback: web/plumbing/logs.py `log_failure`).
 
-How long a refusal asks to wait is written here once (the RETRY_AFTER_* seconds; a throttle
-counts its own), and so is the header: whoever answers outside this map (the sign-in forms, the
-stream, the server's connection cap) builds it with `retry_after`.
+The rule and the waits are web/plumbing/replies.py's, below every layer that refuses: the
+negotiation rule `wants_json`, the RETRY_AFTER_* seconds (a throttle counts its own) and the
+one place the Retry-After header is built, for this map and for whoever answers outside it (the
+sign-in forms, the stream, the server's connection cap).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.unavailable import unavailable_cause
 from web.api.bodies import (
+    PROBLEM_JSON,
     ConflictProblem,
     FieldError,
     Problem,
@@ -44,21 +46,19 @@ from web.overrides.csrf_token import page_token
 from web.plumbing.body_limit import FORM_MAX_BYTES, body_limit
 from web.plumbing.deps import media_urls_of, provide_viewer, settings_of
 from web.plumbing.logs import log_failure
+from web.plumbing.replies import (
+    RETRY_AFTER_DATABASE,
+    RETRY_AFTER_STORE,
+    retry_after,
+    service_headers,
+    wants_json,
+)
 from web.plumbing.throttle import Throttled
 from web.services import imaging
 from web.services.pictures import idempotency
 from web.services.pictures.access import PictureError
 from web.services.pictures.changes import StaleUpdate
 from web.services.pictures.storage import StoreUnavailable
-
-# Seconds a refusal asks the client to wait (Retry-After), where no throttle counts them.
-RETRY_AFTER_DATABASE = 5  # the database away: the pool reconnects as soon as it answers
-RETRY_AFTER_STORE = 10  # the picture bucket away
-RETRY_AFTER_SCANNER = 30  # the virus scanner down: a retry soon may pass
-RETRY_AFTER_HASHING = 1  # the password queue full: a hash takes about a quarter of a second
-RETRY_AFTER_CONNECTIONS = 5  # past MAX_CONNECTIONS: streams come and go, try again soon
-RETRY_AFTER_DRAINING = 1  # a stream refused by a process shutting down: the next reaches another
-RETRY_AFTER_STREAMS = 30  # an address already holds EVENTS_PER_CLIENT streams
 
 # No promise that nothing changed: a commit can succeed just before the read after it fails.
 DATABASE_DOWN = "The site can't reach its database just now; try again in a few seconds."
@@ -69,33 +69,12 @@ STORE_DOWN_NOTHING_SAVED = (
 )
 STALE = "The picture changed after the given updatedAt; `current` is what it is now."
 CSRF_FAILED = "CSRF token verification failed"  # Litestar's CSRF middleware's detail
-PROBLEM_JSON = "application/problem+json"
 _API_DETAILS = {
     404: "There is nothing at this path; /schema lists the API's paths.",
     405: "This path does not take that method.",
 }
 
 log = logging.getLogger(__name__)
-
-
-def wants_json(path: str) -> bool:
-    """The one negotiation rule: the JSON API's paths get problem+json, every other a page."""
-    return path.startswith("/api/")
-
-
-def retry_after(seconds: int) -> dict[str, str]:
-    """The header of a refusal that asks the client to wait `seconds`."""
-    return {"Retry-After": str(seconds)}
-
-
-def raw_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
-    """Headers as ASGI sends them, for an answer made outside Litestar (the stream's)."""
-    return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
-
-
-def service_headers(status: int) -> dict[str, str]:
-    """A picture service's refusal: its 503 is the virus scanner down, worth a retry soon."""
-    return retry_after(RETRY_AFTER_SCANNER) if status == 503 else {}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from tests.e2e.conftest import Server, running
 from tests.services import fresh_postgres_database
 from tests.tcp_proxy import TcpProxy
 from web.errors import DATABASE_DOWN as SENTENCE
-from web.errors import RETRY_AFTER_DATABASE as RETRY_AFTER_S
+from web.plumbing.replies import RETRY_AFTER_DATABASE as RETRY_AFTER_S
 
 
 @dataclass

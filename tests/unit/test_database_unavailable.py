@@ -18,7 +18,7 @@ from sqlmodel import Session
 from db.unavailable import unavailable_cause
 from tests.api_support import bearer
 from web.errors import DATABASE_DOWN as SENTENCE
-from web.errors import RETRY_AFTER_DATABASE as RETRY_AFTER_S
+from web.plumbing.replies import RETRY_AFTER_DATABASE as RETRY_AFTER_S
 
 
 def _error(engine: Engine, sql: str) -> exc.SQLAlchemyError:

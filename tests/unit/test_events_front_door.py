@@ -15,8 +15,8 @@ from sqlalchemy import exc
 from tests.conftest import Lines
 from tests.forms import log_in
 from tests.unit.test_events import SseClient, hub_of, running
-from web.errors import RETRY_AFTER_DATABASE as RETRY_AFTER_S
 from web.live.hub import LiveHub
+from web.plumbing.replies import RETRY_AFTER_DATABASE as RETRY_AFTER_S
 
 
 def head(start: dict[str, Any]) -> dict[bytes, bytes]:

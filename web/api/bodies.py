@@ -19,6 +19,8 @@ from web.services.imaging.types import SIZES
 from web.services.pictures import reads
 from web.services.pictures.names import MediaUrls, PictureRef
 
+PROBLEM_JSON = "application/problem+json"  # RFC 9457's media type
+
 # Ids stay within a 32-bit INTEGER column on every backend (MAX_ID); bigger ones are refused with
 # a 400, not passed on to the database.
 # The seed's contract types userId as a String; numbers are accepted too. Answers carry a string.

@@ -19,12 +19,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlmodel import Session
 
 from web.plumbing.client import client_address
-from web.plumbing.deps import engine_of
+from web.plumbing.deps import CALLER_KEY, engine_of
 from web.plumbing.throttle import API_UNAUTHENTICATED, Throttled, throttle_of
 from web.services.accounts import tokens
 from web.services.accounts.tokens import ApiCaller
 
-CALLER_KEY = "api_caller"
 TOKEN_SEEN_SECONDS = 24 * 3600  # a token used within this long passes the per-address limit
 SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
 # RFC 6750: `error` only when a token was sent; a bare challenge when none was.

@@ -7,8 +7,7 @@ from typing import Any
 
 from litestar.openapi.datastructures import ResponseSpec
 
-from web.api.bodies import ConflictProblem, Problem, ValidationProblem
-from web.errors import PROBLEM_JSON
+from web.api.bodies import PROBLEM_JSON, ConflictProblem, Problem, ValidationProblem
 
 ERROR_TEXT = {
     400: "The request does not match this schema (see `errors`).",

@@ -27,13 +27,6 @@ from litestar.response import Response
 from litestar.types import Message, Receive, Scope, Send
 
 from db.unavailable import unavailable_cause
-from web.errors import (
-    RETRY_AFTER_DATABASE,
-    RETRY_AFTER_DRAINING,
-    RETRY_AFTER_STREAMS,
-    raw_headers,
-    retry_after,
-)
 from web.live.channel import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
 from web.live.hub import LiveHub, Stream, live_hub
 from web.overrides.litestar_entry import run_before_send
@@ -41,6 +34,13 @@ from web.overrides.sessions import read_session
 from web.plumbing.client import client_address
 from web.plumbing.deps import DB, SESSION_USER_KEY, settings_of, signed_in_id
 from web.plumbing.logs import log_failure, note_started
+from web.plumbing.replies import (
+    RETRY_AFTER_DATABASE,
+    RETRY_AFTER_DRAINING,
+    RETRY_AFTER_STREAMS,
+    raw_headers,
+    retry_after,
+)
 from web.services import sync
 from web.services.sync import Replay
 

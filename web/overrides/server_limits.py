@@ -48,7 +48,7 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from web.errors import RETRY_AFTER_CONNECTIONS, retry_after
+from web.plumbing.replies import RETRY_AFTER_CONNECTIONS, retry_after
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol

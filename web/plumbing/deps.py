@@ -32,6 +32,7 @@ from web.services.pictures.storage import MediaStore
 from web.settings import Settings
 
 SESSION_USER_KEY = "uid"
+CALLER_KEY = "api_caller"  # scope state: the API caller the Bearer guard let in
 
 DB = NamedDependency[Session]
 CurrentViewer = NamedDependency[Viewer | None]

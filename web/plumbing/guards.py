@@ -15,9 +15,8 @@ from litestar.enums import ScopeType
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from web.api.common import CALLER_KEY
 from web.plumbing.client import client_address
-from web.plumbing.deps import settings_of, signed_in_id
+from web.plumbing.deps import CALLER_KEY, settings_of, signed_in_id
 from web.plumbing.throttle import Throttled, throttle_of, uploads_per_member
 from web.services.accounts.tokens import ApiCaller
 

@@ -15,7 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from db.models import is_id
-from web.errors import wants_json
+from web.plumbing.replies import wants_json
 
 
 def _not_an_id(value: object) -> bool:

@@ -23,11 +23,12 @@ from litestar.status_codes import (
 )
 from msgspec import Struct
 
-from web.errors import RETRY_AFTER_HASHING, Answer, retry_after
+from web.errors import Answer
 from web.overrides.csrf_token import new_token, pending_token, use_token
 from web.overrides.sessions import renew_session_id
 from web.plumbing.client import client_address
 from web.plumbing.deps import DB, SESSION_USER_KEY, CurrentViewer
+from web.plumbing.replies import RETRY_AFTER_HASHING, retry_after
 from web.plumbing.throttle import (
     LOGIN_PER_ADDRESS,
     LOGIN_PER_HANDLE,

@@ -14,9 +14,9 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
-from web.errors import service_headers
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_UPLOAD
+from web.plumbing.replies import service_headers
 from web.routes.profile_page import actor_of, done, profile_response, refused
 from web.services import imaging
 from web.services.accounts import members
