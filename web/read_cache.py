@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from db.models import ProfilePicture, SyncEvent, User
+from web.handle_ids import HandleIds
 from web.live.channel import RESYNC
 from web.services.accounts import members
 from web.services.pictures.avatars import Avatar
@@ -93,6 +94,7 @@ class ReadCache:
         self._lock = threading.Lock()
         self._generation = 0  # up by one on every drop
         self.files = FileCache()
+        self.handles = HandleIds(engine)  # the stable avatar URL's handles (web/handle_ids.py)
         _caches.add(self)
 
     def get(self, user_id: int) -> MemberReads | None:
@@ -128,6 +130,7 @@ class ReadCache:
         with self._lock:
             self._generation += 1
             self._missing.clear()
+        self.handles.forget_missing()
 
     def forget(self, user_ids: set[int]) -> None:
         with self._lock:
