@@ -43,6 +43,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from db.models import ProfilePicture
+from web.handle_ids import HandleIds
 from web.live.channel import RESYNC
 from web.services.accounts import members
 from web.services.commits import Change
@@ -93,6 +94,7 @@ class ReadCache:
         self._generation = 0  # up by one on every drop
         self._own: OrderedDict[int, None] = OrderedDict()  # event ids dropped at their commit
         self.files = FileCache()
+        self.handles = HandleIds(engine)  # the stable avatar URL's handles (web/handle_ids.py)
 
     def get(self, user_id: int) -> MemberReads | None:
         with self._lock:
@@ -127,6 +129,7 @@ class ReadCache:
         with self._lock:
             self._generation += 1
             self._missing.clear()
+        self.handles.forget_missing()
 
     def forget(self, user_ids: set[int]) -> None:
         with self._lock:

@@ -22,6 +22,9 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
+    # No other site may load what we answer as an image or script (a page, a master, an error);
+    # the public picture files and the avatar URL say `cross-origin` themselves.
+    "Cross-Origin-Resource-Policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"  # production only: development is plain HTTP
 

@@ -25,7 +25,11 @@ from web.services.pictures.storage import MediaStore
 
 THUMB_PX = 80  # the history rows' 40 px pictures, at 2x
 # A member's own files, deleted versions' included: for their eyes only, never kept by others.
-OWN_HEADERS = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+OWN_HEADERS = {
+    "Cache-Control": "private, max-age=3600",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Resource-Policy": "same-origin",  # no other site may load a private master
+}
 
 
 @dataclass

@@ -30,7 +30,8 @@ MEDIA_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     # Opened directly, a picture runs nothing and loads nothing.
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
-    "Cross-Origin-Resource-Policy": "same-site",
+    # Public files, meant to be embedded anywhere: other apps and emails (web/routes/avatar_url.py).
+    "Cross-Origin-Resource-Policy": "cross-origin",
 }
 
 
