@@ -35,8 +35,8 @@ from tests.e2e.pages import sign_in  # noqa: E402
 from tests.factories import jpeg  # noqa: E402
 from tests.private_redis import PrivateRedis, private_redis  # noqa: E402
 from tests.services import fresh_postgres_database  # noqa: E402
-from web.app import store_redis  # noqa: E402
 from web.plumbing.session_store import DatabaseStore  # noqa: E402
+from web.plumbing.stores import store_redis  # noqa: E402
 
 LIMIT = 5
 SESSION = 14 * 86400

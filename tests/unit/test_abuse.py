@@ -534,8 +534,16 @@ def test_a_new_token_is_shown_in_the_answer_and_never_stored_in_the_session(
 def test_csrf_exclusion_is_anchored_to_the_api(app: Litestar) -> None:
     assert app.csrf_config is not None
     # The API (tokens, no cookies), and the GET-only paths that render no form and skip the
-    # session too (issue 15: no token cookie minted per fragment or file). Each one anchored.
-    assert app.csrf_config.exclude == ["^/api/", "^/components/", "^/media/", "^/static/"]
+    # session too (issue 15: no token cookie minted per fragment or file; the public avatar
+    # URLs likewise). Each one anchored.
+    assert app.csrf_config.exclude == [
+        "^/api/",
+        "^/components/",
+        "^/media/",
+        "^/static/",
+        "^/avatar/",
+        "^/members/[^/]+/avatar$",
+    ]
 
 
 @pytest.mark.parametrize("path", ["/no-such-page", "/api/no-such-path", "/healthz"])

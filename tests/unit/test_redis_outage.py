@@ -24,8 +24,9 @@ from tests.forms import log_in, upload
 from tests.html import one
 from tests.private_redis import PrivateRedis
 from tests.services import fresh_redis_prefix
-from web.app import REDIS_TIMEOUT, create_app
+from web.app import create_app
 from web.plumbing.fallback_store import FallbackStore
+from web.plumbing.stores import REDIS_TIMEOUT
 from web.plumbing.throttle import key_of, uploads_per_member
 from web.settings import Settings
 
