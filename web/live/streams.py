@@ -34,7 +34,7 @@ class StreamRegistry:
         self.streams: set[Stream] = set()
         self.per_client: dict[str, int] = {}  # open streams per client address (the cap)
         self.draining = False  # the server is stopping: no stream is opened
-        self.ended: list[Stream] = []  # closed since the last save: their rows are closed then
+        self._ended: list[Stream] = []  # closed since the last save: their rows are closed then
         self._watchers: list[Callable[[bytes], None]] = []
 
     def admit(self, address: str, cap: int) -> bool:
@@ -65,7 +65,16 @@ class StreamRegistry:
         """Forget an ended stream; its row is closed on the next save."""
         if stream in self.streams:
             self.streams.remove(stream)
-            self.ended.append(stream)
+            self._ended.append(stream)
+
+    def take_ended(self) -> list[Stream]:
+        """The streams closed since the last call, for their rows to be closed."""
+        ended, self._ended = self._ended, []
+        return ended
+
+    def put_back(self, ended: list[Stream]) -> None:
+        """Ended streams whose rows could not be written: first in line for the next save."""
+        self._ended[:0] = ended
 
     def watch(self, watcher: Callable[[bytes], None]) -> None:
         """Also hand every delivered frame to `watcher` (the read cache: web/read_cache.py),

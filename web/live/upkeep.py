@@ -58,8 +58,7 @@ class Upkeep:
         # A visitor's tab (no member) is never saved: anonymous streams cost no row, however
         # many are opened; /admin/sync lists members' tabs.
         registry = self.registry
-        closed = [s for s in registry.ended if s.tab.viewer_id is not None]
-        registry.ended = []
+        closed = [s for s in registry.take_ended() if s.tab.viewer_id is not None]
         pending = [s for s in (*registry.streams, *closed) if not s.saved and s.tab.viewer_id]
         live = [s.tab for s in registry.streams if s.saved]
         try:
@@ -67,7 +66,7 @@ class Upkeep:
                 self._save, [s.tab for s in pending], live, [s.tab for s in closed]
             )
         except BaseException:
-            registry.ended[:0] = closed  # saved on the next tick instead
+            registry.put_back(closed)  # saved on the next tick instead
             raise
         for stream in pending:
             stream.saved = True
