@@ -26,6 +26,7 @@ from db.types import utcnow
 from tests.factories import add_member
 from tests.forms import log_in
 from tests.html import one
+from web.live import freezer
 from web.live import hub as live_hub
 from web.live.channel import CHANNEL, KEEPALIVE
 from web.live.hub import LiveHub
@@ -315,7 +316,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_then_replays(
 async def test_every_so_many_new_streams_are_frozen_out_of_the_collectors_walks(
     app: Litestar, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(live_hub, "FREEZE_EVERY", 2)
+    monkeypatch.setattr(freezer, "FREEZE_EVERY", 2)
     async with running(app) as open_stream:
         gc.unfreeze()
         first = open_stream()

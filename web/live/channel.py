@@ -5,7 +5,7 @@ The process's hub alone subscribes to the channel; it puts each event, once and 
 (web/live/feed.py), into every stream's small queue. A stream is that queue, the request's own
 task and one task waiting for the disconnect; keep-alives come from one process-wide timer through
 the same queues, so an idle stream holds no timer. The streams: web/live/events.py and
-web/live/hub.py; the Redis transport: web/live/transport.py.
+web/live/streams.py; the Redis transport: web/live/transport.py.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def opening_frames(replay: Replay) -> bytes:
 
 class LiveSubscriber:
     """One stream's queue, lean because thousands are open at once: a list and, while the
-    stream waits, one future. The hub fills it (LiveHub.deliver); the plugin never sees it.
+    stream waits, one future. The hub fills it (StreamRegistry.deliver); the plugin never sees it.
 
     It never blocks the fan-out: a stream more than `max_backlog` frames behind is closed,
     and its tab reconnects and replays.
@@ -118,7 +118,8 @@ def redis_transport(settings: Settings, redis: Redis) -> RedisTransport:
 
 def channels_plugin(backend: ChannelsBackend) -> ChannelsPlugin:
     """The plugin carries frames between the transport and the hub, which alone subscribes (one
-    unbounded queue it reads at once) and fans out to the streams: see web/live/hub.py."""
+    unbounded queue it reads at once: web/live/link.py) and fans out to the streams
+    (web/live/streams.py)."""
     return ChannelsPlugin(backend=backend, channels=[CHANNEL])
 
 

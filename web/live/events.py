@@ -28,7 +28,8 @@ from litestar.types import Message, Receive, Scope, Send
 
 from db.unavailable import unavailable_cause
 from web.live.channel import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
-from web.live.hub import LiveHub, Stream, live_hub
+from web.live.hub import LiveHub, live_hub
+from web.live.streams import Stream
 from web.overrides.litestar_entry import run_before_send
 from web.overrides.sessions import read_session
 from web.plumbing.client import client_address

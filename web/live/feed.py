@@ -8,8 +8,8 @@ the feed reads what lies between from `sync_events` (ids commit in id order, see
 (re)subscribes and every CATCH_UP_SECONDS, for doorbells that never rang (Redis down, or a
 publish from the CLI while Redis was away).
 
-One task calls the feed (LiveHub._feed_streams), so catch-ups never overlap and nothing is
-delivered while one reads.
+One task calls the feed (BrokerLink._feed in web/live/link.py), so catch-ups never overlap and
+nothing is delivered while one reads.
 """
 
 from __future__ import annotations
