@@ -33,8 +33,14 @@ def rss(pid: int) -> int:
             status = Path(f"/proc/{each}/status").read_text()
         except OSError:  # ended meanwhile
             continue
+        # A process that has ended but not been reaped (a zombie) has no VmRSS line.
         total += next(
-            int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:")
+            (
+                int(line.split()[1]) * 1024
+                for line in status.splitlines()
+                if line.startswith("VmRSS:")
+            ),
+            0,
         )
     return total
 
