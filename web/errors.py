@@ -69,6 +69,12 @@ STORE_DOWN_NOTHING_SAVED = (
 )
 STALE = "The picture changed after the given updatedAt; `current` is what it is now."
 CSRF_FAILED = "CSRF token verification failed"  # Litestar's CSRF middleware's detail
+# A person's page for the HTTP errors a link or a typed address meets (the others keep
+# Litestar's answer: they come from forms and scripts, which show or read the detail).
+PAGES_FOR = {
+    404: ("Page not found", "There is nothing at this address: it may be mistyped, or gone."),
+    405: ("Not here", "This address does not answer that kind of request."),
+}
 _API_DETAILS = {
     404: "There is nothing at this path; /schema lists the API's paths.",
     405: "This path does not take that method.",
@@ -219,6 +225,10 @@ def _verb_only(detail: str) -> str:
 def _page_of(request: Request[Any, Any, Any], error: Exception, answer: Answer) -> Response[Any]:
     if isinstance(error, HTTPException) and answer.status == 403:
         return _forbidden(request, answer)
+    if isinstance(error, HTTPException) and answer.status in PAGES_FOR:
+        heading, sentence = PAGES_FOR[answer.status]
+        context = {"heading": heading, "sentence": sentence}
+        return Template("http_error.html", context=context, status_code=answer.status)
     if isinstance(error, HTTPException):
         return create_exception_response(request, error)  # Litestar's usual answer
     sentence, headers = answer.detail, answer.headers
