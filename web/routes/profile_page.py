@@ -73,6 +73,8 @@ def profile_response(
     status: int = 200,
     *,
     upload_error: str | None = None,
+    link_error: str | None = None,
+    link_url: str = "",
     notices: list[dict[str, Any]] | None = None,
 ) -> Template:
     """The profile page, whole for a browser, its main part (+ header avatar) for htmx.
@@ -84,6 +86,8 @@ def profile_response(
         "history_items": reads.history(db, user_id),
         "deleted_items": reads.deleted(db, user_id),
         "upload_error": upload_error,
+        "link_error": link_error,  # the link form's refusal, shown with the link as typed
+        "link_url": link_url,
         "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
         # The form downsizes bigger still photos in the browser first (static/js/downsize.js).
         "max_bytes": settings_of(request.app.state).max_upload_bytes,
