@@ -208,4 +208,6 @@ def test_each_fetch_counts_in_the_upload_allowance(
     with TestClient(create_app(replace(loopback, uploads_per_minute=1))) as client:
         log_in(client, "alice")
         assert post(client, "/profile/picture/from-link", pictureUrl=url).status_code == 415
-        assert post(client, "/profile/picture/from-link", pictureUrl=url).status_code == 429
+        refused = post(client, "/profile/picture/from-link", pictureUrl=url)
+        assert refused.status_code == 429
+        assert 'id="link-error"' in refused.text  # said in the form that was sent
