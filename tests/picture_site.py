@@ -4,7 +4,8 @@ Each path is one behaviour: `/photo.jpg` a picture, `/page.html` a page, `/missi
 `/chunked?bytes=N` and `/unframed?bytes=N` a body with no Content-Length (chunked, or ended
 by closing), `/lying?claim=C&bytes=N` a Content-Length that is not the body's, `/drip` a byte a
 second, `/gzip` a compressed picture, `/redirect/N` N redirects before the picture (N >= 1),
-`/to?location=L` one redirect to L. The site records the Host header and path of every
+`/to?location=L` one redirect to L, `/real/ANY/NAME` the site's `picture` (PHOTO unless set:
+a decodable photo for the app's tests). The site records the Host header and path of every
 request (`seen`). `silent_listener` accepts connections and never answers; `certificates`
 makes a CA and a certificate for some names with the openssl command.
 """
@@ -34,6 +35,7 @@ class PictureSite(ThreadingHTTPServer):
         super().__init__((host, 0), _Handler)
         self.seen: list[tuple[str, str]] = []
         self.sni: list[str | None] = []
+        self.picture = PHOTO
 
     @property
     def port(self) -> int:
@@ -74,6 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def route_photo_jpg(self, rest: str, query: dict[str, str]) -> None:
         self.answer(200, "image/jpeg", PHOTO)
+
+    def route_real(self, rest: str, query: dict[str, str]) -> None:
+        self.answer(200, "image/jpeg", self.server.picture)
 
     def route_page_html(self, rest: str, query: dict[str, str]) -> None:
         self.answer(200, "text/html; charset=utf-8", b"<!doctype html><title>Hi</title>")

@@ -55,6 +55,7 @@ from web.plumbing.replies import (
 )
 from web.plumbing.throttle import Throttled
 from web.services import imaging
+from web.services.fetch import FetchError
 from web.services.pictures import idempotency
 from web.services.pictures.access import PictureError
 from web.services.pictures.changes import StaleUpdate
@@ -75,6 +76,9 @@ PAGES_FOR = {
     404: ("Page not found", "There is nothing at this address: it may be mistyped, or gone."),
     405: ("Not here", "This address does not answer that kind of request."),
 }
+# A link not fetched: the link is the client's to fix (422; a malformed one too, as the body
+# itself was well-formed), but for what the link led to: not a picture, too large, too slow.
+FETCH_STATUS = {"not_a_picture": 415, "too_large": 413, "timeout": 504}
 _API_DETAILS = {
     404: "There is nothing at this path; /schema lists the API's paths.",
     405: "This path does not take that method.",
@@ -102,11 +106,18 @@ def answer_of(request: Request[Any, Any, Any], error: Exception) -> Answer | Non
         return Answer(429, error.detail, retry_after(error.retry_after))
     if isinstance(error, StaleUpdate):
         return Answer(409, STALE)
+    if isinstance(error, FetchError):
+        return Answer(fetch_status(error), error.message)
     if isinstance(error, imaging.ImageRejected | PictureError | idempotency.IdempotencyError):
         return Answer(error.status, error.message, service_headers(error.status))
     if isinstance(error, HTTPException) and error.status_code != 500:
         return Answer(error.status_code, _detail_of(request, error), dict(error.headers or {}))
     return None
+
+
+def fetch_status(error: FetchError) -> int:
+    """The status of a link that was not fetched (the form shows it with the same status)."""
+    return FETCH_STATUS.get(error.code, 422)
 
 
 def _database_away(request: Request[Any, Any, Any], error: SQLAlchemyError) -> Answer | None:

@@ -59,6 +59,10 @@ class Settings:
     image_cpu_seconds: int = 10
     image_deadline_seconds: int = 20
     image_workers: int = 0
+    # Networks a pasted link may reach besides the public internet (web/services/fetch/): none
+    # by default; an intranet's picture server, or loopback in tests. Seconds a fetch may take.
+    fetch_allowed_networks: tuple[Network, ...] = ()
+    fetch_deadline_seconds: int = 10
 
     # How passwords are hashed: Argon2id, or (tests only) a fast insecure hash.
     password_hasher: str = ARGON2
@@ -204,6 +208,8 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str], object]], ..
     ("image_cpu_seconds", "IMAGE_CPU_SECONDS", _positive_int),
     ("image_deadline_seconds", "IMAGE_DEADLINE_SECONDS", _positive_int),
     ("image_workers", "IMAGE_WORKERS", _workers),
+    ("fetch_allowed_networks", "FETCH_ALLOWED_NETWORKS", _networks),
+    ("fetch_deadline_seconds", "FETCH_DEADLINE_SECONDS", _positive_int),
     ("password_hasher", "PASSWORD_HASHER", _password_hasher),
 )
 

@@ -75,7 +75,26 @@ def api_schema(api_app: Litestar, settings: Settings) -> Any:
                             "expected-statuses": ["2xx", 401, 403, 404, 409, 429, *NOT_A_PICTURE]
                         }
                     },
-                }
+                },
+                {
+                    # A schema-valid link may lead nowhere, or to no picture (web/errors.py).
+                    "include-operation-id": "importPicture",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": [
+                                "2xx",
+                                401,
+                                403,
+                                404,
+                                409,
+                                422,
+                                429,
+                                504,
+                                *NOT_A_PICTURE,
+                            ]
+                        }
+                    },
+                },
             ],
         }
     )

@@ -168,3 +168,21 @@ def test_readme_lists_every_variable_with_its_default() -> None:
         default = defaults[field]
         if isinstance(default, int | str) and not isinstance(default, bool) and default:
             assert rows[name].startswith(f"`{default}`"), (name, rows[name])
+
+
+def test_fetch_settings_default_to_no_network_and_10_s(tmp_path: Path) -> None:
+    settings = Settings.from_env({"VAR_DIR": str(tmp_path)})
+    assert (settings.fetch_allowed_networks, settings.fetch_deadline_seconds) == ((), 10)
+    env = {"FETCH_ALLOWED_NETWORKS": "127.0.0.0/8, 10.1.0.0/16", "FETCH_DEADLINE_SECONDS": "3"}
+    read = Settings.from_env({"VAR_DIR": str(tmp_path), **env})
+    assert [str(network) for network in read.fetch_allowed_networks] == [
+        "127.0.0.0/8",
+        "10.1.0.0/16",
+    ]
+    assert read.fetch_deadline_seconds == 3
+
+
+@pytest.mark.parametrize("raw", ["10.0.0.0/33", "intranet", "127.0.0.0/8,,fe80::/200"])
+def test_a_bad_fetch_network_refuses_to_start_naming_it(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(SettingsError, match="FETCH_ALLOWED_NETWORKS: .* is not an address or CIDR"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "FETCH_ALLOWED_NETWORKS": raw})

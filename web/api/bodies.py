@@ -150,6 +150,21 @@ class UpdatePicture(Struct, rename="camel"):
     updated_at: Timestamp
 
 
+class ImportPicture(Struct, rename="camel"):
+    """Fetch the picture at `url` and make it the member's picture, as uploading it would."""
+
+    user_id: UserId
+    url: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=2048,
+            description="An http:// or https:// link to a picture on the public internet.",
+            examples=["https://example.org/photos/me.jpg"],
+        ),
+    ]
+
+
 class DeletePicture(Struct, rename="camel"):
     """Soft-delete the member's current picture; the previous version (or the default avatar)
     takes its place.

@@ -22,6 +22,7 @@ from db.models import MAX_ID
 from web.api.bodies import (
     DeletePicture,
     History,
+    ImportPicture,
     PictureState,
     SyncAnswer,
     SyncPicture,
@@ -36,7 +37,7 @@ from web.api.errors import ERROR_TEXT, conflict_doc, error_docs
 from web.plumbing.deps import DB, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
 from web.services.accounts.tokens import ApiCaller
-from web.services.pictures import changes, reads, uploads
+from web.services.pictures import changes, from_link, reads, uploads
 
 Caller = NamedDependency[ApiCaller]
 PathUserId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="The member's id.")]
@@ -59,6 +60,18 @@ REPLAYED_DOC = ResponseHeader(
     documentation_only=True,
     description="`true` when this is the stored answer to an earlier request with the same key.",
 )
+
+IMPORT_TEXTS = {
+    409: "A request with this Idempotency-Key is still running, or another change took the "
+    "version number first; retry.",
+    413: "The picture at the link is larger than the upload limit.",
+    415: "The link is not a picture (its bytes decide, as for an upload).",
+    422: "The link cannot be fetched: not http(s), not a public address, too many redirects, "
+    "an error status, unreachable or a broken answer; or the picture is refused like an "
+    "upload; or the Idempotency-Key was used for other bytes.",
+    429: ERROR_TEXT[429] + " Or a fetch for this member is still running.",
+    504: "The link did not answer within the fetch deadline.",
+}
 
 
 class UploadForm(Struct, rename="camel"):
@@ -123,6 +136,46 @@ class ApiController(Controller):
             user_id=int(data.user_id),
             file=data.profile_picture.file,
             original_name=data.profile_picture.filename,
+            limits=settings.image_limits(),
+            scan=uploads.scanner(settings.clamd_socket),
+            idempotency_key=idempotency_key,
+        )
+        replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
+        return Response(state_body(done.state, media), status_code=201, headers=replayed)
+
+    @post(
+        "/import-picture",
+        before_request=strict_json_body,
+        operation_id="importPicture",
+        sync_to_thread=True,
+        guards=[upload_allowance],
+        status_code=201,
+        summary="Fetch a picture from a link and make it the picture",
+        response_headers=[REPLAYED_DOC],
+        responses=error_docs(404, 409, 413, 415, 422, 429, 503, 504, texts=IMPORT_TEXTS),
+    )
+    def import_picture(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        caller: Caller,
+        media: Media,
+        data: JSONBody[ImportPicture],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[PictureState]:
+        """The server fetches `url` (http or https, public addresses only, redirects checked,
+        size and time capped) and keeps the bytes exactly as upload-picture keeps a file: the
+        same checks, answer, live update and `Idempotency-Key` (a retry fetches again; the
+        same bytes get the first answer). History names the version after the link's last
+        path segment. Counted in the member's upload limit; one fetch at a time per member."""
+        settings = settings_of(request.app.state)
+        done = from_link.import_from_link(
+            db,
+            media_of(request.app.state),
+            actor=caller.actor,
+            user_id=int(data.user_id),
+            url=data.url,
+            fetching=from_link.fetching_of(settings),
             limits=settings.image_limits(),
             scan=uploads.scanner(settings.clamd_socket),
             idempotency_key=idempotency_key,

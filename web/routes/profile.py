@@ -14,13 +14,15 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
+from web.errors import fetch_status
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_UPLOAD
 from web.plumbing.replies import service_headers
 from web.routes.profile_page import actor_of, done, profile_response, refused
 from web.services import imaging
 from web.services.accounts import members
-from web.services.pictures import changes, uploads
+from web.services.fetch import FetchError
+from web.services.pictures import changes, from_link, uploads
 from web.services.pictures.access import PictureError
 
 
@@ -30,6 +32,11 @@ class UploadForm:
     cropX: str = ""  # noqa: N815
     cropY: str = ""  # noqa: N815
     cropSize: str = ""  # noqa: N815
+
+
+@dataclass
+class LinkForm:
+    pictureUrl: str = ""  # noqa: N815  (like the upload form's field names)
 
 
 @dataclass
@@ -88,6 +95,37 @@ class ProfileController(Controller):
             return refused(request, db, viewer, error)
         message = f"Version {uploaded.version} uploaded."
         return done(request, db, viewer, message)
+
+    @post("/picture/from-link", sync_to_thread=True, opt={FORM_UPLOAD: True})
+    def from_link(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        viewer: SignedIn,
+        data: URLEncodedBody[LinkForm],
+    ) -> Template | Redirect:
+        """The picture at a pasted link, kept like an upload. A refusal shows the whole page
+        again with the sentence in the link form and the link as typed."""
+        settings = settings_of(request.app.state)
+        try:
+            uploaded = from_link.import_from_link(
+                db,
+                media_of(request.app.state),
+                actor=actor_of(request, viewer),
+                user_id=viewer.id,
+                url=data.pictureUrl,
+                fetching=from_link.fetching_of(settings),
+                limits=settings.image_limits(),
+                scan=uploads.scanner(settings.clamd_socket),
+            )
+        except (FetchError, imaging.ImageRejected, PictureError) as error:
+            status = fetch_status(error) if isinstance(error, FetchError) else error.status
+            page = profile_response(
+                request, db, viewer.id, status, link_error=error.message, link_url=data.pictureUrl
+            )
+            page.headers.update(service_headers(status))
+            return page
+        return done(request, db, viewer, f"Version {uploaded.version} made from the link.")
 
     @post("/picture/suggest-crop", sync_to_thread=True, opt={"upload": True, FORM_UPLOAD: True})
     def suggest_crop(

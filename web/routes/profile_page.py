@@ -32,6 +32,7 @@ RATE_LIMITED = "You have uploaded many pictures in a short time: please wait a m
 
 Message = str | dict[str, Any]
 PROFILE = "/profile"
+LINK_FORM = "/profile/picture/from-link"  # the link form's action
 TOKENS = "/profile/tokens"  # the member's API tokens: a page of its own
 
 
@@ -73,6 +74,8 @@ def profile_response(
     status: int = 200,
     *,
     upload_error: str | None = None,
+    link_error: str | None = None,
+    link_url: str = "",
     notices: list[dict[str, Any]] | None = None,
 ) -> Template:
     """The profile page, whole for a browser, its main part (+ header avatar) for htmx.
@@ -84,6 +87,8 @@ def profile_response(
         "history_items": reads.history(db, user_id),
         "deleted_items": reads.deleted(db, user_id),
         "upload_error": upload_error,
+        "link_error": link_error,  # the link form's refusal, shown with the link as typed
+        "link_url": link_url,
         "max_mib": round(settings_of(request.app.state).max_upload_bytes / 2**20, 1),
         # The form downsizes bigger still photos in the browser first (static/js/downsize.js).
         "max_bytes": settings_of(request.app.state).max_upload_bytes,
@@ -148,8 +153,17 @@ def store_refused(request: Request[Any, Any, Any], answer: Answer) -> Response[A
 def _refused_on_profile(
     request: Request[Any, Any, Any], user_id: int, answer: Answer, message: str
 ) -> Template:
+    # Said in the form that was sent (refused before its body was read: the link is not known).
+    link = request.url.path == LINK_FORM
     with Session(engine_of(request.app.state)) as db:
-        page = profile_response(request, db, user_id, answer.status, upload_error=message)
+        page = profile_response(
+            request,
+            db,
+            user_id,
+            answer.status,
+            upload_error=None if link else message,
+            link_error=message if link else None,
+        )
     page.headers.update(answer.headers)
     page_token(request, page)  # refused before the CSRF middleware set the page's token
     return page
