@@ -219,3 +219,27 @@ def test_each_fetch_counts_in_the_upload_allowance(
         refused = post(client, "/profile/picture/from-link", pictureUrl=url)
         assert refused.status_code == 429
         assert 'id="link-error"' in refused.text  # said in the form that was sent
+
+
+def test_the_server_keeps_answering_while_a_link_drips(
+    loopback: Settings, db: Session, alice: int, site: PictureSite
+) -> None:
+    """The fetch runs in a worker thread: /healthz stays under 200 ms throughout the drip."""
+    token = make_token(db, alice)
+    answers: list[Any] = []
+    pings: list[float] = []
+    with TestClient(create_app(loopback)) as client:
+        slow = f"http://127.0.0.1:{site.port}/drip"
+        fetch = threading.Thread(
+            target=lambda: answers.append(import_picture(client, token, alice, slow))
+        )
+        fetch.start()
+        while fetch.is_alive():
+            started = time.monotonic()
+            assert client.get("/healthz").status_code == 200
+            pings.append(time.monotonic() - started)
+            time.sleep(0.05)
+        fetch.join()
+    problem(answers[0], 504)
+    assert len(pings) >= 5, pings
+    assert max(pings) < 0.2, f"/healthz took {max(pings) * 1000:.0f} ms during the drip"
