@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
 
 from db.engine import POOL_CAPACITY, make_engine
+from web.caches.reads import ReadCache
 from web.live.channel import channels_plugin, transport
 from web.live.hub import LiveHub
 from web.overrides.sessions import STATE_KEY as SESSION_CONFIG
@@ -26,7 +27,6 @@ from web.plumbing.fallback_store import MemoryPurger
 from web.plumbing.logs import configure_logging
 from web.plumbing.stores import app_stores
 from web.plumbing.templating import templates
-from web.read_cache import ReadCache
 from web.routes.components import FragmentCache
 from web.services.accounts.hashing import HashQueue
 from web.services.accounts.passwords import HASHING_SLOTS

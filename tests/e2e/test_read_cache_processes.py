@@ -1,4 +1,4 @@
-"""The read cache across processes (web/read_cache.py), with no Redis: two real servers on one
+"""The read cache across processes (web/caches/reads.py), with no Redis: two real servers on one
 database. The process that makes a change answers from the database's new state at once; the
 other one within the feed's CATCH_UP_SECONDS, and never a deleted picture after that."""
 

@@ -437,7 +437,7 @@ def test_versioned_refetch_of_a_cached_version_does_not_touch_the_database(
     client: TestClient[Any], app: Litestar, alice: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = client.get(f"/components/avatar/{alice}?size=sm&v=0")
-    monkeypatch.setattr("web.read_cache.read_member", _no_database)
+    monkeypatch.setattr("web.caches.reads.read_member", _no_database)
     again = client.get(f"/components/avatar/{alice}?size=sm&v=0")
     assert again.status_code == 200
     assert again.text == first.text

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ("web", "db")
 DOMAIN = ("web.services", "db")
 HTTP = ("litestar", "jinja2", "uvicorn", "web.routes", "web.plumbing", "web.overrides", "web.live")
-HTTP += ("web.api", "web.app", "web.errors", "web.cli", "web.read_cache")
+HTTP += ("web.api", "web.app", "web.errors", "web.cli", "web.caches")
 MAX_FUNCTION_LINES = 40
 MAX_MODULE_LINES = 300
 

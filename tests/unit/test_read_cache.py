@@ -1,4 +1,4 @@
-"""The read cache (web/read_cache.py): filled from the database, dropped by every change this
+"""The read cache (web/caches/reads.py): filled from the database, dropped by every change this
 process commits or its hub delivers, bounded, and never a second truth."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from sqlmodel import Session, col, select
 
 from db.models import SyncEvent, User, UserProfile
 from tests.factories import add_member
+from web.caches.reads import MISSING_SECONDS, NO_MEMBER, FileCache, ReadCache, read_member
 from web.live.channel import RESYNC, sse_frame
 from web.live.feed import CATCH_UP_SECONDS
 from web.live.hub import live_hub
-from web.read_cache import MISSING_SECONDS, NO_MEMBER, FileCache, ReadCache, read_member
 from web.services.commits import Change
 from web.services.sync import record_change
 
@@ -35,7 +35,7 @@ def test_a_cached_member_is_answered_without_the_database(
     client: TestClient[Any], app: Litestar, alice: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = client.get(f"/components/avatar/{alice}")
-    monkeypatch.setattr("web.read_cache.read_member", _no_database)
+    monkeypatch.setattr("web.caches.reads.read_member", _no_database)
     again = client.get(
         f"/components/avatar/{alice}", headers={"If-None-Match": first.headers["etag"]}
     )
@@ -106,7 +106,7 @@ def test_a_read_that_raced_a_drop_is_not_kept(
         cache.forget({user_id})  # a change committed while we were reading
         return reads
 
-    monkeypatch.setattr("web.read_cache.read_member", read_then_changed)
+    monkeypatch.setattr("web.caches.reads.read_member", read_then_changed)
     assert cache.load(alice).avatar is not None  # answered...
     assert cache.get(alice) is None  # ...but not kept
 
@@ -140,7 +140,7 @@ def test_an_unknown_member_asked_for_again_and_again_reads_the_database_once(
         reads.append(user_id)
         return read_member(engine, user_id)
 
-    monkeypatch.setattr("web.read_cache.read_member", counted)
+    monkeypatch.setattr("web.caches.reads.read_member", counted)
     statuses = {client.get("/components/avatar/999").status_code for _ in range(20)}
     statuses |= {client.get("/media/avatars/999/abc-64.webp").status_code for _ in range(20)}
     assert statuses == {404}
@@ -150,7 +150,7 @@ def test_an_unknown_member_asked_for_again_and_again_reads_the_database_once(
 def test_missing_ids_are_bounded_and_never_push_out_a_member(
     app: Litestar, alice: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("web.read_cache.MISSING", 3)
+    monkeypatch.setattr("web.caches.reads.MISSING", 3)
     cache = ReadCache(app.state["engine"], capacity=1)
     cache.load(alice)
     for made_up in range(1000, 1010):

@@ -77,7 +77,7 @@ class StreamRegistry:
         self._ended[:0] = ended
 
     def watch(self, watcher: Callable[[bytes], None]) -> None:
-        """Also hand every delivered frame to `watcher` (the read cache: web/read_cache.py),
+        """Also hand every delivered frame to `watcher` (the read cache: web/caches/reads.py),
         first, on the event loop; it must not block."""
         self._watchers.append(watcher)
 

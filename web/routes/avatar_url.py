@@ -12,8 +12,8 @@ member without a picture (a neutral "?" for the initials): nothing says whether 
 There is no visibility preference to honour: every member is listed on the public directory.
 
 The hot path reads nothing from the database once cached: the member from the read cache
-(web/read_cache.py, as the avatar fragment does), the handle's id from its handle map
-(web/handle_ids.py). Every answer, refusals included, may be embedded by any site
+(web/caches/reads.py, as the avatar fragment does), the handle's id from its handle map
+(web/caches/handles.py). Every answer, refusals included, may be embedded by any site
 (`Cross-Origin-Resource-Policy: cross-origin`), as the variant files it points at may.
 """
 
@@ -38,8 +38,8 @@ from litestar.status_codes import (
 )
 
 from db.models import is_id
+from web.caches.reads import member_reads, read_cache
 from web.plumbing.deps import media_urls_of
-from web.read_cache import member_reads, read_cache
 from web.services.accounts.members import HANDLE_RE, normal_handle
 from web.services.imaging.types import VARIANT_PX
 from web.services.pictures.avatars import Avatar

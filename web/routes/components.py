@@ -5,7 +5,7 @@ member fetch it. Rendered fragments are cached by (member, size, lazy, picture_v
 live refetch names the version it wants (`?v=7`, added by static/js/live-sync.js): that URL's
 answer never changes, so it is `immutable`, the browser's cache serves the other tabs, and a
 cached version is answered without touching the database. Without `v`, the member's current
-version comes from the read cache (web/read_cache.py): on the event loop, no database read and
+version comes from the read cache (web/caches/reads.py): on the event loop, no database read and
 no worker thread unless the member is not cached.
 """
 
@@ -20,7 +20,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
-from web.read_cache import BytesLru, member_reads
+from web.caches.reads import BytesLru, member_reads
 
 Size = Literal["xs", "sm", "md", "lg"]
 FragmentKey = tuple[int, str, bool, int]

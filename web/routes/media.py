@@ -2,7 +2,7 @@
 store (disk or bucket), so any app process serves any picture.
 
 Whether a file may be served (a kept version uses it: else 410 or 404) comes from the read
-cache (web/read_cache.py), and a small file's bytes are kept in memory once read: a GET of a
+cache (web/caches/reads.py), and a small file's bytes are kept in memory once read: a GET of a
 cached picture is answered on the event loop, with no database read, no file open and no
 worker thread. The name is the hash of the content, so it is the ETag too.
 """
@@ -18,9 +18,9 @@ from litestar.params import FromPath
 from litestar.response import Stream
 from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_410_GONE
 
+from web.caches.reads import FileCache, ReadCache, read_cache
 from web.plumbing.deps import media_of
 from web.plumbing.media_files import send
-from web.read_cache import FileCache, ReadCache, read_cache
 from web.services.imaging.types import EXT_MIME
 from web.services.pictures.names import VARIANT_FILE, variant_key
 from web.services.pictures.storage import CHUNK, Blob, MediaStore

@@ -1,5 +1,5 @@
 """Member ids by handle, kept in memory for the stable avatar URL (`/members/{handle}/avatar`),
-so that a cached member's avatar costs no database read there either (web/read_cache.py holds
+so that a cached member's avatar costs no database read there either (web/caches/reads.py holds
 the rest of what it reads, by id).
 
 A handle never changes and no member is ever removed, so a handle found is kept for good (least
@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from db.models import User
 
 HANDLES = 10_000  # handles found, and apart from them handles not found; ~100 bytes each
-MISSING_SECONDS = 5.0  # as web/read_cache.py's
+MISSING_SECONDS = 5.0  # as web/caches/reads.py's
 V = TypeVar("V")
 NOT_A_MEMBER = 0  # what `get` answers for a handle known to be missing (ids start at 1)
 

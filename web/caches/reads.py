@@ -43,7 +43,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from db.models import ProfilePicture
-from web.handle_ids import HandleIds
+from web.caches.handles import HandleIds
 from web.live.channel import RESYNC
 from web.services.accounts import members
 from web.services.commits import Change
@@ -94,7 +94,7 @@ class ReadCache:
         self._generation = 0  # up by one on every drop
         self._own: OrderedDict[int, None] = OrderedDict()  # event ids dropped at their commit
         self.files = FileCache()
-        self.handles = HandleIds(engine)  # the stable avatar URL's handles (web/handle_ids.py)
+        self.handles = HandleIds(engine)  # the stable avatar URL's handles (web/caches/handles.py)
 
     def get(self, user_id: int) -> MemberReads | None:
         with self._lock:
