@@ -113,3 +113,20 @@ def test_token_made_on_the_tokens_page_works_until_revoked(
         assert refused.headers["www-authenticate"].startswith("Bearer")
     assert profile.evaluate("window.notReloaded") is True
     assert console_errors == []
+
+
+def test_the_member_id_and_a_new_token_copy_to_the_clipboard(
+    server: Server, alice: Member, profile: Page, console_errors: ConsoleErrors
+) -> None:
+    profile.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    profile.goto(f"{server.url}/profile/tokens")
+    expect(profile.locator("#member-id")).to_have_text(str(alice.id))
+    profile.get_by_role("button", name="Copy your member id").click()
+    expect(profile.get_by_role("button", name="Copy your member id")).to_have_text("Copied")
+    assert profile.evaluate("navigator.clipboard.readText()") == str(alice.id)
+    profile.get_by_label("Name of a new token").fill("Copied one")
+    profile.get_by_role("button", name="Create token").click()  # swapped in by htmx
+    token = profile.get_by_label("Your new token").input_value()
+    profile.get_by_role("button", name="Copy the token").click()
+    assert profile.evaluate("navigator.clipboard.readText()") == token
+    assert console_errors == []

@@ -59,6 +59,9 @@ def test_create_without_js_answers_with_the_page_showing_the_token_once(
     assert isinstance(token, str) and token.startswith("pps_")
     assert one(page, ".flash:not(.new-token)").get_text(strip=True) == "Token created."
     assert "not shown again" in one(page, ".new-token").get_text()
+    copy = one(page, ".new-token button[data-copy=new-token]")  # shown where JS can copy
+    assert copy.has_attr("hidden") and copy["aria-label"] == "Copy the token"
+    assert one(page, "code#member-id").get_text() == str(member)  # the API's userId
     assert state(client, token, member).status_code == 200  # it works at once
     again = client.get("/profile/tokens").text
     assert parse(again).select("input#new-token") == []
