@@ -1,7 +1,8 @@
 """The member's own page and the picture actions on it: upload, restore, delete.
 
-Each action works as a plain form post (303 back to /profile, the result in a flash) and, with
-htmx, as an in-place swap of the page's main part plus the header avatar.
+Each action works as a plain form post (303 back to /profile, the result in a flash, a refusal
+too: post/redirect/get) and, with htmx, as an in-place swap of the page's main part plus the
+header avatar.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from web.errors import fetch_status
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_UPLOAD
 from web.plumbing.replies import service_headers
-from web.routes.profile_page import actor_of, done, profile_response, refused
+from web.routes.profile_page import (
+    LINK,
+    UPLOAD,
+    actor_of,
+    done,
+    htmx,
+    profile_response,
+    refusal_redirect,
+    refused,
+)
 from web.services import imaging
 from web.services.accounts import members
 from web.services.fetch import FetchError
@@ -70,7 +80,7 @@ class ProfileController(Controller):
         db: DB,
         viewer: SignedIn,
         data: MultipartBody[UploadForm],
-    ) -> Template | Redirect | Response[Any]:
+    ) -> Response[Any]:
         settings = settings_of(request.app.state)
         file = data.profilePicture
         try:
@@ -86,6 +96,8 @@ class ProfileController(Controller):
                 scan=uploads.scanner(settings.clamd_socket),
             )
         except imaging.ImageRejected as error:
+            if not htmx(request):
+                return refusal_redirect(request, UPLOAD, error.message)
             page = profile_response(
                 request, db, viewer.id, error.status, upload_error=error.message
             )
@@ -103,9 +115,9 @@ class ProfileController(Controller):
         db: DB,
         viewer: SignedIn,
         data: URLEncodedBody[LinkForm],
-    ) -> Template | Redirect:
-        """The picture at a pasted link, kept like an upload. A refusal shows the whole page
-        again with the sentence in the link form and the link as typed."""
+    ) -> Response[Any]:
+        """The picture at a pasted link, kept like an upload. A refusal is said in the link
+        form, with the link as typed."""
         settings = settings_of(request.app.state)
         try:
             uploaded = from_link.import_from_link(
@@ -119,13 +131,16 @@ class ProfileController(Controller):
                 scan=uploads.scanner(settings.clamd_socket),
             )
         except (FetchError, imaging.ImageRejected, PictureError) as error:
+            if not htmx(request):
+                return refusal_redirect(request, LINK, error.message, value=data.pictureUrl)
             status = fetch_status(error) if isinstance(error, FetchError) else error.status
             page = profile_response(
                 request, db, viewer.id, status, link_error=error.message, link_url=data.pictureUrl
             )
             page.headers.update(service_headers(status))
             return page
-        return done(request, db, viewer, f"Version {uploaded.version} made from the link.")
+        message = f"Version {uploaded.version} made from the link."
+        return done(request, db, viewer, message)
 
     @post("/picture/suggest-crop", sync_to_thread=True, opt={"upload": True, FORM_UPLOAD: True})
     def suggest_crop(
