@@ -106,7 +106,7 @@ class ProfileController(Controller):
         except PictureError as error:  # another change of the member's came first
             return refused(request, db, viewer, error)
         message = f"Version {uploaded.version} uploaded."
-        return done(request, db, viewer, message)
+        return done(request, db, viewer, message, warnings=uploaded.warnings)
 
     @post("/picture/from-link", sync_to_thread=True, opt={FORM_UPLOAD: True})
     def from_link(
@@ -140,7 +140,7 @@ class ProfileController(Controller):
             page.headers.update(service_headers(status))
             return page
         message = f"Version {uploaded.version} made from the link."
-        return done(request, db, viewer, message)
+        return done(request, db, viewer, message, warnings=uploaded.warnings)
 
     @post("/picture/suggest-crop", sync_to_thread=True, opt={"upload": True, FORM_UPLOAD: True})
     def suggest_crop(

@@ -4,8 +4,8 @@ The picture, crop and token routes share these: answer htmx with the page's main
 header avatar) in place, or a plain form with a 303 back to /profile and the message as a flash
 (the open tabs heard of the change when its service committed: web/services/commits.py).
 Messages are the flash plugin's shape either way,
-`{"message": text or {"text", "undo_version", "undo_activate"}, "category": "ok" | "error"}`,
-and components/notice.html draws them.
+`{"message": text or {"text", "undo_version", "undo_activate"}, "category": "ok" | "error" |
+"warning"}`, and components/notice.html draws them.
 
 A form's refusal is said in the form: in place for htmx; for a plain form post by
 post/redirect/get (`refusal_redirect`), a 303 back to the form's page with the sentence (and
@@ -56,14 +56,17 @@ def done(
     category: str = "ok",
     status: int = 200,
     page: str = PROFILE,
+    warnings: tuple[imaging.PictureWarning, ...] = (),
 ) -> Template | Redirect:
     """After an action: answer htmx (the page's main part) or the plain form (303 back to
-    `page`: /profile, or /profile/tokens)."""
+    `page`: /profile, or /profile/tokens). `warnings` follow the message, each a notice."""
+    notices = [{"message": message, "category": category}]
+    notices += [{"message": warning.message, "category": "warning"} for warning in warnings]
     if htmx(request):
-        notice = {"message": message, "category": category}
         render = tokens_response if page == TOKENS else profile_response
-        return render(request, db, viewer.id, status, notices=[notice])
-    flash(request, message, category=category)
+        return render(request, db, viewer.id, status, notices=notices)
+    for notice in notices:
+        flash(request, notice["message"], category=str(notice["category"]))
     return Redirect(page, status_code=303)
 
 
@@ -142,6 +145,7 @@ def profile_response(
         "max_bytes": settings_of(request.app.state).max_upload_bytes,
         "max_pixels": imaging.Limits().max_pixels,
         "preferences": members.preferences_of(db, user_id),
+        "recommended_px": imaging.RECOMMENDED_MIN_PX,
         "notices": notices,
     }
     name = "profile_swap.html" if htmx(request) else "profile.html"

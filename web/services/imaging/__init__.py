@@ -15,6 +15,7 @@ from web.services.imaging.header import sniff_format
 from web.services.imaging.pipeline import DEFAULT_LIMITS, process, recrop, rotated, suggest_crop
 from web.services.imaging.results import MIME_TYPES
 from web.services.imaging.types import (
+    RECOMMENDED_MIN_PX,
     SIZES,
     VARIANT_PX,
     Ceilings,
@@ -22,6 +23,7 @@ from web.services.imaging.types import (
     ImageRejected,
     Limits,
     Master,
+    PictureWarning,
     Processed,
     Suggestion,
     Variant,
@@ -32,6 +34,7 @@ from web.services.imaging.types import (
 __all__ = [
     "DEFAULT_LIMITS",
     "MIME_TYPES",
+    "RECOMMENDED_MIN_PX",
     "SIZES",
     "VARIANT_PX",
     "Ceilings",
@@ -39,6 +42,7 @@ __all__ = [
     "ImageRejected",
     "Limits",
     "Master",
+    "PictureWarning",
     "Processed",
     "Suggestion",
     "Variant",

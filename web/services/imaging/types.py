@@ -9,6 +9,13 @@ ACCEPTED = "JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF"
 
 SIZES: dict[str, int] = {"xs": 24, "sm": 40, "md": 96, "lg": 192}
 VARIANT_PX: tuple[int, ...] = tuple(sorted({css * dpr for css in SIZES.values() for dpr in (1, 2)}))
+# The largest variant's side: a square cut smaller than this is enlarged to make it, and looks
+# blurred. The upload form recommends it; a smaller square is kept with a warning.
+RECOMMENDED_MIN_PX = max(VARIANT_PX)
+SMALL_PICTURE = (
+    "The square cut from this picture is only {side}×{side} pixels: it will look blurred at the "
+    "larger sizes. {min}×{min} pixels or more is recommended."
+)
 # The type of each file extension the store writes.
 EXT_MIME: dict[str, str] = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
 # Animated variants stop here: past it, a frame costs more than anyone sees in an avatar.
@@ -157,6 +164,14 @@ def centre_crop(width: int, height: int) -> Crop:
 
 
 @dataclass(frozen=True, slots=True)
+class PictureWarning:
+    """Something the member should know about a picture that was kept (the API's `warnings`)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Suggestion:
     """The square offered when the member gives none, and how it was found."""
 
@@ -199,3 +214,11 @@ class Processed:
     variants: tuple[Variant, ...]
     crop: Crop  # the square cut from the master: its variants can be made again from it
     crop_source: str = "member"  # or "face" or "centre": how crop was chosen
+
+    def warnings(self) -> tuple[PictureWarning, ...]:
+        """A square cut smaller than RECOMMENDED_MIN_PX: kept, but said."""
+        side = round(min(self.crop.size, 1.0) * min(self.source_width, self.source_height))
+        if side >= RECOMMENDED_MIN_PX:
+            return ()
+        message = SMALL_PICTURE.format(side=side, min=RECOMMENDED_MIN_PX)
+        return (PictureWarning("small_picture", message),)

@@ -39,11 +39,13 @@ log = logging.getLogger("ppsync.pictures")
 
 @dataclass(frozen=True, slots=True)
 class Uploaded:
-    """The new version (`change` None: a retry, answered from its Idempotency-Key)."""
+    """The new version (`change` None: a retry, answered from its Idempotency-Key), and what
+    the member should know about it (a square too small to look sharp)."""
 
     change: Change | None
     version: int
     state: reads.PictureState
+    warnings: tuple[imaging.PictureWarning, ...] = ()
 
 
 def upload(
@@ -78,7 +80,7 @@ def upload(
         except BaseException:
             idempotency.release(session, user_id=actor.user_id, key=idempotency_key)
             raise
-        body = msgspec.to_builtins(done.state)
+        body = msgspec.to_builtins(done.state) | {"warnings": msgspec.to_builtins(done.warnings)}
         idempotency.complete(
             session, user_id=actor.user_id, key=idempotency_key, status=201, body=body
         )
@@ -194,9 +196,10 @@ def source_digest(data: bytes) -> str:
 def _replayed(session: Session, user_id: int, body: dict[str, Any]) -> Uploaded:
     try:
         first = msgspec.convert(body, reads.PictureState, strict=False)
+        said = msgspec.convert(body.get("warnings", []), list[imaging.PictureWarning])
     except msgspec.ValidationError:  # stored by an older release in another shape
-        first = reads.state(session, user_id)
-    return Uploaded(None, first.version or 0, first)
+        first, said = reads.state(session, user_id), []
+    return Uploaded(None, first.version or 0, first, tuple(said))
 
 
 def _scan(scan: Scanner, data: bytes, user_id: int) -> None:
@@ -246,7 +249,7 @@ def _keep(
             filename,
         )
         raise
-    return Uploaded(change, version, reads.state(session, user_id))
+    return Uploaded(change, version, reads.state(session, user_id), processed.warnings())
 
 
 def _stage(
