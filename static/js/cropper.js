@@ -5,8 +5,9 @@
 // answers (the square on the largest face, the one an upload without a crop gets), else centred.
 // Only when the member moves or resizes the box does it write the fields: until then they keep
 // what the server put there (empty: the server's own default square), so what the member sees
-// first is what they get. Without JavaScript the fields are the way in; with it they are hidden
-// ([data-crop-fields]), except after the server refused what was typed in them, which stays.
+// first is what they get. Without JavaScript the fields are the way in (on the re-crop page with
+// its choice of squares, cropChoice); with it they are hidden ([data-crop-fields]), except after
+// the server refused what was typed in them, which stays, and the choice is "exact": the circle's.
 (() => {
   const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
   function setUp(root) {
@@ -17,6 +18,10 @@
     const field = (name) => form.querySelector(`[name=${name}]`);
     const typed = form.querySelector("[data-crop-fields]");
     const crop = { x: 0, y: 0, size: 1 };
+    const exact = () => {
+      const choice = form.querySelector("[name=cropChoice][value=exact]");
+      if (choice) choice.checked = true; // the circle's square is exact fractions
+    };
     let touched = false; // the fields keep what they hold until the box moves
     function fit() {
       const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
@@ -29,6 +34,7 @@
       Object.assign(box.style, { left: `${crop.x * w}px`, top: `${crop.y * h}px`, width: `${side}px`, height: `${side}px` });
       slider.value = Math.round(crop.size * 100);
       if (!touched) return;
+      exact();
       root.dataset.cropFrom = "member";
       field("cropX").value = crop.x.toFixed(4);
       field("cropY").value = crop.y.toFixed(4);
@@ -53,7 +59,10 @@
       if (!img.naturalWidth || touched) return;
       const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
       Object.assign(crop, saved() || suggested() || { size: 1, x: (1 - short / w) / 2, y: (1 - short / h) / 2 });
-      if (typed && !form.querySelector(".field-error")) typed.hidden = true;
+      if (typed && !form.querySelector(".field-error")) {
+        typed.hidden = true;
+        exact();
+      }
       box.hidden = false;
       slider.closest("label").hidden = false;
       root.querySelector("[data-crop-keys]").hidden = false;

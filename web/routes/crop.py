@@ -1,9 +1,15 @@
 """Re-cropping a kept version from its private master, without uploading again; and the files
-only a version's owner sees (its master, a deleted version's thumbnail)."""
+only a version's owner sees (its master, a deleted version's thumbnail).
+
+Without JavaScript the page is a simple choice (services/pictures/crops.py: the face, when one
+is found, and the default then; centre or an edge; exact fractions), each option drawn over the
+picture by the server; with it, the cropper's circle writes the exact fractions. A refusal
+follows post/redirect/get: back to the page, what was chosen kept in a flash.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -15,11 +21,11 @@ from sqlmodel import Session
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_UPLOAD
 from web.plumbing.media_files import send
-from web.routes.profile_page import actor_of, done
+from web.routes.profile_page import actor_of, done, form_refusal, refusal_redirect
 from web.services import imaging
 from web.services.accounts.members import Viewer
 from web.services.imaging import cage
-from web.services.pictures import reads, uploads
+from web.services.pictures import crops, reads, uploads
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore
 
@@ -32,12 +38,17 @@ OWN_HEADERS = {
 }
 
 
+CROP = "crop"  # the form a refusal is said in
+
+
 @dataclass
 class CropForm:
     cropX: str = "0"  # noqa: N815  (the same names as the upload form)
     cropY: str = "0"  # noqa: N815
     cropSize: str = "1"  # noqa: N815
     turns: int = 0  # quarter turns clockwise of the master before the crop (0-3)
+    # face, centre, left, right, top, bottom or exact (crops.CHOICES); empty: exact
+    cropChoice: str = ""  # noqa: N815
 
 
 class CropController(Controller):
@@ -46,11 +57,21 @@ class CropController(Controller):
 
     @get("/crop", sync_to_thread=True)
     def page(
-        self, db: DB, viewer: SignedIn, version: FromPath[int], turns: FromQuery[int] = 0
-    ) -> Template | Redirect:
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        viewer: SignedIn,
+        version: FromPath[int],
+        turns: FromQuery[int] = 0,
+    ) -> Template:
+        refusal, notices = form_refusal(request, (CROP,))
+        if refusal:  # a refused post, redirected here: the form as it was sent
+            form = CropForm(**refusal["value"])
+            form.cropChoice = form.cropChoice or crops.EXACT  # as recrop() read it
+            return _page(request, db, viewer, version, form, notices, refusal["text"])
         if turns % 4:  # turned: the saved crop no longer applies, a centred square does
-            return _page(db, viewer, version, CropForm("", "", "", turns % 4))
-        return _page(db, viewer, version, None)
+            return _page(request, db, viewer, version, CropForm("", "", "", turns % 4), notices)
+        return _page(request, db, viewer, version, None, notices)
 
     @get("/master", sync_to_thread=True)
     def master(
@@ -109,13 +130,16 @@ class CropController(Controller):
                 crop=(data.cropX, data.cropY, data.cropSize),
                 turns=data.turns % 4,
                 limits=settings_of(request.app.state).image_limits(),
+                choice=data.cropChoice,
             )
         except imaging.ImageRejected as error:
-            return _page(db, viewer, version, data, error.message, error.status)
+            turned = f"?turns={data.turns % 4}" if data.turns % 4 else ""
+            page = f"/profile/picture/{version}/crop{turned}"
+            return refusal_redirect(request, CROP, error.message, value=asdict(data), page=page)
         except PictureError as error:
             raise NotFoundException(error.message) from None
         message = f"Version {recropped.version} saved from version {version}."
-        return done(request, db, viewer, message)
+        return done(request, db, viewer, message, warnings=recropped.warnings)
 
 
 def _send_own(store: MediaStore, key: str, mime: str) -> Stream | Response[bytes]:
@@ -126,28 +150,56 @@ def _send_own(store: MediaStore, key: str, mime: str) -> Stream | Response[bytes
 
 
 def _page(
+    request: Request[Any, Any, Any],
     db: Session,
     viewer: Viewer,
     version: int,
     form: CropForm | None,
+    notices: list[dict[str, Any]],
     error: str | None = None,
-    status: int = 200,
 ) -> Template:
-    """The form starts from the square the version was cut to, so the cropper opens on it."""
+    """The form starts from the square the version was cut to, so the cropper opens on it;
+    without JavaScript, on the face when one is found."""
     try:
         item = reads.version_item(db, user_id=viewer.id, version=version)
+        if form is None:  # the page opens on the version's own crop
+            x, y, size = item.crop or (0.0, 0.0, 1.0)
+            form = CropForm(f"{x:.4f}", f"{y:.4f}", f"{size:.4f}")
+        turns = form.turns % 4
+        offer = crops.offer(
+            db,
+            media_of(request.app.state),
+            user_id=viewer.id,
+            version=version,
+            turns=turns,
+            fields=(form.cropX, form.cropY, form.cropSize),
+            limits=settings_of(request.app.state).image_limits(),
+        )
     except PictureError as missing:
         raise NotFoundException(missing.message) from None
-    if form is None:  # the page opens on the version's own crop
-        x, y, size = item.crop or (0.0, 0.0, 1.0)
-        form = CropForm(f"{x:.4f}", f"{y:.4f}", f"{size:.4f}")
-    turns = form.turns % 4
     context = {
         "viewer": viewer,
         "item": item,
         "form": form,
         "error": error,
         "turns": turns,
+        "offer": offer,
+        "checked": form.cropChoice or _opening_choice(offer, item.crop if not turns else None),
+        "notices": notices,
         "master_url": f"/profile/picture/{version}/master" + (f"?turns={turns}" if turns else ""),
     }
-    return Template("crop.html", context=context, status_code=status)
+    return Template("crop.html", context=context)
+
+
+def _opening_choice(offer: crops.Offer, saved: tuple[float, float, float] | None) -> str:
+    """The face when one is found; else the option the version was cut to; else exact."""
+    if offer.face_found:
+        return crops.FACE
+    if saved is None:
+        return "centre"
+    width, height = offer.size
+    left, top, side = imaging.Crop(*saved).box(width, height)
+    for option in offer.options:
+        if max(abs(option.left - left), abs(option.top - top), abs(option.side - side)) < 1:
+            return option.name
+    return crops.EXACT

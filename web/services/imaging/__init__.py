@@ -12,14 +12,23 @@ animation, encode, results, types. Callers import the names below from here.
 from __future__ import annotations
 
 from web.services.imaging.header import sniff_format
-from web.services.imaging.pipeline import DEFAULT_LIMITS, process, recrop, rotated, suggest_crop
+from web.services.imaging.pipeline import (
+    DEFAULT_LIMITS,
+    crop_choices,
+    process,
+    recrop,
+    rotated,
+    suggest_crop,
+)
 from web.services.imaging.results import MIME_TYPES
 from web.services.imaging.types import (
+    POSITIONS,
     RECOMMENDED_MIN_PX,
     SIZES,
     VARIANT_PX,
     Ceilings,
     Crop,
+    CropChoices,
     ImageRejected,
     Limits,
     Master,
@@ -28,17 +37,21 @@ from web.services.imaging.types import (
     Suggestion,
     Variant,
     centre_crop,
+    positioned,
+    positions_for,
     rejected,
 )
 
 __all__ = [
     "DEFAULT_LIMITS",
     "MIME_TYPES",
+    "POSITIONS",
     "RECOMMENDED_MIN_PX",
     "SIZES",
     "VARIANT_PX",
     "Ceilings",
     "Crop",
+    "CropChoices",
     "ImageRejected",
     "Limits",
     "Master",
@@ -47,6 +60,9 @@ __all__ = [
     "Suggestion",
     "Variant",
     "centre_crop",
+    "crop_choices",
+    "positioned",
+    "positions_for",
     "process",
     "recrop",
     "rejected",

@@ -27,12 +27,11 @@ from web.services.imaging import cage
 from web.services.imaging.encode import threads
 from web.services.pictures import idempotency, reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
+from web.services.pictures.crops import EXACT, NO_CROP, CropFields, chosen, crop_from
 from web.services.pictures.names import files_path, new_name
 from web.services.pictures.storage import MediaStore
 
 Scanner = Callable[[bytes], str | None]  # clamav.scan with its socket: a virus's name or None
-CropFields = tuple[str, str, str]  # left, top, side: fractions of the picture, as typed
-NO_CROP: CropFields = ("", "", "")
 SOURCE_DIGEST = "source_sha256"  # metadata: the SHA-256 of the uploaded bytes
 log = logging.getLogger("ppsync.pictures")
 
@@ -97,14 +96,18 @@ def recrop(
     crop: CropFields,
     turns: int = 0,
     limits: imaging.Limits = imaging.DEFAULT_LIMITS,
+    choice: str = EXACT,
 ) -> Uploaded:
     """A new version cut from a kept version's master: no second upload needed. `turns`
-    quarter turns clockwise (negative: anticlockwise) rotate the master first."""
+    quarter turns clockwise (negative: anticlockwise) rotate the master first; `choice` is the
+    re-crop page's (crops.py: exact takes `crop`)."""
     authorise(session, actor=actor, user_id=user_id, action="picture.recrop")
     with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
         source = reads.version_row(session, user_id, version)
         key, _mime = reads.master_key_of(store, source)
-        processed = cage.recrop(store.read(key), crop=crop_from(crop), turns=turns, limits=limits)
+        master = store.read(key)
+        square = chosen(master, choice, crop, turns, limits)
+        processed = cage.recrop(master, crop=square, turns=turns, limits=limits)
         name, size = source.original_name, source.file_size
         # The same upload, cut again: it keeps the digest of the bytes it came from.
         digest = source.meta.get(SOURCE_DIGEST)
@@ -134,16 +137,6 @@ def clean_name(raw: str) -> str:
     name = raw.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
     return name.strip()[:120] or "picture"
-
-
-def crop_from(fields: CropFields) -> imaging.Crop | None:
-    if not any(field.strip() for field in fields):
-        return None
-    try:
-        x, y, size = (float(field) for field in fields)
-    except ValueError:
-        raise imaging.rejected("bad_crop") from None
-    return imaging.Crop(x, y, size)
 
 
 def _read_capped(file: IO[bytes] | None, limits: imaging.Limits) -> bytes:
