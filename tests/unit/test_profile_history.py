@@ -14,7 +14,9 @@ from PIL import Image
 from sqlmodel import Session, col, select
 
 from db.models import AuditLog, ProfilePicture, SyncEvent
-from tests.factories import jpeg, profile_of
+from tests.api_support import bearer, history
+from tests.api_support import upload as api_upload
+from tests.factories import add_member, jpeg, profile_of
 from tests.forms import HX, post, upload
 from tests.html import one, parse
 from web.services.audit import Actor
@@ -258,3 +260,50 @@ def test_a_recrop_row_says_which_version_it_was_cut_from_and_its_own_size(
         assert meta.startswith(f"Re-crop of version {source} 300×600 px")
         assert "source" in meta
         assert "holiday.jpg" not in meta
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+def api_remove(client: TestClient[Any], token: str, user_id: int) -> Any:
+    return client.post(
+        "/api/profile/remove-picture", headers=bearer(token), json={"userId": str(user_id)}
+    )
+
+
+def test_the_apis_remove_picture_answers_the_default_avatar_and_keeps_every_version(
+    client: TestClient[Any], db: Session, alice: int, token: str
+) -> None:
+    api_upload(client, token, alice, jpeg("red"))
+    response = api_remove(client, token, alice)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["version"], body["filename"], body["urls"]) == (None, None, None)
+    assert body["defaultAvatar"]["initials"] == "AL"
+    assert body["pictureVersion"] == 2
+    entries = history(client, token, alice).json()["versions"]
+    assert [(e["version"], e["isActive"]) for e in entries] == [(1, False)]
+    kinds = db.exec(select(SyncEvent.kind).where(SyncEvent.kind != "tokens")).all()
+    assert kinds == ["uploaded", "removed"]
+    again = api_remove(client, token, alice)
+    assert again.json()["pictureVersion"] == 2  # nothing to remove: nothing changed
+
+
+def test_the_apis_remove_picture_acts_for_the_tokens_member_only(
+    client: TestClient[Any], db: Session, alice: int, token: str
+) -> None:
+    bob = add_member(db, "bob", "Bob")
+    response = api_remove(client, token, bob)
+    assert response.status_code == 403
+    refusal = db.exec(select(AuditLog).where(AuditLog.outcome == "denied")).one()
+    assert refusal.action == "picture.remove"
+
+
+def test_the_apis_history_says_which_version_a_recrop_was_cut_from(
+    client: TestClient[Any], member: int, token: str
+) -> None:
+    upload(client, jpeg(size=(600, 300)))
+    post(client, "/profile/picture/1/crop", cropX="0", cropY="0", cropSize="0.5")
+    entries = history(client, token, member).json()["versions"]
+    assert [(e["version"], e["recropOf"]) for e in entries] == [(2, 1), (1, None)]
+    assert entries[0]["originalName"] == entries[1]["originalName"] == "me.jpg"
