@@ -1,6 +1,8 @@
-"""Live events: one channel for every avatar change, memory or Redis backed.
+"""Live events: one channel for every avatar change (and every change to a member's token
+list), memory or Redis backed.
 
-A change is encoded once, as the exact SSE frame bytes, and those same bytes go to every stream.
+A change is encoded once, as the exact SSE frame bytes, and those same bytes go to every stream
+(a token list's only to its member's own: `private_to`).
 The process's hub alone subscribes to the channel; it puts each event, once and in id order
 (web/live/feed.py), into every stream's small queue. A stream is that queue, the request's own
 task and one task waiting for the disconnect; keep-alives come from one process-wide timer through
