@@ -68,13 +68,11 @@
     const input = event.target;
     const form = input.closest?.("[data-downsize]");
     if (!form) return;
-    const { file, animated } = event.detail;
-    const submit = form.querySelector("button[type=submit]");
-    submit.disabled = true;
-    form.setAttribute("aria-busy", "true");
+    const { file, animated } = event.detail; // the form is busy since the file was chosen
     const bitmap = animated ? null : await decoded(file);
+    let ready = file;
     try {
-      const ready = await prepared(input, form, event.detail, bitmap);
+      ready = await prepared(input, form, event.detail, bitmap);
       if (input.files?.[0] !== (ready || file)) return; // another file was chosen meanwhile
       if (!ready) {
         input.dispatchEvent(new CustomEvent("upload:message", { bubbles: true, detail: { text: form.dataset.refusalTooLarge } }));
@@ -86,8 +84,10 @@
       console.warn("preparing the picture failed; the server will judge the original", error);
     } finally {
       bitmap?.close();
-      submit.disabled = false;
-      form.removeAttribute("aria-busy");
+      if ([file, ready].includes(input.files?.[0])) { // else the file chosen since says when
+        form.querySelector("button[type=submit]").disabled = false;
+        form.removeAttribute("aria-busy");
+      }
     }
   });
 })();

@@ -67,6 +67,11 @@
     describedBy(input, true);
     if (focus) area.focus();
   }
+  function busy(form, on) {
+    form.querySelector("button[type=submit]").disabled = on;
+    if (on) form.setAttribute("aria-busy", "true");
+    else form.removeAttribute("aria-busy");
+  }
   function signedOut(form, focus) {
     say(form, form.querySelector("template[data-signed-out]").content.cloneNode(true), focus);
   }
@@ -78,12 +83,14 @@
     const file = input.files?.[0];
     say(form, null); // whatever was said was about the file chosen before
     if (!file) return;
+    busy(form, true); // until static/js/downsize.js has it ready, or it is refused here
     const head = new Uint8Array(await file.slice(0, HEAD).arrayBuffer());
     if (input.files?.[0] !== file) return; // another file was chosen meanwhile
     const format = sniff(head);
     const refusal = file.size === 0 ? "refusalEmpty" : format ? null : "refusalUnsupported";
     if (refusal) {
       say(form, form.dataset[refusal]);
+      busy(form, false);
       return;
     }
     const detail = { file, format, animated: animated(format, head) };
