@@ -5,11 +5,12 @@
 // for a file just chosen, from what POST data-suggest-url answers for the small copy
 // static/js/downsize.js makes of it ("upload:ready": the square on the largest face, the one an
 // upload without a crop gets), else centred. The suggestion's refusals are said in the form
-// (static/js/upload-check.js), "signed out" included. Only when the member moves or resizes the
-// box does it write the fields, and the crop the Rotate links ([data-rotate]) carry: until then
-// they keep what the server put there (empty: the server's own default square), so what the
-// member sees first is what they get. Without JavaScript the fields are the way in; with it they
-// are hidden ([data-crop-fields]), except after the server refused what was typed in them.
+// (static/js/upload-check.js), "signed out" included. The box writes the fields (and the crop
+// the Rotate links, [data-rotate], carry) when the member moves or resizes it, and when a
+// suggestion places it (found on a copy, so sent as the crop); until then they keep what the
+// server put there (empty: the server's own default square), so what the member sees is what
+// they get. Without JavaScript the fields are the way in; with it they are hidden
+// ([data-crop-fields]), except after the server refused what was typed in them.
 (() => {
   const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
   function setUp(root) {
@@ -94,6 +95,12 @@
         root.dataset.suggestedCrop = `${answer.x} ${answer.y} ${answer.size}`;
         root.dataset.cropFrom = answer.source;
         start();
+        // Found on the copy: sent as the crop, so the upload is cut where the box stands even
+        // where the whole file would have led the server's own search elsewhere.
+        if (!touched) {
+          const values = { cropX: crop.x, cropY: crop.y, cropSize: crop.size };
+          for (const [name, value] of Object.entries(values)) field(name).value = value.toFixed(4);
+        }
       } catch {
         // No suggestion (offline): the centred box stays, and the server applies its own default.
       }

@@ -6,13 +6,14 @@
 //   name (history names the file the member chose). While it works, the upload's progress bar
 //   shows "Preparing picture…" (static/js/upload-progress.js). A picture over the cap that
 //   cannot be redrawn (an animation, GIF, HEIC, AVIF) is refused at once, in the server's words.
-// - then a small copy of it (at most COPY_EDGE px, WebP, within data-suggest-max-bytes: a few
-//   tens of KB) is made for the crop suggestion, the only thing sent before Upload is pressed
-//   ("upload:ready", static/js/cropper.js). Animations (which keep the centre) and pictures the
-//   browser cannot decode (HEIC) get none. The server's checks stay the authority.
+// - then a small copy of it (data-suggest-edge px on its long side, at most 512: the size the
+//   server's face search works at, web/routes/profile_page.py; WebP within
+//   data-suggest-max-bytes, tens of KB) is made for the crop suggestion, the only thing sent
+//   before Upload is pressed ("upload:ready", static/js/cropper.js). Animations (which keep the
+//   centre) and pictures the browser cannot decode (HEIC) get none. The server's checks stay
+//   the authority.
 (() => {
   const LONG_EDGE = 4096;
-  const COPY_EDGE = 512;
   const SHRINKABLE = ["JPEG", "PNG", "WEBP"];
   const encode = (canvas, type, quality) => new Promise((resolve) => canvas.toBlob(resolve, type, quality));
   function drawn(bitmap, edge) {
@@ -20,7 +21,9 @@
     const canvas = document.createElement("canvas");
     canvas.width = Math.max(1, Math.round(bitmap.width * scale));
     canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const context = canvas.getContext("2d");
+    context.imageSmoothingQuality = "high"; // a small copy, not an aliased one: faces stay faces
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
     return canvas;
   }
   async function smallest(canvas, type, qualities, maxBytes) {
@@ -36,8 +39,8 @@
     // The member's own name, whatever the copy's type: the server reads the type from the bytes.
     return blob && new File([blob], file.name, { type });
   }
-  async function copyOf(bitmap, maxBytes) {
-    const blob = await smallest(drawn(bitmap, COPY_EDGE), "image/webp", [0.8, 0.6, 0.4], maxBytes);
+  async function copyOf(bitmap, edge, maxBytes) {
+    const blob = await smallest(drawn(bitmap, Math.min(edge || 512, 512)), "image/webp", [0.9, 0.75, 0.5], maxBytes);
     return blob && new File([blob], "suggestion-copy.webp", { type: blob.type });
   }
   const decoded = (file) => createImageBitmap(file, { imageOrientation: "from-image" }).catch(() => null);
@@ -78,7 +81,8 @@
         input.dispatchEvent(new CustomEvent("upload:message", { bubbles: true, detail: { text: form.dataset.refusalTooLarge } }));
         return;
       }
-      const copy = bitmap && (await copyOf(bitmap, Number(form.dataset.suggestMaxBytes)));
+      const { suggestEdge, suggestMaxBytes } = form.dataset;
+      const copy = bitmap && (await copyOf(bitmap, Number(suggestEdge), Number(suggestMaxBytes)));
       input.dispatchEvent(new CustomEvent("upload:ready", { bubbles: true, detail: { file: ready, copy } }));
     } catch (error) {
       console.warn("preparing the picture failed; the server will judge the original", error);

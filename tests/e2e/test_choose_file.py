@@ -426,6 +426,27 @@ def test_signed_out_in_another_tab_the_upload_says_so_and_keeps_file_and_crop(
     no_errors_but_refusals(console_errors, 401)
 
 
+def test_signed_in_again_as_another_member_the_old_page_uploads_nothing(
+    server: Server, browser: Browser, alice: Member, bob: Member, console_errors: ConsoleErrors
+) -> None:
+    page, _sent = profile(browser, server, alice, console_errors)
+    suggested(page, jpeg("crimson", name="alices.jpg"))
+    with server.session() as db:
+        db.exec(delete(WebSession))  # type: ignore[call-overload]
+        db.commit()
+    upload_button(page).click()
+    expect(message(page)).to_contain_text(SIGNED_OUT)
+    signed_in_again(page, server, bob)
+    with page.expect_response(lambda r: r.url.endswith("/profile/picture")) as answer:
+        upload_button(page).click()
+    assert answer.value.status == 409
+    expect(message(page)).to_contain_text(f"you are now signed in as @{bob.handle}")
+    with server.session() as db:
+        kept = db.exec(select(ProfilePicture).where(ProfilePicture.user_id.in_([alice.id, bob.id])))  # type: ignore[attr-defined]
+        assert kept.all() == []
+    no_errors_but_refusals(console_errors, 401, 409)
+
+
 def test_an_expired_session_is_said_at_the_suggestion_and_the_upload_then_sent(
     server: Server, browser: Browser, alice: Member, console_errors: ConsoleErrors
 ) -> None:

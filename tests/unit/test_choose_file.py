@@ -15,15 +15,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlmodel import Session, select
 
+from db.models import ProfilePicture
 from tests import images
 from tests.forms import csrf, log_in, upload
 from tests.html import one
 from tests.unit.test_suggest_crop import suggest
 from web.app import create_app
 from web.plumbing.throttle import wait_text
+from web.routes.profile_page import copy_edge
 from web.services import imaging
-from web.services.imaging import Crop
+from web.services.imaging import Crop, faces
 from web.services.imaging.types import REFUSALS
 from web.settings import Settings
 
@@ -176,3 +179,31 @@ def test_a_refused_recrop_keeps_the_typed_crop_in_its_rotate_links(
     assert refused.status_code == 422
     assert rotate_links(refused.text)["right"]["cropX"] == ["0.9"]
     assert re.search(r"Rotate right", refused.text)
+
+
+def test_an_upload_from_a_page_opened_for_another_member_is_refused(
+    client: TestClient[Any], member: int, db: Session
+) -> None:
+    """Signed out, then signed in as someone else in another tab: the old page's Upload must
+    not change the new member's picture."""
+    form = one(client.get("/profile").text, "form#upload-form")
+    assert one(str(form), "input[name=memberId]")["value"] == str(member)
+    refused = upload(client, images.jpeg((64, 64)), memberId=str(member + 1))
+    assert refused.status_code == 409
+    said = one(refused.text, "#upload-error").get_text()
+    assert "opened for another member" in said and "nothing was uploaded" in said
+    assert db.exec(select(ProfilePicture).where(ProfilePicture.user_id == member)).all() == []
+    assert upload(client, images.jpeg((64, 64)), memberId=str(member)).status_code == 303
+
+
+@pytest.mark.parametrize(("side", "edge"), [(200, 400), (100, 500), (320, 320), (600, 512)])
+def test_the_copy_is_a_whole_multiple_of_the_face_searchs_side(side: int, edge: int) -> None:
+    assert copy_edge(side) == edge
+
+
+def test_the_form_asks_for_a_copy_the_face_search_sees_whole(
+    client: TestClient[Any], member: int
+) -> None:
+    form = one(client.get("/profile").text, "form#upload-form")
+    assert form["data-suggest-edge"] == str(copy_edge(faces.DETECT_SIDE))
+    assert int(form["data-suggest-edge"]) <= 512

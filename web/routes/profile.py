@@ -32,6 +32,10 @@ from web.services.fetch import FetchError
 from web.services.pictures import changes, from_link, uploads
 from web.services.pictures.access import PictureError
 
+OTHER_MEMBER = (
+    "This page was opened for another member, and you are now signed in as @{handle}: "
+    "nothing was uploaded. Choose the picture again to make it @{handle}'s."
+)
 # The crop suggestion: a member's multipart form with a cap and an allowance of its own.
 SUGGESTION_ROUTE = {"upload": True, FORM_SUGGESTION: True}
 
@@ -42,6 +46,9 @@ class UploadForm:
     cropX: str = ""  # noqa: N815
     cropY: str = ""  # noqa: N815
     cropSize: str = ""  # noqa: N815
+    # Who the page was for: a page left open while another member signed in (in another tab,
+    # after a sign-out) must not upload to their picture.
+    memberId: str = ""  # noqa: N815
 
 
 @dataclass
@@ -81,6 +88,9 @@ class ProfileController(Controller):
         viewer: SignedIn,
         data: MultipartBody[UploadForm],
     ) -> Template | Redirect | Response[Any]:
+        if data.memberId not in ("", str(viewer.id)):
+            said = OTHER_MEMBER.format(handle=viewer.handle)
+            return profile_response(request, db, viewer.id, 409, upload_error=said)
         settings = settings_of(request.app.state)
         file = data.profilePicture
         try:

@@ -25,6 +25,7 @@ from web.services import imaging
 from web.services.accounts import members, tokens
 from web.services.accounts.members import Viewer
 from web.services.audit import Actor
+from web.services.imaging import faces
 from web.services.pictures import reads
 from web.services.pictures.access import PictureError
 from web.settings import Settings
@@ -36,6 +37,16 @@ SUGGEST = "/profile/picture/suggest-crop"  # the cropper's suggestion (JSON), no
 # What the upload form says the moment a file is chosen (static/js/upload-check.js), in the
 # server's own words: the upload is refused with the same sentence.
 CHOSEN_REFUSALS = ("empty", "unsupported_format", "too_large")
+COPY_EDGE = 512  # the most pixels a crop suggestion's copy has on its long side
+
+
+def copy_edge(detect_side: int = faces.DETECT_SIDE) -> int:
+    """The long edge of the copy a suggestion is asked for: a whole multiple of the side the
+    face search works at (under COPY_EDGE), so the search sees the copy at its full resolution,
+    as it sees the file itself (a 512 px copy is searched at 171 px, a 400 px one at 200)."""
+    return detect_side * (COPY_EDGE // detect_side) if detect_side <= COPY_EDGE else COPY_EDGE
+
+
 TOKENS = "/profile/tokens"  # the member's API tokens: a page of its own
 
 
@@ -98,6 +109,7 @@ def profile_response(
         "max_pixels": imaging.Limits().max_pixels,
         "refusals": _chosen_refusals(settings_of(request.app.state).max_upload_bytes),
         "suggestion_max_bytes": settings_of(request.app.state).suggestion_max_bytes,
+        "suggestion_edge": copy_edge(),
         "preferences": members.preferences_of(db, user_id),
     }
     if notices is not None:
