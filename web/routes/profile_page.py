@@ -33,6 +33,7 @@ from web.settings import Settings
 Message = str | dict[str, Any]
 PROFILE = "/profile"
 LINK_FORM = "/profile/picture/from-link"  # the link form's action
+TOKENS = "/profile/tokens"  # the member's API tokens: a page of its own
 SUGGEST = "/profile/picture/suggest-crop"  # the cropper's suggestion (JSON), not a page
 # What the upload form says the moment a file is chosen (static/js/upload-check.js), in the
 # server's own words: the upload is refused with the same sentence.
@@ -45,9 +46,6 @@ def copy_edge(detect_side: int = faces.DETECT_SIDE) -> int:
     face search works at (under COPY_EDGE), so the search sees the copy at its full resolution,
     as it sees the file itself (a 512 px copy is searched at 171 px, a 400 px one at 200)."""
     return detect_side * (COPY_EDGE // detect_side) if detect_side <= COPY_EDGE else COPY_EDGE
-
-
-TOKENS = "/profile/tokens"  # the member's API tokens: a page of its own
 
 
 def actor_of(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
