@@ -454,12 +454,18 @@ def test_an_expired_session_is_said_at_the_suggestion_and_the_upload_then_sent(
     with server.session() as db:  # every session ends, as when it expires
         db.exec(delete(WebSession))  # type: ignore[call-overload]
         db.commit()
+    noise = [Image.effect_noise((2400, 1800), 60) for _ in range(3)]
+    photo = io.BytesIO()
+    Image.merge("RGB", noise).save(photo, "JPEG", quality=97)  # a phone photo, about 5 MB
+    file = {"name": "portrait.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}
     with page.expect_response(lambda r: r.url.endswith(SUGGEST)) as answer:
-        choose(page, jpeg("indigo", name="portrait.jpg"))
+        choose(page, file)
     assert answer.value.status == 401
     expect(message(page)).to_contain_text(SIGNED_OUT)
     crop = moved_crop(page)  # the box still works, centred
-    upload_button(page).click()
+    with page.expect_response(lambda r: r.url.endswith("/profile/picture")) as refused:
+        upload_button(page).click()  # refused before its 5 MB are read, and said so
+    assert refused.value.status == 401
     expect(message(page)).to_be_focused()
     signed_in_again(page, server, alice)
     uploaded_with(page, server, alice, "portrait.jpg", crop)
