@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
+from db.keys import directory_key
 from db.models import ProfilePicture, User, UserProfile
 from web.services import commits
 from web.services.accounts import passwords
@@ -103,6 +104,7 @@ def create_member(
     user = User(
         handle=handle,
         display_name=name,
+        directory_key=directory_key(name, handle),
         password_hash=passwords.hash_password(password),
         is_admin=is_admin,
     )
