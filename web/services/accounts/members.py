@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -153,8 +153,11 @@ def count_members(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 
 
-def list_members(session: Session) -> list[Member]:
-    return [_member(*row) for row in session.execute(_member_query().order_by(User.handle))]
+def members_by_key(session: Session, keys: Sequence[str]) -> list[Member]:
+    """The members of these directory keys (db/keys.py), in the directory's order."""
+    key = col(User.directory_key)
+    query = _member_query().where(key.in_(keys)).order_by(key)
+    return [_member(*row) for row in session.execute(query)]
 
 
 def member_by_handle(session: Session, handle: str) -> Member | None:
