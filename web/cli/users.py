@@ -117,6 +117,6 @@ def _seed_generated(settings: Settings, count: int) -> int:
     took = time.monotonic() - started
     last = first + count - 1
     handles = f"handles first-last-N, N from {first} to {last}"
-    print(f"Seeded {count} generated members in {took:.1f} s ({handles}).")
     print(f"Their development password (shown once): {password}")
+    print(f"Seeded {count} generated members in {took:.1f} s ({handles}).")
     return 0
