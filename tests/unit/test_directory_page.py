@@ -44,7 +44,9 @@ def test_the_next_link_loads_its_cards_into_the_list_with_htmx(
     assert more["hx-get"] == more["href"]
     assert more["hx-trigger"] == "revealed"
     assert (more["hx-target"], more["hx-swap"]) == ("#member-list", "beforeend")
-    assert (more["hx-select"], more["hx-select-oob"]) == ("#member-list > li", "#more-members")
+    # The link is morphed into the next page's: a keyboard user who tabbed to it keeps focus.
+    assert more["hx-select"] == "#member-list > li"
+    assert more["hx-select-oob"] == "#more-members:outerMorph"
     assert more["id"] == "more-members"
     # htmx asks for the same page a browser gets: the cards are there to select.
     htmx = client.get(more["href"], headers={"HX-Request": "true"})
@@ -113,3 +115,12 @@ def test_an_empty_directory_invites_a_sign_up(client: TestClient[Any]) -> None:
     page = client.get("/members")
     assert one(page.text, "#member-results a[href='/signup']").get_text() == "Be the first."
     assert parse(page.text).select("a[rel=next]") == []
+
+
+def test_a_cursor_past_the_last_member_says_so(client: TestClient[Any], alice: int) -> None:
+    for params in ({"after": "zzz"}, {"after": "zzz", "q": "ali"}):
+        page = client.get("/members", params=params)
+        assert page.status_code == 200
+        assert one(page.text, "#member-results a[href='/members']").get_text() == (
+            "Back to the start"
+        )
