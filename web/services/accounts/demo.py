@@ -18,7 +18,7 @@ from itertools import islice
 from sqlalchemy import JSON, Insert, exists, func, insert, literal, select
 from sqlmodel import Session
 
-from db.keys import fold
+from db.keys import directory_key, fold
 from db.models import User, UserProfile
 from db.types import UTCDateTime, utcnow
 from web.services import commits
@@ -38,7 +38,8 @@ LAST_NAMES = (  # noqa: SIM905  (a sentence of names reads better than a column)
     "Wang Weber Williams Wójcik Yamamoto Zhang Öztürk 王 李 Иванов"
 ).split()
 _USERS, _PROFILES = User.__table__, UserProfile.__table__  # type: ignore[attr-defined]
-BATCH = 10_000  # rows an INSERT statement carries: memory stays flat at any N
+_COLUMNS = ("handle", "display_name", "password_hash", "created_at", "is_admin", "directory_key")
+BATCH = 10_000  # rows in memory at once, at any N
 
 
 def generated(count: int, first_serial: int, seed: int = 25) -> Iterator[tuple[str, str]]:
@@ -57,34 +58,51 @@ def _ascii(name: str) -> str:
 
 
 def add_members(session: Session, count: int, password_hash: str) -> int:
-    """Add `count` generated members in bulk, each with an empty profile; commit. Their ids
-    start after the highest one; returns the first one's serial."""
-    first_serial = (session.scalar(select(func.max(User.id))) or 0) + 1
-    names = generated(count, first_serial)
-    while batch := list(islice(names, BATCH)):
-        # Core inserts of the tables (not the ORM classes), and what every row shares given
-        # once to the statement: no ORM bookkeeping and no conversion per row.
-        now = utcnow()
-        shared = {"password_hash": password_hash, "created_at": now, "is_admin": False}
-        users = [{"handle": handle, "display_name": name} for handle, name in batch]
-        add_users = insert(_USERS).values(shared).returning(_USERS.c.id)
-        ids = session.scalars(add_users, users).all()
-        session.execute(_empty_profiles(min(ids), max(ids), now))
+    """Add `count` generated members in bulk, each with an empty profile; commit. Their serials
+    (in their handles) start after the highest member id; returns the first one."""
+    newest = session.scalar(select(func.max(User.id))) or 0
+    now = utcnow()
+    rows = (
+        (handle, name, password_hash, now, False, directory_key(name, handle))
+        for handle, name in generated(count, newest + 1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_users(session, rows)
+    else:
+        _insert_users(session, rows)
+    session.execute(_empty_profiles(newest, now))
     commits.note_member_added(session)  # ids read as missing may be theirs now
     session.commit()
-    return first_serial
+    return newest + 1
 
 
-def _empty_profiles(low: int, high: int, now: datetime) -> Insert:
-    """One statement: a profile for each new member in the id range (a member who signed up
-    meanwhile, in the range too, has one already)."""
+def _insert_users(session: Session, rows: Iterator[tuple[object, ...]]) -> None:
+    """SQLite: multi-row INSERTs, which SQLAlchemy makes of an INSERT ... RETURNING given many
+    rows (1,000 a statement). Not one row a statement: the FTS5 index behind the users_search
+    trigger writes its pending trigrams out at the end of every statement (ten times slower)."""
+    add = insert(_USERS).returning(_USERS.c.id)
+    while batch := [dict(zip(_COLUMNS, row, strict=True)) for row in islice(rows, BATCH)]:
+        session.execute(add, batch).all()
+
+
+def _copy_users(session: Session, rows: Iterator[tuple[object, ...]]) -> None:
+    """PostgreSQL: COPY, ten times as fast as INSERTs (100,000 members: 2 s, not 25)."""
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY users ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _empty_profiles(newest: int, now: datetime) -> Insert:
+    """One statement: a profile for each member after `newest` who has none (a member who
+    signed up meanwhile has one already)."""
     new = select(
         _USERS.c.id,
         literal(0),
         literal(now, UTCDateTime()),
         literal({}, JSON()),
     ).where(
-        _USERS.c.id.between(low, high),
+        _USERS.c.id > newest,
         ~exists().where(_PROFILES.c.user_id == _USERS.c.id),
     )
     columns = ["user_id", "picture_version", "updated_at", "preferences"]

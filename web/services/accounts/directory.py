@@ -26,9 +26,10 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select, table
+from sqlalchemy import ColumnElement, func, table
 from sqlalchemy import column as sql_column
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from db.keys import MAX_KEY_CHARS, fold
 from db.models import User
@@ -63,10 +64,18 @@ def page(session: Session, *, q: str = "", after: str = "") -> Page:
     """The members after the cursor `after` (from the start when empty) whose name or handle
     holds `q` (everyone when it is empty), at most PAGE_SIZE of them."""
     _check(q, after)
-    keys = _page_keys(session, search_text(q), after)
-    more = len(keys) > PAGE_SIZE
-    keys = keys[:PAGE_SIZE]
-    return Page(members.members_by_key(session, keys), keys[-1] if more else None)
+    text = search_text(q)
+    few = _few_matches(session, text, after) if _indexable(session, text) else None
+    if few is None:  # the keys in order, tested: one statement with the members' reads
+        walk = select(_key).where(_key > after, *_holds(session, text))
+        keys: list[str] | SelectOfScalar[str] = walk.order_by(_key).limit(PAGE_SIZE + 1)
+    else:
+        keys = heapq.nsmallest(PAGE_SIZE + 1, few)
+    # One more than a page says whether there is a next page.
+    listed = members.members_by_key(session, keys)
+    more = len(listed) > PAGE_SIZE
+    listed = listed[:PAGE_SIZE]
+    return Page(listed, listed[-1].directory_key if more else None)
 
 
 def _check(q: str, after: str) -> None:
@@ -75,19 +84,6 @@ def _check(q: str, after: str) -> None:
     # No key is longer, and none holds a NUL (which PostgreSQL cannot even compare).
     if len(after) > MAX_KEY_CHARS or "\x00" in after:
         raise DirectoryError("This link to a page of the directory is damaged; start again.")
-
-
-def _page_keys(session: Session, text: str, after: str) -> list[str]:
-    """Up to PAGE_SIZE + 1 keys after `after` in order: one more than a page says if there
-    is a next page."""
-    if _indexable(session, text):
-        found = _indexed_matches(session, text, after)
-        if len(found) <= SPARSE_MATCHES:
-            return heapq.nsmallest(PAGE_SIZE + 1, found)
-    query = select(_key).where(_key > after)
-    if text:
-        query = query.where(_holds(session, text))
-    return list(session.scalars(query.order_by(_key).limit(PAGE_SIZE + 1)))
 
 
 def _indexable(session: Session, text: str) -> bool:
@@ -104,9 +100,9 @@ def _indexable(session: Session, text: str) -> bool:
     return False
 
 
-def _indexed_matches(session: Session, text: str, after: str) -> list[str]:
-    """The keys after `after` that hold `text`, from the trigram index: all of them when there
-    are at most SPARSE_MATCHES, else SPARSE_MATCHES + 1 of them (in no order)."""
+def _few_matches(session: Session, text: str, after: str) -> list[str] | None:
+    """The keys after `after` that hold `text`, from the trigram index, in no order; None when
+    there are more than SPARSE_MATCHES (reading no more than one past them)."""
     if _dialect(session) == "postgresql":
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         matches: ColumnElement[bool] = _key.like(f"%{escaped}%")  # '\' is LIKE's escape there
@@ -115,14 +111,17 @@ def _indexed_matches(session: Session, text: str, after: str) -> list[str]:
         rows = select(_SEARCH.c.rowid).where(_SEARCH.c.directory_key.match(phrase))
         matches = col(User.id).in_(rows.scalar_subquery())
     query = select(_key).where(_key > after, matches).limit(SPARSE_MATCHES + 1)
-    return list(session.scalars(query))
+    found = list(session.scalars(query))
+    return found if len(found) <= SPARSE_MATCHES else None
 
 
-def _holds(session: Session, text: str) -> ColumnElement[bool]:
-    """The key holds `text`, tested key by key: a plain substring test, which no trigram
-    index serves, so the planner keeps to the key index's order."""
+def _holds(session: Session, text: str) -> list[ColumnElement[bool]]:
+    """The key holds `text` (no test when it is empty), tested key by key: a plain substring
+    test, which no trigram index serves, so the planner keeps to the key index's order."""
+    if not text:
+        return []
     position = func.strpos if _dialect(session) == "postgresql" else func.instr
-    return position(_key, text) > 0
+    return [position(_key, text) > 0]
 
 
 def _dialect(session: Session) -> str:

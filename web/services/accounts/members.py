@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from db.keys import directory_key
 from db.models import ProfilePicture, User, UserProfile
@@ -35,6 +35,7 @@ class Member:
     display_name: str
     created_at: datetime
     avatar: Avatar
+    directory_key: str  # the member's place in the directory (db/keys.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +154,9 @@ def count_members(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 
 
-def members_by_key(session: Session, keys: Sequence[str]) -> list[Member]:
-    """The members of these directory keys (db/keys.py), in the directory's order."""
+def members_by_key(session: Session, keys: Sequence[str] | SelectOfScalar[str]) -> list[Member]:
+    """The members of these directory keys (db/keys.py), or of the keys a query selects, in
+    the directory's order."""
     key = col(User.directory_key)
     query = _member_query().where(key.in_(keys)).order_by(key)
     return [_member(*row) for row in session.execute(query)]
@@ -207,6 +209,7 @@ def _member(
         display_name=user.display_name,
         created_at=user.created_at,
         avatar=avatar,
+        directory_key=user.directory_key,
     )
 
 
