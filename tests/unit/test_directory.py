@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlmodel import Session, select
+from sqlalchemy import Engine, text, update
+from sqlmodel import Session, col, select
 
 from db import migrate
 from db.engine import make_engine
@@ -230,3 +230,17 @@ def test_the_key_orders_by_name_then_handle_and_keeps_them_apart() -> None:
     keys = [directory_key("Ann Lee", "b"), directory_key("Ann", "z"), directory_key("Ann Lee", "a")]
     assert sorted(keys) == ["ann\nz", "ann lee\na", "ann lee\nb"]
     assert len(directory_key("ß" * 80, "h" * 30)) <= 320
+
+
+def test_the_search_index_follows_a_member_who_leaves_or_is_renamed(session: Session) -> None:
+    """SQLite's FTS5 table is kept by triggers; PostgreSQL's index is the table's own."""
+    alice = add_member(session, "alice", "Alice Liddell")
+    alina = add_member(session, "alina", "Alina Liddle")
+    assert found(session, "lidd") == ["alice", "alina"]
+    session.delete(session.get(User, alice))
+    name = "Alina Brown"
+    renamed = {"display_name": name, "directory_key": directory_key(name, "alina")}
+    session.execute(update(User).where(col(User.id) == alina).values(renamed))
+    session.commit()
+    assert found(session, "lidd") == []
+    assert found(session, "brown") == ["alina"]
