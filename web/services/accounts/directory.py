@@ -10,15 +10,22 @@ answers LIKE '%text%'; SQLite: the FTS5 table users_search, trigram tokenizer, a
 Neither can hand the matches over in the directory's order, so a page is made one of two ways,
 whichever is bounded for the text at hand:
 
-- few matches (at most SPARSE_MATCHES after the cursor): all of them come from the trigram
-  index and the first PAGE_SIZE are sorted out; the cost grows with the matches;
+- few matches (at most SPARSE_MATCHES): all of them come from the trigram index and the first
+  PAGE_SIZE after the cursor are sorted out; the cost grows with the matches;
 - many matches, or a text the index cannot narrow (one or two characters; on PostgreSQL, no
   three letters or digits in a row): the key index is read in order and each key tested for
   the text, until a page is full; with many matches that is soon, and at worst it is one pass
   over the key index.
 
-Neither way reads more than about a pass over the key index, at any size or text: with 100,000
-members each search answers in a few milliseconds (bench/directory.py).
+Neither way reads more than about one pass over the key index, whatever the text: the worst
+search is a short text that few keys hold (bench/directory.py, docs/performance.md).
+
+Why trigrams, and not a B-tree index on a lower-cased key: a B-tree finds the keys that start
+with the text, and a member is looked for by any part of the name or handle (a surname, the
+middle of a handle), which would take a row per word or per suffix, and would still leave a
+common start matching thousands of members, the same order-or-matches choice as here. Both
+trigram indexes come with the backends (pg_trgm in PostgreSQL's contrib, FTS5 in the SQLite
+Python ships) and find any three characters or more anywhere in the key.
 """
 
 from __future__ import annotations
@@ -65,12 +72,12 @@ def page(session: Session, *, q: str = "", after: str = "") -> Page:
     holds `q` (everyone when it is empty), at most PAGE_SIZE of them."""
     _check(q, after)
     text = search_text(q)
-    few = _few_matches(session, text, after) if _indexable(session, text) else None
+    few = _few_matches(session, text) if _indexable(session, text) else None
     if few is None:  # the keys in order, tested: one statement with the members' reads
         walk = select(_key).where(_key > after, *_holds(session, text))
         keys: list[str] | SelectOfScalar[str] = walk.order_by(_key).limit(PAGE_SIZE + 1)
-    else:
-        keys = heapq.nsmallest(PAGE_SIZE + 1, few)
+    else:  # Python orders str by code point, as both backends order the keys (db/keys.py)
+        keys = heapq.nsmallest(PAGE_SIZE + 1, (key for key in few if key > after))
     # One more than a page says whether there is a next page.
     listed = members.members_by_key(session, keys)
     more = len(listed) > PAGE_SIZE
@@ -100,9 +107,11 @@ def _indexable(session: Session, text: str) -> bool:
     return False
 
 
-def _few_matches(session: Session, text: str, after: str) -> list[str] | None:
-    """The keys after `after` that hold `text`, from the trigram index, in no order; None when
-    there are more than SPARSE_MATCHES (reading no more than one past them)."""
+def _few_matches(session: Session, text: str) -> list[str] | None:
+    """The keys that hold `text`, from the trigram index, in no order; None when there are more
+    than SPARSE_MATCHES (reading no more than one past them). The cursor is applied by the
+    caller: given to the database beside the match, it could lead the planner to walk the key
+    index from the cursor and test each key against the matches (SQLite did, 100 ms)."""
     if _dialect(session) == "postgresql":
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         matches: ColumnElement[bool] = _key.like(f"%{escaped}%")  # '\' is LIKE's escape there
@@ -110,7 +119,7 @@ def _few_matches(session: Session, text: str, after: str) -> list[str] | None:
         phrase = '"' + text.replace('"', '""') + '"'  # one FTS5 string: every character as is
         rows = select(_SEARCH.c.rowid).where(_SEARCH.c.directory_key.match(phrase))
         matches = col(User.id).in_(rows.scalar_subquery())
-    query = select(_key).where(_key > after, matches).limit(SPARSE_MATCHES + 1)
+    query = select(_key).where(matches).limit(SPARSE_MATCHES + 1)
     found = list(session.scalars(query))
     return found if len(found) <= SPARSE_MATCHES else None
 
