@@ -12,7 +12,7 @@ rebuild drops the old table, which with foreign keys on deletes every member's r
 tables that point at it. The model's own default fills the key on every insert.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from alembic import op
 from db.keys import MAX_KEY_CHARS, directory_key
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
