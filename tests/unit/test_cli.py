@@ -158,10 +158,49 @@ def test_seed_demo_seeds_once(var: Path) -> None:
     assert "nothing seeded" in second.stdout
 
 
-def test_picture_restore_and_delete_change_the_picture_like_the_forms(var: Path) -> None:
+def test_seed_demo_members_adds_generated_members_in_bulk_each_time(var: Path) -> None:
     from litestar.testing import TestClient
 
-    from db.models import SyncEvent
+    from db.models import UserProfile
+    from tests.forms import log_in
+    from web.app import create_app
+    from web.services.accounts.members import HANDLE_RE
+    from web.settings import Settings
+
+    first = ppsync(var, "seed-demo", "--members", "30")
+    assert first.returncode == 0, first.stderr
+    assert "Seeded 30 generated members" in first.stdout
+    assert "N from 1 to 30" in first.stdout
+    again = ppsync(var, "seed-demo", "--members", "25")
+    assert "N from 31 to 55" in again.stdout
+    assert "nothing seeded" in ppsync(var, "seed-demo").stdout  # without the flag: as before
+    engine = make_engine(f"sqlite:///{var / 'app.db'}")
+    with Session(engine) as db:
+        users = db.exec(select(User)).all()
+        profiles = db.exec(select(UserProfile)).all()
+    engine.dispose()
+    assert len(users) == len({u.handle for u in users}) == len(profiles) == 55
+    assert all(HANDLE_RE.fullmatch(u.handle) for u in users)
+    assert all(u.directory_key.endswith("\n" + u.handle) for u in users)
+    # The password printed once opens every generated member's account.
+    password = again.stdout.splitlines()[0].rpartition(": ")[2]
+    with TestClient(create_app(Settings.from_env(environment(var)))) as client:
+        log_in(client, users[-1].handle, password=password)
+        assert client.get("/profile", follow_redirects=False).status_code == 200
+
+
+@pytest.mark.parametrize("count", ["0", "-3", "x", "2147483648"])
+def test_seed_demo_refuses_a_count_that_is_no_count(var: Path, count: str) -> None:
+    result = ppsync(var, "seed-demo", "--members", count)
+    assert result.returncode == 2
+    assert "a number of members from 1 to 2147483647" in result.stderr
+
+
+def test_picture_commands_change_the_picture_like_the_forms(var: Path) -> None:
+    from litestar.testing import TestClient
+    from sqlmodel import col
+
+    from db.models import ProfilePicture, SyncEvent
     from tests.factories import jpeg
     from tests.forms import log_in, upload
     from web.app import create_app
@@ -174,11 +213,17 @@ def test_picture_restore_and_delete_change_the_picture_like_the_forms(var: Path)
         upload(client, jpeg("red"))
         upload(client, jpeg("blue"))
 
-    restored = ppsync(var, "picture", "restore", "dora", "1")
-    assert restored.returncode == 0, restored.stderr
-    assert "Version 1 restored" in restored.stdout
+    used = ppsync(var, "picture", "use", "dora", "1")
+    assert used.returncode == 0, used.stderr
+    assert "Version 1 is the picture" in used.stdout
     deleted = ppsync(var, "picture", "delete", "dora")
     assert "Version 1 deleted" in deleted.stdout
+    restored = ppsync(var, "picture", "restore", "dora", "1")
+    assert "Version 1 restored" in restored.stdout
+    removed = ppsync(var, "picture", "remove", "dora")
+    assert "Picture removed" in removed.stdout
+    again = ppsync(var, "picture", "remove", "dora")
+    assert (again.returncode, again.stdout.strip()) == (0, "There is no picture to remove.")
     missing = ppsync(var, "picture", "restore", "dora", "9")
     assert (missing.returncode, missing.stderr.strip()) == (
         1,
@@ -186,4 +231,6 @@ def test_picture_restore_and_delete_change_the_picture_like_the_forms(var: Path)
     )
     with Session(app.state["engine"]) as db:
         kinds = db.exec(select(SyncEvent.kind).order_by(SyncEvent.id)).all()
-    assert kinds == ["uploaded", "uploaded", "restored", "deleted"]
+        assert kinds == ["uploaded", "uploaded", "restored", "deleted", "restored", "removed"]
+        active = db.exec(select(ProfilePicture).where(col(ProfilePicture.is_active))).all()
+        assert active == []  # version 1 back in the history, version 2 removed: initials

@@ -10,11 +10,12 @@ follows post/redirect/get: back to the page, what was chosen kept in a flash.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
 from sqlmodel import Session
 
@@ -25,7 +26,7 @@ from web.routes.profile_page import actor_of, done, form_refusal, refusal_redire
 from web.services import imaging
 from web.services.accounts.members import Viewer
 from web.services.imaging import cage
-from web.services.pictures import crops, reads, uploads
+from web.services.pictures import crops, reads, recrops
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore
 
@@ -38,9 +39,6 @@ OWN_HEADERS = {
 }
 
 
-CROP = "crop"  # the form a refusal is said in
-
-
 @dataclass
 class CropForm:
     cropX: str = "0"  # noqa: N815  (the same names as the upload form)
@@ -49,6 +47,9 @@ class CropForm:
     turns: int = 0  # quarter turns clockwise of the master before the crop (0-3)
     # face, centre, left, right, top, bottom or exact (crops.CHOICES); empty: exact
     cropChoice: str = ""  # noqa: N815
+
+
+CROP = "crop"  # the form a refusal is said in
 
 
 class CropController(Controller):
@@ -63,14 +64,25 @@ class CropController(Controller):
         viewer: SignedIn,
         version: FromPath[int],
         turns: FromQuery[int] = 0,
+        turned_from: Annotated[int | None, QueryParameter(name="from")] = None,
+        cropX: FromQuery[str] = "",  # noqa: N803  (the form's names)
+        cropY: FromQuery[str] = "",  # noqa: N803
+        cropSize: FromQuery[str] = "",  # noqa: N803
     ) -> Template:
+        """The page at `turns`; a Rotate link also says the crop it had (at turns `from`),
+        which the page starts from turned with the picture; a refused post, redirected here,
+        the form as it was sent."""
         refusal, notices = form_refusal(request, (CROP,))
-        if refusal:  # a refused post, redirected here: the form as it was sent
-            form = CropForm(**refusal["value"])
-            form.cropChoice = form.cropChoice or crops.EXACT  # as recrop() read it
-            return _page(request, db, viewer, version, form, notices, refusal["text"])
-        if turns % 4:  # turned: the saved crop no longer applies, a centred square does
-            return _page(request, db, viewer, version, CropForm("", "", "", turns % 4), notices)
+        if refusal:
+            sent = CropForm(**refusal["value"])
+            sent.cropChoice = sent.cropChoice or crops.EXACT  # as recrop() read it
+            return _page(request, db, viewer, version, sent, notices, refusal["text"])
+        if turned_from is not None:
+            start = CropForm(cropX, cropY, cropSize, turned_from % 4)
+            return _page(request, db, viewer, version, start, notices, rotate_to=turns % 4)
+        if turns % 4:  # turned, the crop not said: a centred square
+            turned = CropForm("", "", "", turns % 4)
+            return _page(request, db, viewer, version, turned, notices)
         return _page(request, db, viewer, version, None, notices)
 
     @get("/master", sync_to_thread=True)
@@ -121,7 +133,7 @@ class CropController(Controller):
         data: URLEncodedBody[CropForm],
     ) -> Template | Redirect:
         try:
-            recropped = uploads.recrop(
+            recropped = recrops.recrop(
                 db,
                 media_of(request.app.state),
                 actor=actor_of(request, viewer),
@@ -157,26 +169,19 @@ def _page(
     form: CropForm | None,
     notices: list[dict[str, Any]],
     error: str | None = None,
+    *,
+    rotate_to: int | None = None,
 ) -> Template:
     """The form starts from the square the version was cut to, so the cropper opens on it;
-    without JavaScript, on the face when one is found."""
+    turned (`rotate_to`), from the form's square turned with the picture; without JavaScript,
+    the choice opens on the face when one is found."""
     try:
         item = reads.version_item(db, user_id=viewer.id, version=version)
-        if form is None:  # the page opens on the version's own crop
-            x, y, size = item.crop or (0.0, 0.0, 1.0)
-            form = CropForm(f"{x:.4f}", f"{y:.4f}", f"{size:.4f}")
-        turns = form.turns % 4
-        offer = crops.offer(
-            db,
-            media_of(request.app.state),
-            user_id=viewer.id,
-            version=version,
-            turns=turns,
-            fields=(form.cropX, form.cropY, form.cropSize),
-            limits=settings_of(request.app.state).image_limits(),
-        )
+        form = _starting(form, item, rotate_to)
+        offer = _offer(request, db, viewer, version, form)
     except PictureError as missing:
         raise NotFoundException(missing.message) from None
+    turns = form.turns % 4
     context = {
         "viewer": viewer,
         "item": item,
@@ -184,22 +189,61 @@ def _page(
         "error": error,
         "turns": turns,
         "offer": offer,
-        "checked": form.cropChoice or _opening_choice(offer, item.crop if not turns else None),
+        "checked": form.cropChoice or offer.opening(),
         "notices": notices,
         "master_url": f"/profile/picture/{version}/master" + (f"?turns={turns}" if turns else ""),
+        "rotate_urls": {name: _rotate_url(form, by) for name, by in ROTATE.items()},
     }
     return Template("crop.html", context=context)
 
 
-def _opening_choice(offer: crops.Offer, saved: tuple[float, float, float] | None) -> str:
-    """The face when one is found; else the option the version was cut to; else exact."""
-    if offer.face_found:
-        return crops.FACE
-    if saved is None:
-        return "centre"
-    width, height = offer.size
-    left, top, side = imaging.Crop(*saved).box(width, height)
-    for option in offer.options:
-        if max(abs(option.left - left), abs(option.top - top), abs(option.side - side)) < 1:
-            return option.name
-    return crops.EXACT
+def _offer(
+    request: Request[Any, Any, Any], db: Session, viewer: Viewer, version: int, form: CropForm
+) -> crops.Offer:
+    """The squares the page offers, the form's exact fractions among them."""
+    return crops.offer(
+        db,
+        media_of(request.app.state),
+        user_id=viewer.id,
+        version=version,
+        turns=form.turns % 4,
+        fields=(form.cropX, form.cropY, form.cropSize),
+        limits=settings_of(request.app.state).image_limits(),
+    )
+
+
+def _starting(form: CropForm | None, item: reads.HistoryItem, rotate_to: int | None) -> CropForm:
+    """The form the page starts from: the version's own crop, unless one is given; turned to
+    `rotate_to` with the picture."""
+    if form is None:
+        x, y, size = item.crop or (0.0, 0.0, 1.0)
+        form = CropForm(f"{x:.4f}", f"{y:.4f}", f"{size:.4f}")
+    return form if rotate_to is None else _rotated(form, item, rotate_to)
+
+
+ROTATE = {"left": 3, "right": 1}  # quarter turns clockwise of each Rotate link
+
+
+def _rotate_url(form: CropForm, by: int) -> str:
+    """A Rotate link: the next turn, and the crop the page has now (the script keeps it in step
+    with the box), for the next page to turn with the picture."""
+    query: dict[str, str | int] = {"turns": (form.turns + by) % 4, "from": form.turns % 4}
+    if all((form.cropX, form.cropY, form.cropSize)):
+        query |= {"cropX": form.cropX, "cropY": form.cropY, "cropSize": form.cropSize}
+    return "?" + urlencode(query)
+
+
+def _rotated(form: CropForm, item: reads.HistoryItem, turns: int) -> CropForm:
+    """The form's square (at form.turns), turned with the picture to `turns`; a centred square
+    when the form holds none that fits the picture."""
+    width, height = item.width, item.height  # the master, upright
+    if form.turns % 2:
+        width, height = height, width
+    try:
+        crop = crops.crop_from((form.cropX, form.cropY, form.cropSize))
+        turned = crop.turned(width, height, turns - form.turns) if crop else None
+    except imaging.ImageRejected:
+        turned = None
+    if turned is None:
+        return CropForm("", "", "", turns)
+    return CropForm(f"{turned.x:.4f}", f"{turned.y:.4f}", f"{turned.size:.4f}", turns)

@@ -41,6 +41,26 @@ class Offer:
     exact: Option | None
     face_found: bool
 
+    def opening(self) -> str:
+        """The choice the page opens on: the face when one is found; else the named square the
+        exact fractions make (the version's own, or the one turned with the picture); else
+        exact, or the centre when the fractions make none."""
+        if self.face_found:
+            return FACE
+        if self.exact is None:
+            return "centre"
+        at = (self.exact.left, self.exact.top, self.exact.side)
+        for option in self.options:
+            if (
+                max(
+                    abs(a - b)
+                    for a, b in zip((option.left, option.top, option.side), at, strict=True)
+                )
+                < 1
+            ):
+                return option.name
+        return EXACT
+
 
 def crop_from(fields: CropFields) -> imaging.Crop | None:
     """The typed fractions as a crop; all empty: none (the server's default square)."""

@@ -1,4 +1,5 @@
-"""New versions: an upload (from the form, the API or an import) and a re-crop of a kept one.
+"""New versions: an upload (from the form, the API or an import); a re-crop of a kept one is
+kept the same way (web/services/pictures/recrops.py).
 
 An upload is read with a hard cap, scanned when a scanner is configured, processed by the
 imaging pipeline, and kept: its files first (atomically, under a name of their own), then one
@@ -27,13 +28,25 @@ from web.services.imaging import cage
 from web.services.imaging.encode import threads
 from web.services.pictures import idempotency, reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
-from web.services.pictures.crops import EXACT, NO_CROP, CropFields, chosen, crop_from
+from web.services.pictures.crops import NO_CROP, CropFields, crop_from
 from web.services.pictures.names import files_path, new_name
 from web.services.pictures.storage import MediaStore
 
 Scanner = Callable[[bytes], str | None]  # clamav.scan with its socket: a virus's name or None
 SOURCE_DIGEST = "source_sha256"  # metadata: the SHA-256 of the uploaded bytes
 log = logging.getLogger("ppsync.pictures")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a version's history row says of where it came from: the file the member chose (its
+    name, sanitised) and its size, or for a re-crop the version it was cut from and the size of
+    the kept copy it was cut from; and the digest of the uploaded bytes (SOURCE_DIGEST)."""
+
+    name: str
+    size: int
+    digest: str | None
+    recrop_of: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,34 +99,6 @@ def upload(
         return done
 
 
-def recrop(
-    session: Session,
-    store: MediaStore,
-    *,
-    actor: Actor,
-    user_id: int,
-    version: int,
-    crop: CropFields,
-    turns: int = 0,
-    limits: imaging.Limits = imaging.DEFAULT_LIMITS,
-    choice: str = EXACT,
-) -> Uploaded:
-    """A new version cut from a kept version's master: no second upload needed. `turns`
-    quarter turns clockwise (negative: anticlockwise) rotate the master first; `choice` is the
-    re-crop page's (crops.py: exact takes `crop`)."""
-    authorise(session, actor=actor, user_id=user_id, action="picture.recrop")
-    with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
-        source = reads.version_row(session, user_id, version)
-        key, _mime = reads.master_key_of(store, source)
-        master = store.read(key)
-        square = chosen(master, choice, crop, turns, limits)
-        processed = cage.recrop(master, crop=square, turns=turns, limits=limits)
-        name, size = source.original_name, source.file_size
-        # The same upload, cut again: it keeps the digest of the bytes it came from.
-        digest = source.meta.get(SOURCE_DIGEST)
-        return _keep(session, store, actor, user_id, processed, name, size, digest)
-
-
 def suggest_crop(
     file: IO[bytes] | None, limits: imaging.Limits, scan: Scanner | None = None, *, user_id: int
 ) -> imaging.Suggestion:
@@ -162,8 +147,8 @@ def _upload(
     # hashlib lets go of the GIL on large inputs: the digest is made while the photo decodes.
     digest = threads().submit(source_digest, data)
     processed = checked(data, crop=crop_from(crop), limits=limits, scan=scan, user_id=user_id)
-    name = clean_name(original_name)
-    return _keep(session, store, actor, user_id, processed, name, len(data), digest.result())
+    own = Source(clean_name(original_name), len(data), digest.result())
+    return keep(session, store, actor, user_id, processed, own)
 
 
 def checked(
@@ -207,15 +192,13 @@ def _scan(scan: Scanner, data: bytes, user_id: int) -> None:
         raise imaging.rejected("infected")
 
 
-def _keep(
+def keep(
     session: Session,
     store: MediaStore,
     actor: Actor,
     user_id: int,
     processed: imaging.Processed,
-    name: str,
-    size: int,
-    digest: str | None,
+    source: Source,
 ) -> Uploaded:
     """Files first (atomic, this upload's own), then one transaction.
 
@@ -225,7 +208,7 @@ def _keep(
     filename = new_name()
     keys = store.write_processed(user_id, filename, processed)
     try:
-        change, version = _stage(session, actor, user_id, processed, filename, name, size, digest)
+        change, version = _stage(session, actor, user_id, processed, filename, source)
     except BaseException:
         store.remove(keys)
         raise
@@ -251,22 +234,21 @@ def _stage(
     user_id: int,
     processed: imaging.Processed,
     filename: str,
-    name: str,
-    size: int,
-    digest: str | None,
+    source: Source,
 ) -> tuple[Change, int]:
     with versions.staged(session, user_id) as profile:
         picture = ProfilePicture(
             user_id=user_id,
             version=versions.next_version(session, user_id),
             filename=filename,
-            original_name=name,
+            original_name=source.name,
             file_path=files_path(user_id, filename),
-            file_size=size,
+            file_size=source.size,
             mime_type=f"image/{processed.source_format.lower()}",
             width=processed.source_width,
             height=processed.source_height,
-            meta=_meta(processed) | ({SOURCE_DIGEST: digest} if digest else {}),
+            recrop_of=source.recrop_of,
+            meta=_meta(processed) | ({SOURCE_DIGEST: source.digest} if source.digest else {}),
         )
         session.add(picture)
         versions.activate(session, profile, picture)
