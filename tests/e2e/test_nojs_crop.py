@@ -9,6 +9,7 @@ import io
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import Browser, Page, Request, expect
 from sqlmodel import select
@@ -16,12 +17,14 @@ from sqlmodel import select
 from db.models import ProfilePicture
 from tests.e2e.conftest import ConsoleErrors, Member, Server
 from tests.e2e.pages import signed_in, upload
+from tests.e2e.test_members_everywhere import AXE_TAGS
 from tests.unit.test_face_crop import hopper_off_centre
 from web.services.imaging import RECOMMENDED_MIN_PX
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
 
 
 def jpeg(size: tuple[int, int], colour: str = "teal") -> dict[str, Any]:
@@ -108,6 +111,24 @@ def test_on_a_phone_the_legends_keep_to_one_line_and_nothing_scrolls_sideways(
     assert width[0] <= width[1]
     radio = page.get_by_role("radio", name="Right").locator("xpath=ancestor::label").bounding_box()
     assert radio is not None and radio["height"] >= 44 and radio["width"] >= 44  # a tap target
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_axe_finds_no_serious_or_critical_violation_on_the_choice(
+    server: Server, browser: Browser, alice: Member, viewport: dict[str, int]
+) -> None:
+    """axe needs the page's JavaScript engine (with it off, its run never settles): the page's
+    own scripts are refused instead, which leaves the page as it is without JavaScript."""
+    page = signed_in(browser, server, alice.handle, viewport=viewport)
+    page.context.route("**/static/**/*.js*", lambda route: route.abort())
+    photo = {"name": "hopper.jpg", "mimeType": "image/jpeg", "buffer": hopper_off_centre()}
+    page.reload()
+    crop_page(page, server, photo)
+    expect(page.get_by_role("radio", name="Face")).to_be_visible()  # the choice, not the circle
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+    violations = Axe().run(page, options=options).response["violations"]
+    bad = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
+    assert bad == []
 
 
 def posts(page: Page) -> list[str]:
