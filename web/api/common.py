@@ -18,6 +18,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlmodel import Session
 
+from web.api.reference import ApiReference
 from web.plumbing.client import client_address
 from web.plumbing.deps import CALLER_KEY, engine_of
 from web.plumbing.throttle import API_UNAUTHENTICATED, Throttled, throttle_of
@@ -149,18 +150,26 @@ def openapi_config() -> OpenAPIConfig:
                 "BearerToken": SecurityScheme(
                     type="http",
                     scheme="bearer",
-                    description="An API token from /profile or `ppsync token add`.",
+                    description=BEARER_TEXT,
                 )
             }
         ),
-        # The document itself at /schema: a UI page would load scripts from a CDN, which the
-        # pages' Content-Security-Policy (rightly) refuses.
+        # One server, this one: no server menu to choose from in the reference.
+        servers=[],
+        # The document itself at /schema (and as JSON or YAML by name); the reference that
+        # people read at /schema/reference (web/api/reference.py).
         render_plugins=[
             JsonRenderPlugin(path=["/", "/openapi.json"]),
             YamlRenderPlugin(path=["/openapi.yaml"]),
+            ApiReference(),
         ],
     )
 
+
+BEARER_TEXT = """\
+An API token, sent as `Authorization: Bearer <token>`. A member makes one on the "API tokens" \
+page (/profile/tokens, linked from /profile; it is shown once); an operator runs \
+`ppsync token add HANDLE`. A token acts for its own member (that member's `userId`) only."""
 
 API_DESCRIPTION = """\
 Members' profile pictures: upload, read, restore, delete and sync.

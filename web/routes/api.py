@@ -33,7 +33,8 @@ from web.api.bodies import (
     sync_body,
 )
 from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
-from web.api.errors import ERROR_TEXT, conflict_doc, error_docs
+from web.api.errors import ERROR_TEXT, IMPORT_TEXTS, conflict_doc, error_docs
+from web.api.examples import Documented
 from web.plumbing.deps import DB, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
 from web.services.accounts.tokens import ApiCaller
@@ -61,18 +62,6 @@ REPLAYED_DOC = ResponseHeader(
     description="`true` when this is the stored answer to an earlier request with the same key.",
 )
 
-IMPORT_TEXTS = {
-    409: "A request with this Idempotency-Key is still running, or another change took the "
-    "version number first; retry.",
-    413: "The picture at the link is larger than the upload limit.",
-    415: "The link is not a picture (its bytes decide, as for an upload).",
-    422: "The link cannot be fetched: not http(s), not a public address, too many redirects, "
-    "an error status, unreachable or a broken answer; or the picture is refused like an "
-    "upload; or the Idempotency-Key was used for other bytes.",
-    429: ERROR_TEXT[429] + " Or a fetch for this member is still running.",
-    504: "The link did not answer within the fetch deadline.",
-}
-
 
 class UploadForm(Struct, rename="camel"):
     """multipart/form-data: the picture file and the member it is for."""
@@ -92,6 +81,7 @@ class ApiController(Controller):
     @post(
         "/upload-picture",
         operation_id="uploadPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         guards=[upload_allowance],
         opt={"upload": True},
@@ -147,6 +137,7 @@ class ApiController(Controller):
         "/import-picture",
         before_request=strict_json_body,
         operation_id="importPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         guards=[upload_allowance],
         status_code=201,
@@ -186,6 +177,7 @@ class ApiController(Controller):
     @get(
         "/picture/{userId:int}",
         operation_id="getPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="The member's picture (or default avatar), its version, URLs and updatedAt",
         response_headers=[ETAG_DOC],
@@ -213,6 +205,7 @@ class ApiController(Controller):
     @get(
         "/picture/{userId:int}/history",
         operation_id="getPictureHistory",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="Every kept version of the member's picture, newest first",
         responses=error_docs(404),
@@ -226,6 +219,7 @@ class ApiController(Controller):
         "/update-picture",
         before_request=strict_json_body,
         operation_id="updatePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="Make an earlier version the picture again",
         responses=error_docs(404)
@@ -251,6 +245,7 @@ class ApiController(Controller):
         "/delete-picture",
         before_request=strict_json_body,
         operation_id="deletePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Delete the current picture (kept 30 days, restorable)",
@@ -269,6 +264,7 @@ class ApiController(Controller):
         "/sync-picture",
         before_request=strict_json_body,
         operation_id="syncPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Is the caller's copy of the picture current? Records the sync",
