@@ -5,21 +5,26 @@
   const root = document.querySelector("[data-api-reference]");
   if (!root || !window.SwaggerUIBundle) return;
 
-  // Swagger UI leaves a few controls without an accessible name (axe: button-name, label):
-  // named as they appear.
-  const NAMES = [
-    ["button.close-modal", "Close"],
-    ["textarea.body-param__text", "Request body"],
-    ["select.examples-select-element", "Example"],
+  // What Swagger UI leaves out or gets wrong for assistive technology (axe: button-name, label,
+  // select-name; its Authorize pop-up is no dialog to a screen reader, and its token field is
+  // named by its id), set as its elements appear.
+  const FIXES = [
+    [".modal-ux", { role: "dialog", "aria-modal": "true", "aria-label": "Available authorizations" }],
+    ["button.close-modal", { "aria-label": "Close this dialog" }],
+    ["textarea.body-param__text", { "aria-label": "Request body" }],
+    ["select.examples-select-element", { "aria-label": "Example" }],
+    ["input#auth-bearer-value", { "aria-label": "Bearer token" }],
   ];
-  function name(node) {
-    for (const [selector, label] of NAMES) {
-      for (const el of node.querySelectorAll(selector)) {
-        if (!el.hasAttribute("aria-label")) el.setAttribute("aria-label", label);
+  function set() {
+    for (const [selector, attributes] of FIXES) {
+      for (const el of root.querySelectorAll(selector)) {
+        for (const [name, value] of Object.entries(attributes)) {
+          if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+        }
       }
     }
   }
-  new MutationObserver(() => name(document.body)).observe(document.body, { childList: true, subtree: true });
+  new MutationObserver(set).observe(root, { childList: true, subtree: true });
 
   SwaggerUIBundle({
     url: root.dataset.apiReference,
