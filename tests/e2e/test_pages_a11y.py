@@ -86,6 +86,16 @@ def stale_form_page(page: Page, server: Server) -> None:
     expect(page.get_by_role("heading", name="This form had expired")).to_be_visible()
 
 
+def open_the_reference(page: Page, server: Server) -> None:
+    """The reference with what Swagger UI draws on demand: an operation open to try out (its
+    parameter, body and examples) and the Authorize dialog."""
+    visit(page, server, "/schema/reference")
+    page.get_by_text("/api/profile/update-picture").click()
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_role("button", name="Authorize").first.click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+
+
 def serious(page: Page) -> list[str]:
     results = Axe().run(page, options=AXE_OPTIONS)
     return [
@@ -111,6 +121,8 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(
     ]:
         visit(page, server, path)
         found[path] = serious(page)
+    open_the_reference(visitor, server)
+    found["/schema/reference, opened"] = serious(visitor)
     stale_form_page(signed_in, server)
     found["403"] = serious(signed_in)
     assert {path: bad for path, bad in found.items() if bad} == {}

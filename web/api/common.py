@@ -174,8 +174,9 @@ page (/profile/tokens, linked from /profile; it is shown once); an operator runs
 API_DESCRIPTION = """\
 Members' profile pictures: upload, read, restore, delete and sync.
 
-Every call needs `Authorization: Bearer <token>`; a member creates tokens on /profile (each is
-shown once). A token acts for its own member only: another `userId` is 403 (and audited);
-an admin's token acts for any member. Errors are RFC 9457 problem details
-(`application/problem+json`). Every change is pushed to the member's open pages at once.
+Every call needs `Authorization: Bearer <token>`; a member creates tokens on the API tokens page
+(/profile/tokens, linked from /profile; each is shown once). A token acts for its own member
+only: another `userId` is 403 (and audited); an admin's token acts for any member. Errors are
+RFC 9457 problem details (`application/problem+json`). Every change is pushed to the member's
+open pages at once.
 """
