@@ -15,6 +15,7 @@ from web.api.bodies import (
     History,
     ImportPicture,
     PictureState,
+    RemovePicture,
     SyncAnswer,
     SyncPicture,
     UpdatePicture,
@@ -36,6 +37,7 @@ BODIES: dict[str, tuple[type | None, str, type]] = {  # request body, success st
     "getPictureHistory": (None, "200", History),
     "updatePicture": (UpdatePicture, "200", PictureState),
     "deletePicture": (DeletePicture, "200", PictureState),
+    "removePicture": (RemovePicture, "200", PictureState),
     "syncPicture": (SyncPicture, "200", SyncAnswer),
 }
 

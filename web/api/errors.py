@@ -28,7 +28,7 @@ ERROR_TEXT = {
     "`Retry-After`.",
 }
 
-# import-picture's statuses: a link fetched, then kept as an upload.
+
 IMPORT_TEXTS = {
     409: "A request with this Idempotency-Key is still running, or another change took the "
     "version number first; retry.",

@@ -70,10 +70,11 @@ HISTORY = history_body(
             uploaded=datetime(2026, 3, day, 9, 0, tzinfo=UTC),
             is_active=version == 3,
             animated=False,
+            recrop_of=recrop_of,
         )
-        for version, name, original, size, side, day in (
-            (3, CURRENT, "holiday.jpg", 1_843_202, 3024, 2),
-            (2, EARLIER, "portrait.png", 402_118, 1200, 1),
+        for version, name, original, size, side, day, recrop_of in (
+            (3, CURRENT, "portrait.png", 402_118, 900, 2, 2),
+            (2, EARLIER, "portrait.png", 402_118, 1200, 1, None),
         )
     ],
     MediaUrls(),
@@ -107,7 +108,7 @@ WORKED = {
     ),
     "getPictureHistory": Worked(
         curl=CURL + f"{HOST}/api/profile/picture/5/history",
-        answers={"200": {"Two kept versions": HISTORY}},
+        answers={"200": {"An upload and a re-crop of it": HISTORY}},
     ),
     "updatePicture": Worked(
         curl=CURL + "-X PUT -H 'Content-Type: application/json' "
@@ -122,6 +123,12 @@ WORKED = {
         f"""-d '{{"userId": "5"}}' {HOST}/api/profile/delete-picture""",
         request={"userId": "5"},
         answers={"200": {"No version left: the default avatar": NO_PICTURE}},
+    ),
+    "removePicture": Worked(
+        curl=CURL + "-H 'Content-Type: application/json' "
+        f"""-d '{{"userId": "5"}}' {HOST}/api/profile/remove-picture""",
+        request={"userId": "5"},
+        answers={"200": {"The default avatar; every version kept": NO_PICTURE}},
     ),
     "syncPicture": Worked(
         curl=CURL + "-H 'Content-Type: application/json' "
