@@ -1,5 +1,5 @@
-"""The HTML pages: the directory (paged and searched: web/services/accounts/directory.py), a
-member's page and the member's own profile."""
+"""The HTML pages: the landing page, the directory (paged and searched:
+web/services/accounts/directory.py) and a member's page."""
 
 from __future__ import annotations
 
@@ -23,8 +23,11 @@ def _next_url(q: str, after: str | None) -> str | None:
 
 class PagesController(Controller):
     @get("/", sync_to_thread=False)
-    def home(self, viewer: CurrentViewer) -> Redirect:
-        return Redirect("/profile" if viewer else "/members", status_code=303)
+    def home(self, viewer: CurrentViewer) -> Redirect | Template:
+        """A member's home is their profile; a visitor's, the page that says what this is."""
+        if viewer:
+            return Redirect("/profile", status_code=303)
+        return Template("landing.html", context={"viewer": None})
 
     @get("/members", sync_to_thread=True)
     def directory_page(
