@@ -482,6 +482,8 @@ def test_every_page_carries_the_live_sync_element_and_script(client: TestClient[
     element = one(page, "[data-live-sync]")
     assert element["hx-sse:connect"] == "/events"
     assert element["data-live-sync"] == "/events/sync"
+    assert element["data-live-subscribe"] == "/events/subscriptions"
+    assert element["data-live-members-max"] == "500"  # EVENTS_MEMBERS_PER_STREAM
     assert one(page, "script[src^='/static/js/live-sync.js']")
 
 

@@ -91,20 +91,21 @@ def test_closing_the_streams_empties_the_index() -> None:
 # The set in the stream's URL.
 
 
-def test_the_url_names_members_up_to_the_ceiling() -> None:
-    assert members_of_query(b"members=3,1,3", 3) == {1, 3}
-    assert members_of_query(b"members=1%2C2&other=x", 3) == {1, 2}
-    assert members_of_query(b"", 3) == frozenset()
+def test_the_url_names_members_up_to_the_ceiling_and_numbers_the_set() -> None:
+    assert members_of_query(b"members=3,1,3", 3) == ({1, 3}, 0)
+    assert members_of_query(b"members=1%2C2&other=x&seq=7", 3) == ({1, 2}, 7)
+    assert members_of_query(b"", 3) == (frozenset(), 0)
     with pytest.raises(ValueError, match="at most 3 per stream"):
         members_of_query(b"members=1,2,3,4", 3)
 
 
 @pytest.mark.parametrize(
     "query", [b"members=0", b"members=-1", b"members=x", b"members=2147483648", b"members=1e3",
-              b"members=1&members=2", b"members=" + b"9" * 30]
+              b"members=1&members=2", b"members=" + b"9" * 30, b"seq=-1", b"seq=1&seq=2",
+              b"seq=" + b"9" * 17, b"seq=x"]
 )  # fmt: skip
 def test_the_url_refuses_what_is_not_a_member_id(query: bytes) -> None:
-    with pytest.raises(ValueError, match="members: "):
+    with pytest.raises(ValueError, match="^(members|seq): "):
         members_of_query(query, 3)
 
 

@@ -67,9 +67,10 @@ def subscribed_frame(seq: int) -> bytes:
     return b'event: subscribed\ndata: {"seq":%d}\n\n' % seq
 
 
-def opening_frames(replay: Replay, stream_id: str = "") -> bytes:
-    """Missed events (or a resync), then `sync-ready` carrying the retry hint, the tab's id and
-    the stream's own id (what its subscription changes name: web/live/subscriptions.py).
+def opening_frames(replay: Replay, stream_id: str = "", seq: int = 0) -> bytes:
+    """Missed events (or a resync), then `sync-ready` carrying the retry hint, the tab's id, the
+    stream's own id (what its subscription changes name: web/live/subscriptions.py) and the
+    number of the member set in force (the one its URL gave).
 
     The id always goes out, so a tab that reconnects says where it was even when no event came.
     """
@@ -77,7 +78,7 @@ def opening_frames(replay: Replay, stream_id: str = "") -> bytes:
     if replay.resync:
         missed += RESYNC
     last = replay.last_event_id
-    stream = b',"stream":"%s"' % stream_id.encode() if stream_id else b""
+    stream = b',"stream":"%s","seq":%d' % (stream_id.encode(), seq) if stream_id else b""
     ready = b'retry: %d\nid: %d\nevent: sync-ready\ndata: {"lastEventId":%d%s}\n\n' % (
         RETRY_MS,
         last,

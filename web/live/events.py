@@ -74,7 +74,7 @@ async def stream(scope: Scope, receive: Receive, send: Send) -> None:
         return
     settings = settings_of(scope["app"].state)
     try:
-        members = members_of_query(
+        members, seq = members_of_query(
             scope.get("query_string", b""), settings.events_members_per_stream
         )
     except ValueError as error:  # a tab sends a good set: what it gets wrong, said in the body
@@ -85,7 +85,7 @@ async def stream(scope: Scope, receive: Receive, send: Send) -> None:
         await _refuse(scope, send, 429, raw_headers(retry_after(RETRY_AFTER_STREAMS)))
         return
     try:
-        if (opened := await _open_or_refuse(hub, scope, send, members)) is not None:
+        if (opened := await _open_or_refuse(hub, scope, send, members, seq)) is not None:
             await _serve(hub, opened, receive, send)
     finally:
         hub.leave(address)
@@ -105,18 +105,18 @@ async def _serve(hub: LiveHub, opened: tuple[Stream, int], receive: Receive, sen
 
 
 async def _open_or_refuse(
-    hub: LiveHub, scope: Scope, send: Send, members: frozenset[int]
+    hub: LiveHub, scope: Scope, send: Send, members: frozenset[int], seq: int
 ) -> tuple[Stream, int] | None:
     """Register, replay, send the opening; or answer as an exception handler would have: 503
     while the database is away (the tab retries), 500 for a bug."""
     try:
-        opened, replay = await _register(hub, scope, members)
+        opened, replay = await _register(hub, scope, members, seq)
     except Exception as error:
         await _refuse_error(scope, send, error)
         return None
     try:
         await _start(scope, send, 200, list(STREAM_HEADERS))  # a copy: the hooks append to it
-        body = opening_frames(replay, opened.tab.id)
+        body = opening_frames(replay, opened.tab.id, seq)
         await send({"type": "http.response.body", "body": body, "more_body": True})
     except BaseException:
         hub.close(opened)
@@ -124,7 +124,9 @@ async def _open_or_refuse(
     return opened, replay.last_event_id
 
 
-async def _register(hub: LiveHub, scope: Scope, members: frozenset[int]) -> tuple[Stream, Replay]:
+async def _register(
+    hub: LiveHub, scope: Scope, members: frozenset[int], seq: int
+) -> tuple[Stream, Replay]:
     """Its own function: what it reads (headers, the session) is let go before the stream
     settles down for hours."""
     headers = Headers.from_scope(scope)
@@ -134,6 +136,7 @@ async def _register(hub: LiveHub, scope: Scope, members: frozenset[int]) -> tupl
         user_agent=headers.get("user-agent", ""),
         last_event_id=_last_event_id(headers.get("last-event-id", "")),
         members=members,
+        seq=seq,
     )
 
 

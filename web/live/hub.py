@@ -76,16 +76,17 @@ class LiveHub:
         user_agent: str,
         last_event_id: int | None,
         members: frozenset[int] = frozenset(),
+        seq: int = 0,
     ) -> tuple[Stream, Replay]:
         """Register first, then read what the tab missed: nothing can fall between the two.
 
         From registration on, the stream is sent every event of its members (the viewer always
         among them) past the feed's `last` (in order, even while a catch-up reads); the replay
         covers their events up to its own newest id, at least that `last`. The stream drops
-        what the replay sent (web/live/events.py).
+        what the replay sent (web/live/events.py). `seq` numbers the set: a later change wins.
         """
         tab = LiveSession(uuid.uuid4().hex, viewer_id, user_agent, utcnow(), self.feed.last or 0)
-        stream = self.registry.add(tab, _with_viewer(members, viewer_id))
+        stream = self.registry.add(tab, _with_viewer(members, viewer_id), seq)
         try:
             replay = await to_thread.run_sync(self._replay, last_event_id, stream.members)
         except BaseException:

@@ -60,9 +60,11 @@ class StreamRegistry:
         if held > 0:
             self.per_client[address] = held
 
-    def add(self, tab: LiveSession, members: frozenset[int]) -> Stream:
-        """A new stream, sent every frame about `members` (and every resync) from now on."""
+    def add(self, tab: LiveSession, members: frozenset[int], seq: int = 0) -> Stream:
+        """A new stream, sent every frame about `members` (its set number `seq`) and every
+        resync from now on."""
         stream = Stream(LiveSubscriber(), tab)
+        stream.seq = seq
         self.streams.add(stream)
         self.by_id[tab.id] = stream
         self._follow(stream, members)

@@ -22,6 +22,7 @@ from db.models import MAX_ID
 PARAM = "members"
 MAX_SEQ = 2**53  # what a browser's number can count to exactly
 _ID = re.compile(r"[0-9]{1,10}")
+_SEQ = re.compile(r"[0-9]{1,16}")
 
 StreamId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")]
 MemberId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
@@ -48,18 +49,28 @@ def check_ceiling(members: Sized, ceiling: int) -> None:
         raise TooManyMembers(ceiling)
 
 
-def members_of_query(query_string: bytes, ceiling: int) -> frozenset[int]:
-    """The set in a stream's URL (`members=42,43`; none: the viewer alone). ValueError, saying
-    what is wrong, for anything else: a second `members`, an item that is not a member id, more
-    than `ceiling` items."""
-    given = [value for name, value in parse_qsl(query_string.decode("latin-1")) if name == PARAM]
-    if not given:
-        return frozenset()
-    if len(given) > 1:
-        raise ValueError(f"{PARAM}: give it once, as a comma-separated list")
-    items = [item for item in given[0].split(",") if item]
+def members_of_query(query_string: bytes, ceiling: int) -> tuple[frozenset[int], int]:
+    """The set in a stream's URL (`members=42,43`; none: the viewer alone) and its number
+    (`seq=7`; none: 0). ValueError, saying what is wrong, for anything else: a parameter given
+    twice, an item that is not a member id, more than `ceiling` items, a number out of range."""
+    query = _once(query_string)
+    items = [item for item in query.get(PARAM, "").split(",") if item]
     check_ceiling(items, ceiling)
     for item in items:
         if not _ID.fullmatch(item) or not 1 <= int(item) <= MAX_ID:
             raise ValueError(f"{PARAM}: {item[:20]!r} is not a member id")
-    return frozenset(int(item) for item in items)
+    seq = query.get("seq", "0")
+    if not _SEQ.fullmatch(seq) or int(seq) > MAX_SEQ:
+        raise ValueError(f"seq: {seq[:20]!r} is not a whole number up to {MAX_SEQ}")
+    return frozenset(int(item) for item in items), int(seq)
+
+
+def _once(query_string: bytes) -> dict[str, str]:
+    """The query's `members` and `seq`, each given at most once (the others are not ours)."""
+    found: dict[str, str] = {}
+    for name, value in parse_qsl(query_string.decode("latin-1")):
+        if name in (PARAM, "seq"):
+            if name in found:
+                raise ValueError(f"{name}: give it once")
+            found[name] = value
+    return found
