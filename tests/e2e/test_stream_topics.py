@@ -147,3 +147,27 @@ def test_the_stream_names_its_members_in_its_url(
     members = re.search(r"members=([0-9%C,]*)", url)
     assert members is not None
     assert {int(m) for m in members[1].replace("%2C", ",").split(",")} == {alice.id, bob.id}
+
+
+def test_a_refused_subscription_brings_the_stream_back_with_the_set(
+    server: Server, browser: Browser, alice: Member, bob: Member, console_errors: ConsoleErrors
+) -> None:
+    carol = server.new_member("carol", "Carol Ann")
+    bobs = watching(browser, server, bob, f"/members/{carol.handle}")
+    console_errors.watch(bobs)
+    # As a POST that reached a process without the stream and without Redis: 404.
+    bobs.route("**/events/subscriptions", lambda route: route.fulfill(status=404))
+    with bobs.expect_request(lambda r: "/events?" in r.url and str(alice.id) in _url_members(r)):
+        bobs.evaluate(
+            "(url) => htmx.ajax('GET', url, {target: 'main', swap: 'beforeend'})",
+            f"/components/avatar/{alice.id}?size=sm",
+        )
+    expect_live(bobs)
+    upload(signed_in(browser, server, alice.handle, console_errors), "red", 1)
+    expect_picture(bobs.locator(f"main [data-user-id='{alice.id}']"), 1, 40)
+    assert [e for e in console_errors if "404" not in e] == []
+
+
+def _url_members(request: Request) -> list[str]:
+    found = re.search(r"members=([0-9%C,]*)", request.url)
+    return found[1].replace("%2C", ",").split(",") if found else []
