@@ -16,13 +16,18 @@ request from this process (`/__bench/change?member=M`), as the fan-out bench tim
   same    changes of pool members only, each watched by 5 streams whatever N is: the server's
           CPU per change, which must not grow with N (goal: at N = 10,000 at most 1.5x N = 1,000).
 
-Latency: from the change request's sending to the frame's arrival at each watcher; p99 of the
+Latency: from the change request's sending to the frame's arrival at each watcher (as issue 26
+times the fan-out), and from the change's commit (as bench/sse_fanout.py does); p99 of the
 watched changes beside a bare ASGI topic broadcaster's in the same run (goal: at most 1.3x, the
 fan-out goal). CPU: the server process's user + system time over the phase, from
-/proc/PID/stat, divided by the changes. The hub's 15 s keep-alive tick (a write to every stream,
-whatever the changes) is pushed past the run, so it does not land in one phase and not another.
+/proc/PID/stat, divided by the changes (the change's request and commit included); and the
+fan-out's alone (the CPU time of the calls that put a change's frame into its watchers' queues:
+the app's whole hub fan-out, the index look-up included), from the server itself. The hub's 15 s
+keep-alive tick (a write to every stream, whatever the changes) is pushed past the run, so it
+does not land in one phase and not another.
 
-Variants, interleaved, `--repeat` runs each (the table shows the run with the median p99):
+Each run starts with WARM_SECONDS of changes, not counted. Variants, interleaved, `--repeat`
+runs each (the table shows the run with the median spread p99):
   app   the application: GET /events and its hub (web/live/), each change a real one
         (record_change and the commit, in a worker thread, whose session publishes it).
   bare  a bare ASGI broadcaster: a dict member -> queues, each frame encoded once.
@@ -53,6 +58,7 @@ WATCHERS = 5  # streams per pool member
 READY_TIMEOUT = 120.0
 ARRIVAL_TIMEOUT = 20.0
 WRITERS = 8  # kept connections the change requests take turns on
+WARM_SECONDS = 2.0  # of changes before the phases, not counted
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -127,7 +133,18 @@ def app_server(var: Path) -> Any:
         events_per_client=1_000_000,  # every stream comes from 127.0.0.1: lift the cap
     )
     app = create_app(settings)
-    live_hub(app).tick = 3600.0  # the keep-alive tick, past the run
+    hub = live_hub(app)
+    hub.tick = 3600.0  # the keep-alive tick, past the run
+    spent = [0.0, 0]  # the fan-out's CPU seconds and frames, for /__bench/fanout
+    deliver = hub.feed.deliver
+
+    def timed(frame: bytes) -> None:
+        started = time.thread_time()
+        deliver(frame)
+        spent[0] += time.thread_time() - started
+        spent[1] += 1
+
+    hub.feed.deliver = timed
     commits, engine = app.state["commits"], app.state["engine"]
 
     def commit(member: int) -> str:
@@ -141,7 +158,12 @@ def app_server(var: Path) -> Any:
         """The change's event id and when it was committed."""
         return await to_thread.run_sync(commit, member)
 
+    @route("/__bench/fanout")
+    async def fanout() -> str:
+        return f"{spent[0]!r} {spent[1]}"
+
     app.register(change)
+    app.register(fanout)
     return app
 
 
@@ -154,6 +176,7 @@ def bare_server() -> Any:
 
     topics: dict[int, set[asyncio.Queue[bytes | None]]] = {}
     state = {"event_id": 0}
+    spent = [0.0, 0]
     headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
     async def stream(scope: Any, receive: Any, send: Any) -> None:
@@ -196,10 +219,14 @@ def bare_server() -> Any:
             member = int(parse_qs(scope["query_string"].decode())["member"][0])
             state["event_id"] += 1
             frame = sse_frame(Change(state["event_id"], member, state["event_id"], "uploaded"))
-            put = time.monotonic()
+            put, started = time.monotonic(), time.thread_time()
             for queue in topics.get(member, ()):
                 queue.put_nowait(frame)
+            spent[0] += time.thread_time() - started
+            spent[1] += 1
             await text(send, f"{state['event_id']} {put!r}")
+        elif scope["path"] == "/__bench/fanout":
+            await text(send, f"{spent[0]!r} {spent[1]}")
         else:
             await text(send, "ok")
 
@@ -305,6 +332,11 @@ async def connect(port: int, run: Run, streams: list[list[int]]) -> list[Client]
     return clients
 
 
+def fanout_seconds(port: int) -> float:
+    """CPU the server spent putting frames into queues (the app: its hub's whole fan-out)."""
+    return float(get(port, "/__bench/fanout").split()[0])
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
@@ -350,8 +382,11 @@ async def phase(
     run.arrivals, run.foreign, run.received = [], 0, 0
     run.expected = sum(watchers.get(member, 0) for member in changed)
     run.all_arrived.clear()
+    if not run.expected:
+        run.all_arrived.set()
     loop = asyncio.get_running_loop()
     writers = [(await loop.create_connection(Writer, HOST, port))[1] for _ in range(WRITERS)]
+    fanout_before = fanout_seconds(port)
     cpu_before, started = cpu_seconds(pid), time.monotonic()
     for i, member in enumerate(changed):
         await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
@@ -361,6 +396,7 @@ async def phase(
         await asyncio.wait_for(asyncio.gather(*(w.done.wait() for w in writers)), ARRIVAL_TIMEOUT)
         await asyncio.wait_for(run.all_arrived.wait(), ARRIVAL_TIMEOUT)
     cpu = cpu_seconds(pid) - cpu_before
+    fanout = fanout_seconds(port) - fanout_before
     for writer in writers:
         writer.transport.close()
     changes = {  # event id -> (sent, committed)
@@ -368,7 +404,7 @@ async def phase(
         for writer in writers
         for (_member, sent), (event_id, committed) in zip(writer.asked, writer.answers, strict=True)
     }
-    return summarise(run, changes, cpu, sending)
+    return summarise(run, changes, cpu, sending) | {"fanout_us": fanout * 1e6 / len(changes)}
 
 
 def summarise(
@@ -414,6 +450,8 @@ async def measure(
     clients = await connect(port, run, streams)
     await asyncio.sleep(0.5)
     kb = (rss_kb(pid) - before) / n
+    warm = [rng.choice(pool) for _ in range(int(WARM_SECONDS * rate))]  # code, caches, threads
+    await phase(port, pid, run, warm, watchers, rate)
     spread = await phase(
         port, pid, run, [rng.randint(1, MEMBERS) for _ in range(count)], watchers, rate
     )
@@ -492,6 +530,7 @@ def report(
     print(
         f"{'variant':7} {'streams':>7} {'held':>6} {'KB/str':>6} {'phase':6} {'changes':>7} "
         f"{'ch/s':>5} {'frames/ch':>9} {'foreign':>7} {'missed':>6} {'CPU ms/ch':>9} "
+        f"{'fan-out us/ch':>13} "
         f"{'p50 ms':>7} {'p99 ms':>7} {'x bare':>6} {'c50 ms':>7} {'c99 ms':>7} {'x bare':>6}"
     )
     nan = {"p99": float("nan"), "c99": float("nan")}
@@ -504,7 +543,8 @@ def report(
                 print(
                     f"{variant:7} {n:>7} {result['held']:>6} {result['kb']:>6.1f} {name:6} "
                     f"{p['changes']:>7} {p['rate']:>5.0f} {p['frames']:>9.2f} {p['foreign']:>7} "
-                    f"{p['missed']:>6} {p['cpu_ms']:>9.2f} {p['p50']:>7.1f} {p['p99']:>7.1f} "
+                    f"{p['missed']:>6} {p['cpu_ms']:>9.2f} {p['fanout_us']:>13.1f} "
+                    f"{p['p50']:>7.1f} {p['p99']:>7.1f} "
                     f"{p['p99'] / bare['p99']:>6.2f} {p['c50']:>7.1f} {p['c99']:>7.1f} "
                     f"{p['c99'] / bare['c99']:>6.2f}",
                     flush=True,
@@ -519,6 +559,11 @@ def report(
             )
             what = f"CPU per change with {WATCHERS} watchers, {large:,} / {small:,} streams"
             print(f"{variant}: {what}: {ratio:.2f}x (goal: at most 1.5x)")
+            fan = (
+                results[variant, large]["same"]["fanout_us"]
+                / results[variant, small]["same"]["fanout_us"]
+            )
+            print(f"{variant}: its fan-out alone, the same: {fan:.2f}x")
 
 
 def main() -> None:
