@@ -173,8 +173,11 @@
     }
     const members = union();
     const key = members.join(",");
-    if (key === inForce?.key) return confirm(inForce.seq, "post", true);
-    if (key !== postKey) {
+    // A POST is outstanding until the stream says its set is in force, not when it is answered:
+    // the answer and the stream's word travel on two connections.
+    const outstanding = postKey !== null && postSeq > (inForce?.seq ?? 0);
+    if (!outstanding && key === inForce?.key) return confirm(inForce.seq, "post", true);
+    if (!outstanding || key !== postKey) {
       postKey = key;
       postSeq = ++seq;
       post(stream, postSeq, members);
