@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
-from tests.e2e.conftest import ConsoleErrors, Member, Server
+from tests.e2e.conftest import ConsoleErrors, Member, Server, two_servers
 from tests.e2e.pages import card, expect_live, expect_picture, signed_in
 from tests.e2e.pages import upload_version as upload
+from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
 
 pytestmark = pytest.mark.e2e
 
@@ -171,3 +174,48 @@ def test_a_refused_subscription_brings_the_stream_back_with_the_set(
 def _url_members(request: Request) -> list[str]:
     found = re.search(r"members=([0-9%C,]*)", request.url)
     return found[1].replace("%2C", ",").split(",") if found else []
+
+
+@pytest.fixture
+def shared_services(tmp_path: Path) -> Iterator[dict[str, str]]:
+    redis = redis_url()
+    with fresh_postgres_database() as database:
+        yield {
+            "DATABASE_URL": database,
+            "REDIS_URL": redis,
+            "REDIS_PREFIX": fresh_redis_prefix(),
+            "MEDIA_ROOT": str(tmp_path / "media"),
+        }
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_subscription_posted_to_another_process_reaches_the_stream_through_redis(
+    tmp_path: Path, browser: Browser, shared_services: dict[str, str], console_errors: ConsoleErrors
+) -> None:
+    """As behind a proxy that spreads requests over processes: the stream is held by the first,
+    every POST /events/subscriptions is answered by the second (202), which tells the first."""
+    with two_servers(tmp_path, shared_services) as (first, second):
+        alice = first.new_member("alice", "Alice Liddell")
+        bob = first.new_member("bob", "Bob Marley")
+        carol = first.new_member("carol", "Carol Ann")
+        bobs = watching(browser, first, bob, f"/members/{carol.handle}")
+        console_errors.watch(bobs)
+        answers: list[int] = []
+
+        def to_the_second(route: Route) -> None:
+            response = route.fetch(url=f"{second.url}/events/subscriptions")
+            answers.append(response.status)
+            route.fulfill(response=response)
+
+        bobs.route("**/events/subscriptions", to_the_second)
+        bobs.evaluate(
+            "(url) => htmx.ajax('GET', url, {target: 'main', swap: 'beforeend'})",
+            f"/components/avatar/{alice.id}?size=sm",
+        )
+        expect(bobs.locator(f"main [data-user-id='{alice.id}']")).to_have_count(1)
+        upload(signed_in(browser, first, alice.handle, console_errors), "red", 1)
+        expect_picture(bobs.locator(f"main [data-user-id='{alice.id}']"), 1, 40)
+        assert answers and set(answers) == {202}  # never refused: no reconnect carried the set
+        assert [f["event"] for f in frames(bobs) if f["event"] == "subscribed"]
+        assert console_errors == []

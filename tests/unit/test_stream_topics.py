@@ -316,3 +316,17 @@ async def _connected(*apps: Litestar) -> None:
     async with asyncio.timeout(5):
         while any(hub_of(app).events_state != "ok" for app in apps):
             await asyncio.sleep(0.01)
+
+
+@pytest.mark.anyio
+async def test_a_live_resync_reaches_every_stream_and_ends_none(app: Litestar, alice: int) -> None:
+    async with running(app) as open_stream:
+        following, other = open_stream([alice]), open_stream()
+        for client in (following, other):
+            await client.start()
+            await client.frames(1)
+        hub_of(app).registry.deliver(RESYNC)  # as a catch-up too far behind delivers it
+        assert await following.frames(1) == [RESYNC]
+        assert await other.frames(1) == [RESYNC]
+        made = change(app, alice)
+        assert ids(await following.frames(1)) == [made.event_id]
