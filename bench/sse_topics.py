@@ -415,9 +415,12 @@ def summarise(
     from_sent = sorted((at - changes[event][0]) * 1000 for event, at in run.arrivals)
     from_commit = sorted((at - changes[event][1]) * 1000 for event, at in run.arrivals)
     count = len(changes)
+    first_sent = min(sent for sent, _committed in changes.values())
+    last_committed = max(committed for _sent, committed in changes.values())
     return {
         "changes": count,
         "rate": (count - 1) / sending,
+        "made": count / (last_committed - first_sent),
         "frames": run.received / count,
         "foreign": run.foreign,
         "missed": run.expected - run.received,
@@ -529,7 +532,7 @@ def report(
 ) -> None:
     print(
         f"{'variant':7} {'streams':>7} {'held':>6} {'KB/str':>6} {'phase':6} {'changes':>7} "
-        f"{'ch/s':>5} {'frames/ch':>9} {'foreign':>7} {'missed':>6} {'CPU ms/ch':>9} "
+        f"{'ch/s':>5} {'made/s':>6} {'frames/ch':>9} {'foreign':>7} {'missed':>6} {'CPU ms/ch':>9} "
         f"{'fan-out us/ch':>13} "
         f"{'p50 ms':>7} {'p99 ms':>7} {'x bare':>6} {'c50 ms':>7} {'c99 ms':>7} {'x bare':>6}"
     )
@@ -542,14 +545,17 @@ def report(
                 bare = results.get(("bare", n), {}).get(name, nan)
                 print(
                     f"{variant:7} {n:>7} {result['held']:>6} {result['kb']:>6.1f} {name:6} "
-                    f"{p['changes']:>7} {p['rate']:>5.0f} {p['frames']:>9.2f} {p['foreign']:>7} "
+                    f"{p['changes']:>7} {p['rate']:>5.0f} {p['made']:>6.0f} {p['frames']:>9.2f} "
+                    f"{p['foreign']:>7} "
                     f"{p['missed']:>6} {p['cpu_ms']:>9.2f} {p['fanout_us']:>13.1f} "
                     f"{p['p50']:>7.1f} {p['p99']:>7.1f} "
                     f"{p['p99'] / bare['p99']:>6.2f} {p['c50']:>7.1f} {p['c99']:>7.1f} "
                     f"{p['c99'] / bare['c99']:>6.2f}",
                     flush=True,
                 )
-    print("p = from the change request's sending; c = from the commit (the bare: the put).")
+    print("ch/s: change requests sent a second; made/s: changes committed a second (to the")
+    print("last commit from the first request); p: from the request's sending; c: from the")
+    print("commit (the bare: the put).")
     small, large = min(sizes), max(sizes)
     for variant in variants:
         if small != large:

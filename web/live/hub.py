@@ -119,7 +119,8 @@ class LiveHub:
 
     def publish(self, change: Change) -> None:
         """Call after the change's transaction has committed, never before; from any thread.
-        The event is encoded here, once: every stream is sent these same bytes."""
+        The event is encoded here, once: every stream following the member is sent these same
+        bytes."""
         self.link.publish(sse_frame(change))
 
     # The registry's side, for web/live/events.py and the tests.
