@@ -49,6 +49,8 @@
     if (source === "stream" && (event === "sync-ready" || event === "subscribed")) heardSet(event, JSON.parse(data));
     if (event === "sync-ready") setLive(true);
     if (event === "resync") syncAvatars();
+    // The member's own token list listens for tokens-N (hx-trigger="tokens-N from:body").
+    if (event.startsWith("tokens-") && dispatch) htmx.trigger(root, event, { data, id });
     if (!event.startsWith("avatar-")) return;
     const { userId, version } = JSON.parse(data);
     document.dispatchEvent(new CustomEvent("profilePictureUpdated", { detail: { userId, version } }));

@@ -33,6 +33,7 @@ def check_schema(url: str) -> None:
     assert ("user_id", "version") in uniques
     indexes = {tuple(i["column_names"]) for i in schema.get_indexes("profile_pictures")}
     assert ("user_id", "is_active") in indexes
+    assert "recrop_of" in {c["name"] for c in schema.get_columns("profile_pictures")}
     targets = {fk["referred_table"] for fk in schema.get_foreign_keys("user_profiles")}
     assert targets == {"users", "profile_pictures"}
     assert schema.get_pk_constraint("web_sessions")["constrained_columns"] == ["key"]

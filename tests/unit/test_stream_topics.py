@@ -53,6 +53,7 @@ def queued(registry: StreamRegistry) -> dict[str, list[bytes]]:
 
 def test_a_frame_names_its_member_and_a_resync_names_none() -> None:
     assert frame_member_id(sse_frame(Change(5, 42, 1, "uploaded"))) == 42
+    assert frame_member_id(sse_frame(Change(6, 42, 1, "tokens"))) == 42
     assert frame_member_id(RESYNC) is None
     assert frame_member_id(subscribed_frame(3)) is None
 

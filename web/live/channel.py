@@ -1,18 +1,21 @@
-"""Live events: one channel for every avatar change, memory or Redis backed, and one for the
-streams' subscription changes that reach a process other than the stream's.
+"""Live events: one channel for every avatar change (and every change to a member's token
+list), memory or Redis backed, and one for the streams' subscription changes that reach a
+process other than the stream's.
 
 A change is encoded once, as the exact SSE frame bytes, and those same bytes go to every stream
-that follows its member. The process's hub alone subscribes to the channels; it puts each event,
-once and in id order (web/live/feed.py), into the small queue of each stream following the
-member (web/live/streams.py). A stream is that queue, the request's own task and one task
-waiting for the disconnect; keep-alives come from one process-wide timer through the same
-queues, so an idle stream holds no timer. The streams: web/live/events.py, web/live/streams.py
-and web/live/subscriptions.py; the Redis transport: web/live/transport.py.
+that follows its member (a token list's only to its member's own: `private_to`). The process's
+hub alone subscribes to the channels; it puts each event, once and in id order
+(web/live/feed.py), into the small queue of each stream following the member
+(web/live/streams.py). A stream is that queue, the request's own task and one task waiting for
+the disconnect; keep-alives come from one process-wide timer through the same queues, so an idle
+stream holds no timer. The streams: web/live/events.py, web/live/streams.py and
+web/live/subscriptions.py; the Redis transport: web/live/transport.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 
 import msgspec
 from litestar.channels import ChannelsPlugin
@@ -22,7 +25,7 @@ from redis.asyncio import Redis
 
 from web.live.transport import RedisTransport, redis_client
 from web.services.commits import Change, Commits
-from web.services.sync import Replay
+from web.services.sync import TOKENS, Replay
 from web.settings import Settings
 
 CHANNEL = "avatars"
@@ -31,6 +34,7 @@ RETRY_MS = 1000  # reconnect hint; the htmx SSE extension doubles it per failed 
 BACKLOG = 64  # frames a stream may fall behind before it is cut off (it then reconnects)
 KEEPALIVE = b": keep-alive\n\n"
 RESYNC = b"event: resync\ndata: {}\n\n"
+_PRIVATE = re.compile(rb"id: \d+\nevent: tokens-(\d+)\n")
 
 
 class EventData(msgspec.Struct, rename="camel"):
@@ -40,11 +44,25 @@ class EventData(msgspec.Struct, rename="camel"):
 
 
 def sse_frame(change: Change) -> bytes:
+    """`avatar-42` for a change of member 42's picture, `tokens-42` for one of their API tokens."""
     data = msgspec.json.encode(EventData(change.user_id, change.version, change.kind))
-    return b"id: %d\nevent: avatar-%d\ndata: %s\n\n" % (change.event_id, change.user_id, data)
+    name = b"tokens" if change.kind == TOKENS else b"avatar"
+    return b"id: %d\nevent: %s-%d\ndata: %s\n\n" % (change.event_id, name, change.user_id, data)
 
 
-_AVATAR_EVENT = b"\nevent: avatar-"
+def private_to(frame: bytes) -> int | None:
+    """The member whose own tabs alone are sent this frame (a `tokens` event: no one else
+    needs to know when a member's tokens change or are used), else None: everyone's."""
+    match = _PRIVATE.match(frame)
+    return int(match[1]) if match else None
+
+
+def is_sent_to(change: Change, viewer_id: int | None) -> bool:
+    """Whether a tab of `viewer_id` is sent this change (as `private_to` decides for frames)."""
+    return change.kind != TOKENS or change.user_id == viewer_id
+
+
+_EVENT = b"\nevent: "
 
 
 def frame_event_id(frame: bytes) -> int:
@@ -53,12 +71,13 @@ def frame_event_id(frame: bytes) -> int:
 
 
 def frame_member_id(frame: bytes) -> int | None:
-    """The member a frame made by `sse_frame` is about; None for a frame about no one (resync)."""
-    at = frame.find(_AVATAR_EVENT)
-    if at < 0:
+    """The member a frame made by `sse_frame` is about (`avatar-42`, `tokens-42`: 42); None for
+    a frame about no one (a resync)."""
+    if not frame.startswith(b"id: "):
         return None
-    start = at + len(_AVATAR_EVENT)
-    return int(frame[start : frame.index(b"\n", start)])
+    at = frame.index(_EVENT)
+    end = frame.index(b"\n", at + 1)
+    return int(frame[frame.rindex(b"-", at, end) + 1 : end])
 
 
 def subscribed_frame(seq: int) -> bytes:
@@ -67,14 +86,18 @@ def subscribed_frame(seq: int) -> bytes:
     return b'event: subscribed\ndata: {"seq":%d}\n\n' % seq
 
 
-def opening_frames(replay: Replay, stream_id: str = "", seq: int = 0) -> bytes:
+def opening_frames(
+    replay: Replay, viewer_id: int | None = None, stream_id: str = "", seq: int = 0
+) -> bytes:
     """Missed events (or a resync), then `sync-ready` carrying the retry hint, the tab's id, the
     stream's own id (what its subscription changes name: web/live/subscriptions.py) and the
     number of the member set in force (the one its URL gave).
 
     The id always goes out, so a tab that reconnects says where it was even when no event came.
     """
-    missed = b"".join(sse_frame(change) for change in replay.changes)
+    missed = b"".join(
+        sse_frame(change) for change in replay.changes if is_sent_to(change, viewer_id)
+    )
     if replay.resync:
         missed += RESYNC
     last = replay.last_event_id

@@ -116,7 +116,7 @@ async def _open_or_refuse(
         return None
     try:
         await _start(scope, send, 200, list(STREAM_HEADERS))  # a copy: the hooks append to it
-        body = opening_frames(replay, opened.tab.id, seq)
+        body = opening_frames(replay, opened.tab.viewer_id, opened.tab.id, seq)
         await send({"type": "http.response.body", "body": body, "more_body": True})
     except BaseException:
         hub.close(opened)

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from web.live.channel import KEEPALIVE, LiveSubscriber, frame_member_id, subscribed_frame
+from web.live.channel import (
+    KEEPALIVE,
+    LiveSubscriber,
+    frame_member_id,
+    private_to,
+    subscribed_frame,
+)
 from web.services.sync_sessions import LiveSession
 
 
@@ -125,12 +131,18 @@ class StreamRegistry:
 
     def deliver(self, frame: bytes) -> None:
         """The fan-out: the same bytes into the queue of every stream following the frame's
-        member (every stream, for a frame about no one: a resync), nothing awaited."""
+        member (every stream, for a frame about no one: a resync), nothing awaited; a member's
+        private frame (their tokens) into their own streams only, which always follow them."""
         for watcher in self._watchers:
             watcher(frame)
-        member = frame_member_id(frame)
-        for stream in self.streams if member is None else self.topics.get(member, ()):
-            stream.subscriber.put_nowait(frame)
+        if (member := frame_member_id(frame)) is None:
+            for stream in self.streams:
+                stream.subscriber.put_nowait(frame)
+            return
+        owner = private_to(frame)
+        for stream in self.topics.get(member, ()):
+            if owner is None or stream.tab.viewer_id == owner:
+                stream.subscriber.put_nowait(frame)
 
     def keep_alive(self) -> None:
         for stream in self.streams:
