@@ -19,7 +19,7 @@ from litestar.types import ControllerRouterHandler, ExceptionHandlersMap, Middle
 from web import errors, parts
 from web.api.common import openapi_config
 from web.errors import Answer
-from web.live import events
+from web.live import events, subscriptions
 from web.overrides.litestar_entry import enter_app
 from web.overrides.upload_memory import keep_uploads_in_memory
 from web.plumbing import deps
@@ -107,6 +107,7 @@ def _routes() -> list[ControllerRouterHandler]:
         components.avatar_fragment,
         *avatar_url.ROUTES,
         events.sync_avatars,
+        subscriptions.change_subscriptions,
         admin.sync_page,
         health.healthz,
         health.readyz,
