@@ -7,6 +7,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from web.plumbing.caching import REVALIDATE
 from web.plumbing.deps import DB, CurrentViewer
 from web.services.accounts import members
 
@@ -16,12 +17,12 @@ class PagesController(Controller):
     def home(self, viewer: CurrentViewer) -> Redirect:
         return Redirect("/profile" if viewer else "/members", status_code=303)
 
-    @get("/members", sync_to_thread=True)
+    @get("/members", sync_to_thread=True, opt={REVALIDATE: True})
     def directory(self, db: DB, viewer: CurrentViewer) -> Template:
         context = {"viewer": viewer, "members": members.list_members(db)}
         return Template("members.html", context=context)
 
-    @get("/members/{handle:str}", sync_to_thread=True)
+    @get("/members/{handle:str}", sync_to_thread=True, opt={REVALIDATE: True})
     def member_page(self, db: DB, viewer: CurrentViewer, handle: FromPath[str]) -> Template:
         member = members.member_by_handle(db, handle)
         if member is None:
