@@ -25,7 +25,7 @@ from web.overrides.upload_memory import keep_uploads_in_memory
 from web.plumbing import deps
 from web.plumbing.assets import AssetUrls
 from web.plumbing.body_limit import BodyLimitMiddleware
-from web.plumbing.caching import RevalidateMiddleware, compression, static_cache
+from web.plumbing.caching import compression, static_cache
 from web.plumbing.guards import FormUploadLimitMiddleware
 from web.plumbing.headers import security_headers
 from web.plumbing.ids import IdBoundsMiddleware
@@ -131,7 +131,6 @@ def _middleware(sessions: Middleware) -> list[Middleware]:
         sessions,  # before the body limit: a member's 413 is shown on /profile
         BodyLimitMiddleware,
         FormUploadLimitMiddleware,
-        RevalidateMiddleware,  # innermost: it holds a page back to hash it, nothing else
     ]
 
 
