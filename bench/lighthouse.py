@@ -105,7 +105,8 @@ def session_cookie(server: Server) -> str:
         client.get("/login")
         token = client.cookies["csrftoken"]
         form = {"handle": "member00", "password": PASSWORD, "_csrf_token": token}
-        client.post("/login", data=form).raise_for_status()
+        signed_in = client.post("/login", data=form)
+        assert signed_in.status_code == 303, signed_in.text
         return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 

@@ -101,7 +101,7 @@ def test_the_first_row_of_cards_loads_eagerly_and_the_rest_lazily(
     assert len(cards) == EAGER_CARDS + 2
     assert [img.get("loading") for img in cards] == [None] * EAGER_CARDS + ["lazy"] * 2
     assert all(img.get("fetchpriority") is None for img in cards)
-    assert all(img["sizes"] == sizes("md") == "(max-width: 30rem) 56px, 96px" for img in cards)
+    assert all(img["sizes"] == sizes("md") == "(max-width: 30rem) 54px, 96px" for img in cards)
 
 
 def test_a_member_page_marks_its_avatar_high_priority(

@@ -20,7 +20,7 @@ from web.services.pictures.names import MediaUrls, PictureRef
 SLOTS: dict[str, tuple[tuple[str, int], ...]] = {
     "xs": (("", SIZES["xs"]),),
     "sm": (("", SIZES["sm"]),),
-    "md": (("(max-width: 30rem)", 56), ("", SIZES["md"])),
+    "md": (("(max-width: 30rem)", 54), ("", SIZES["md"])),
     "lg": (("(max-width: 30rem)", 96), ("(max-width: 40rem)", 128), ("", SIZES["lg"])),
 }
 # The directory's first row loads eagerly (the desktop grid has five columns, a phone's first
