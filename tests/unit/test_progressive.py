@@ -9,8 +9,10 @@ from typing import Any
 
 from litestar.testing import TestClient
 from PIL import Image
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from db.models import ProfilePicture
+from tests.cli import ppsync
 from tests.factories import add_member, jpeg, profile_of
 from tests.forms import upload
 from tests.html import one, parse
@@ -18,6 +20,9 @@ from web.plumbing.caching import PAGE
 from web.plumbing.responsive import EAGER_CARDS, sizes
 from web.services.accounts.tokens import issue_token
 from web.services.audit import Actor
+from web.services.pictures.names import variant_key
+from web.services.pictures.storage import DiskStore
+from web.settings import Settings
 
 GZIP = {"Accept-Encoding": "gzip"}
 PLAIN = {"Accept-Encoding": "identity"}
@@ -220,3 +225,46 @@ def test_an_avatar_fragment_without_a_version_may_be_stale_while_it_revalidates(
     version = profile_of(db, alice).picture_version
     versioned = client.get(f"/components/avatar/{alice}?size=sm&v={version}")
     assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+# --- previews for versions from before migration 0008 --------------------------------------
+
+
+def test_media_previews_gives_colour_only_versions_a_blurred_preview(
+    client: TestClient[Any], db: Session, alice: int, settings: Settings
+) -> None:
+    api_upload(client, db, alice, "#c04010")
+    picture = db.exec(select(ProfilePicture)).one()
+    made_at_upload = picture.preview
+    picture.preview = "data:image/svg+xml,%3Csvg%3E%3C/svg%3E"  # as migration 0008 left it
+    db.add(picture)
+    db.commit()
+
+    result = ppsync(settings.var_dir, "media", "previews")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "1 previews made, 0 versions without their 48 px file"
+    db.expire_all()
+    remade = db.exec(select(ProfilePicture)).one().preview
+    assert remade.startswith("data:image/webp;base64,")
+    assert abs(len(remade) - len(made_at_upload)) < 40  # a preview like the upload's own
+    again = ppsync(settings.var_dir, "media", "previews")
+    assert again.stdout.splitlines()[-1] == "0 previews made, 0 versions without their 48 px file"
+
+
+def test_media_previews_leaves_a_version_without_its_files_its_colour(
+    client: TestClient[Any], db: Session, alice: int, settings: Settings
+) -> None:
+    api_upload(client, db, alice, "#c04010")
+    picture = db.exec(select(ProfilePicture)).one()
+    picture.preview = "data:image/svg+xml,%3Csvg%3E%3C/svg%3E"
+    db.add(picture)
+    db.commit()
+    store = DiskStore(settings.media_root)
+    for ext in ("webp", "jpg"):
+        store.path(variant_key(alice, picture.filename, 48, ext)).unlink()
+
+    result = ppsync(settings.var_dir, "media", "previews")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == "0 previews made, 1 versions without their 48 px file"
+    db.expire_all()
+    assert db.exec(select(ProfilePicture)).one().preview.startswith("data:image/svg+xml,")
