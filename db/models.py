@@ -76,6 +76,8 @@ class ProfilePicture(SQLModel, table=True):
     is_active: bool = False
     deleted_at: datetime | None = _when()
     purged_at: datetime | None = _when()
+    # A re-crop's source version (its number); None for an upload or an import.
+    recrop_of: int | None = None
     # "metadata" is reserved by SQLAlchemy's declarative base, so the attribute is `meta`.
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON))
     # What a page paints before the picture arrives: a data: URI of a tiny WebP (a blurred

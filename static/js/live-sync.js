@@ -28,6 +28,8 @@
     log(source, event, id ? `id ${id}` : "", data || "");
     if (event === "sync-ready") setLive(true);
     if (event === "resync") syncOnPageLoad();
+    // The member's own token list listens for tokens-N (hx-trigger="tokens-N from:body").
+    if (event.startsWith("tokens-") && dispatch) htmx.trigger(root, event, { data, id });
     if (!event.startsWith("avatar-")) return;
     const { userId, version } = JSON.parse(data);
     document.dispatchEvent(new CustomEvent("profilePictureUpdated", { detail: { userId, version } }));

@@ -211,6 +211,7 @@ NOT_IDS = [
     ("GET", f"/profile/picture/{BIG}/master"),
     ("GET", f"/profile/picture/{BIG}/thumb"),
     ("POST", f"/profile/picture/{BIG}/restore"),
+    ("POST", f"/profile/picture/{BIG}/use"),
     ("POST", f"/profile/tokens/{BIG}/revoke"),
 ]
 

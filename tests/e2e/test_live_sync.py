@@ -112,7 +112,7 @@ def test_restore_and_delete_reach_another_members_tab(
     expect_live(bobs)
     expect_picture(card(bobs, alice.id), 2, 96)
 
-    profile.get_by_role("button", name="Restore version 1").click()
+    profile.get_by_role("button", name="Use this picture (version 1)").click()
     expect_picture(card(bobs, alice.id), 3, 96)
     profile.get_by_role("button", name="Delete version 1").click()
     expect_picture(card(bobs, alice.id), 4, 96)  # version 2 is current again

@@ -223,10 +223,11 @@ def test_deleted_picture_is_restored_after_a_reload(
     )
     expect(deleted.locator("time[datetime]").nth(1)).to_have_attribute("datetime", re.compile("T"))
     deleted.get_by_role("button", name="Restore version 2").click()
-    expect(message(page, "Version 2 restored.")).to_be_visible()
+    expect(message(page, "Version 2 restored to your pictures.")).to_be_visible()
     expect(page.get_by_role("heading", name="Deleted pictures")).to_have_count(0)
+    expect(page.locator("#history strong").filter(has_text="Version 2")).to_be_visible()
     current = page.locator("#history .history-item.is-active")
-    expect(current).to_contain_text("Version 2")
+    expect(current).to_contain_text("Version 3")  # a restore never changes the picture
 
 
 def focused_role(page: Page) -> str:
@@ -246,11 +247,11 @@ def test_focus_moves_to_the_message_after_each_swap(
         (lambda: upload(page, picture("red")), "Version 1 uploaded."),
         (lambda: upload(page, picture("blue")), "Version 2 uploaded."),
         (
-            lambda: page.get_by_role("button", name="Restore version 1").click(),
-            "Version 1 restored.",
+            lambda: page.get_by_role("button", name="Use this picture (version 1)").click(),
+            "Version 1 is your picture now.",
         ),
         (lambda: page.get_by_role("button", name="Delete version 1").click(), "Version 1 deleted."),
-        (lambda: page.get_by_role("button", name="Undo").click(), "Version 1 restored."),
+        (lambda: page.get_by_role("button", name="Undo").click(), "Version 1 is your picture now."),
     ]
     for act, text in steps:
         act()
@@ -275,8 +276,8 @@ def test_message_numbers_equal_the_api_version(
             upload(page, picture(colour))
             expect(message(page, f"Version {number} uploaded.")).to_be_visible()
             assert api_version() == number
-        page.get_by_role("button", name="Restore version 1").click()
-        expect(message(page, "Version 1 restored.")).to_be_visible()
+        page.get_by_role("button", name="Use this picture (version 1)").click()
+        expect(message(page, "Version 1 is your picture now.")).to_be_visible()
         assert api_version() == 1
         page.goto(f"{server.url}/profile/picture/2/crop")
         page.get_by_role("button", name="Save as a new version").click()

@@ -56,7 +56,7 @@ def test_upload_with_javascript_off_redirects_and_shows_picture(
     expect(header_image(page)).to_be_visible()
 
 
-def test_restore_then_delete_and_undo(alice_page: Page) -> None:
+def test_use_an_old_version_then_delete_and_undo(alice_page: Page) -> None:
     page = alice_page
     upload(page, picture("red"))
     expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()
@@ -65,8 +65,8 @@ def test_restore_then_delete_and_undo(alice_page: Page) -> None:
     expect(page.get_by_text("Version 2 uploaded.")).to_be_visible()
     assert lg_image(page).get_attribute("src") != first
 
-    page.get_by_role("button", name="Restore version 1").click()
-    expect(page.get_by_text("Version 1 restored.")).to_be_visible()
+    page.get_by_role("button", name="Use this picture (version 1)").click()
+    expect(page.get_by_text("Version 1 is your picture now.")).to_be_visible()
     expect(lg_image(page)).to_have_attribute("src", first or "")
 
     page.get_by_role("button", name="Delete version 1").click()
@@ -75,7 +75,7 @@ def test_restore_then_delete_and_undo(alice_page: Page) -> None:
     expect(lg_image(page)).not_to_have_attribute("src", first or "")
 
     page.get_by_role("button", name="Undo").click()
-    expect(page.get_by_text("Version 1 restored.")).to_be_visible()
+    expect(page.get_by_text("Version 1 is your picture now.")).to_be_visible()
     expect(lg_image(page)).to_have_attribute("src", first or "")
 
 

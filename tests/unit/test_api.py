@@ -27,9 +27,10 @@ from web.services.commits import Change
 
 @pytest.fixture
 def published(app: Litestar) -> list[Change]:
-    """What the API's commits tell the app's subscribers (the live hub among them), in order."""
+    """The picture changes the API's commits tell the app's subscribers (the live hub among
+    them), in order; not the token list's (a token's first use is news to its member's tabs)."""
     changes: list[Change] = []
-    app.state["commits"].on_change(changes.append)
+    app.state["commits"].on_change(lambda c: c.kind == "tokens" or changes.append(c))
     return changes
 
 
@@ -66,7 +67,7 @@ def test_upload_publishes_the_same_event_as_the_form(
     client: TestClient[Any], db: Session, alice: int, token: str, published: list[Change]
 ) -> None:
     upload(client, token, alice)
-    event = db.exec(select(SyncEvent)).one()
+    event = db.exec(select(SyncEvent).where(SyncEvent.kind != "tokens")).one()
     assert published == [Change(event.id or 0, alice, 1, "uploaded")]
 
 
@@ -175,7 +176,7 @@ def test_update_picture_with_a_stale_updated_at_is_409_with_the_current_state(
     assert profile_of(db, alice).profile_picture == second["filename"]
     assert len(published) == 2  # nothing new
     refusal = db.exec(select(AuditLog).where(AuditLog.outcome == "invalid")).one()
-    assert (refusal.action, refusal.detail) == ("picture.restore", "stale updatedAt")
+    assert (refusal.action, refusal.detail) == ("picture.use", "stale updatedAt")
 
 
 def test_update_picture_with_a_newer_updated_at_succeeds(
@@ -220,7 +221,7 @@ def test_update_picture_with_an_unknown_filename_is_404_and_audited(
     body = {"userId": alice, "profilePicture": "0" * 32, "updatedAt": current["updatedAt"]}
     assert "no picture named" in problem(update(client, token, body), 404)["detail"]
     refusal = db.exec(select(AuditLog).where(AuditLog.outcome == "invalid")).one()
-    assert refusal.action == "picture.restore"
+    assert refusal.action == "picture.use"
 
 
 def test_delete_picture_falls_back_to_the_previous_version(

@@ -30,7 +30,8 @@ def test_retry_with_the_same_key_returns_the_first_answer_and_no_second_version(
     assert retry.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     assert versions(db) == [1]
-    assert len(db.exec(select(SyncEvent)).all()) == 1  # one change, one live event
+    pictures = select(SyncEvent).where(SyncEvent.kind != "tokens")
+    assert len(db.exec(pictures).all()) == 1  # one change, one live event
 
 
 def test_retry_after_a_later_change_still_gets_the_first_answer(

@@ -158,10 +158,11 @@ def test_seed_demo_seeds_once(var: Path) -> None:
     assert "nothing seeded" in second.stdout
 
 
-def test_picture_restore_and_delete_change_the_picture_like_the_forms(var: Path) -> None:
+def test_picture_commands_change_the_picture_like_the_forms(var: Path) -> None:
     from litestar.testing import TestClient
+    from sqlmodel import col
 
-    from db.models import SyncEvent
+    from db.models import ProfilePicture, SyncEvent
     from tests.factories import jpeg
     from tests.forms import log_in, upload
     from web.app import create_app
@@ -174,11 +175,17 @@ def test_picture_restore_and_delete_change_the_picture_like_the_forms(var: Path)
         upload(client, jpeg("red"))
         upload(client, jpeg("blue"))
 
-    restored = ppsync(var, "picture", "restore", "dora", "1")
-    assert restored.returncode == 0, restored.stderr
-    assert "Version 1 restored" in restored.stdout
+    used = ppsync(var, "picture", "use", "dora", "1")
+    assert used.returncode == 0, used.stderr
+    assert "Version 1 is the picture" in used.stdout
     deleted = ppsync(var, "picture", "delete", "dora")
     assert "Version 1 deleted" in deleted.stdout
+    restored = ppsync(var, "picture", "restore", "dora", "1")
+    assert "Version 1 restored" in restored.stdout
+    removed = ppsync(var, "picture", "remove", "dora")
+    assert "Picture removed" in removed.stdout
+    again = ppsync(var, "picture", "remove", "dora")
+    assert (again.returncode, again.stdout.strip()) == (0, "There is no picture to remove.")
     missing = ppsync(var, "picture", "restore", "dora", "9")
     assert (missing.returncode, missing.stderr.strip()) == (
         1,
@@ -186,4 +193,6 @@ def test_picture_restore_and_delete_change_the_picture_like_the_forms(var: Path)
     )
     with Session(app.state["engine"]) as db:
         kinds = db.exec(select(SyncEvent.kind).order_by(SyncEvent.id)).all()
-    assert kinds == ["uploaded", "uploaded", "restored", "deleted"]
+        assert kinds == ["uploaded", "uploaded", "restored", "deleted", "restored", "removed"]
+        active = db.exec(select(ProfilePicture).where(col(ProfilePicture.is_active))).all()
+        assert active == []  # version 1 back in the history, version 2 removed: initials

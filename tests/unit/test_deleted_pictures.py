@@ -1,5 +1,6 @@
 """The profile's "Deleted pictures": versions deleted within the retention window, each with
-"Restore version N" and the moment it is purged."""
+"Restore version N" (back into the history; the current picture stays) and the moment it is
+purged."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from PIL import Image
 from sqlmodel import Session, select
 
 from db.models import ProfilePicture
-from tests.factories import add_member, jpeg
+from tests.factories import add_member, jpeg, profile_of
 from tests.forms import HX, log_in, post, upload
 from tests.html import one, parse
 from web.services.pictures.periods import RETENTION
@@ -73,7 +74,36 @@ def test_restore_from_deleted_pictures_brings_it_back_without_htmx(
     assert post(client, "/profile/picture/1/restore").status_code == 303
     page = client.get("/profile").text
     assert deleted_section(page) is None
-    assert one(page, "#history .history-item.is-active strong").get_text() == "Version 1"
+    assert one(page, "#history .history-item strong").get_text() == "Version 1"
+    assert parse(page).select("#history .history-item.is-active") == []  # initials still
+
+
+def test_restore_from_deleted_pictures_keeps_the_current_picture(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg("red"))
+    upload(client, jpeg("blue"))
+    post(client, "/profile/picture/delete", version="1")
+    current = profile_of(db, member).profile_picture
+    response = post(client, "/profile/picture/1/restore", headers=HX)
+    assert response.status_code == 200
+    assert profile_of(db, member).profile_picture == current
+    active = one(response.text, "#history .history-item.is-active strong")
+    assert active.get_text() == "Version 2"
+    button = one(response.text, "#history button[aria-label='Use this picture (version 1)']")
+    assert button.find_parent("form")["action"] == "/profile/picture/1/use"
+
+
+def test_restoring_a_version_that_is_not_deleted_changes_nothing(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg("red"))
+    version = profile_of(db, member).picture_version
+    response = post(client, "/profile/picture/1/restore", headers=HX)
+    assert one(response.text, "[role=status]").get_text(strip=True) == (
+        "Version 1 is in your pictures already."
+    )
+    assert profile_of(db, member).picture_version == version
 
 
 def test_restore_from_deleted_pictures_with_htmx_swaps_the_list(
@@ -84,7 +114,9 @@ def test_restore_from_deleted_pictures_with_htmx_swaps_the_list(
     response = post(client, "/profile/picture/1/restore", headers=HX)
     assert response.status_code == 200
     assert deleted_section(response.text) is None
-    assert one(response.text, "[role=status]").get_text(strip=True) == "Version 1 restored."
+    assert one(response.text, "[role=status]").get_text(strip=True) == (
+        "Version 1 restored to your pictures."
+    )
 
 
 def deleted_version_1(client: TestClient[Any]) -> str:

@@ -33,6 +33,7 @@ def check_schema(url: str) -> None:
     assert ("user_id", "version") in uniques
     indexes = {tuple(i["column_names"]) for i in schema.get_indexes("profile_pictures")}
     assert ("user_id", "is_active") in indexes
+    assert "recrop_of" in {c["name"] for c in schema.get_columns("profile_pictures")}
     targets = {fk["referred_table"] for fk in schema.get_foreign_keys("user_profiles")}
     assert targets == {"users", "profile_pictures"}
     assert schema.get_pk_constraint("web_sessions")["constrained_columns"] == ["key"]
@@ -66,7 +67,7 @@ def test_migration_0008_gives_older_versions_their_average_colour_as_preview(
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'p.db'}"
-    migrate.upgrade(url, "0005")
+    migrate.upgrade(url, "0006")
     engine = create_engine(normalise_url(url))
     with engine.begin() as connection:
         connection.execute(

@@ -136,21 +136,45 @@ def test_crop_box_changes_the_picture(client: TestClient[Any], db: Session, memb
     assert profile_of(db, member).profile_picture != first
 
 
-def test_restore_makes_an_old_version_current(
+def test_use_this_picture_makes_an_old_version_current(
     client: TestClient[Any], db: Session, member: int
 ) -> None:
     upload(client, jpeg("red"))
     first = profile_of(db, member).profile_picture
     upload(client, jpeg("blue"))
-    response = post(client, "/profile/picture/1/restore", headers=HX)
+    response = post(client, "/profile/picture/1/use", headers=HX)
     assert response.status_code == 200
-    assert one(response.text, ".flash").get_text(strip=True) == "Version 1 restored."
+    assert one(response.text, ".flash").get_text(strip=True) == "Version 1 is your picture now."
     assert profile_of(db, member).profile_picture == first
     assert profile_of(db, member).picture_version == 3
 
 
-def test_restore_of_unknown_version_is_404(client: TestClient[Any], member: int) -> None:
-    response = post(client, "/profile/picture/9/restore", headers=HX)
+def test_use_this_picture_shows_on_every_row_but_the_current_one(
+    client: TestClient[Any], member: int
+) -> None:
+    upload(client, jpeg("red"))
+    upload(client, jpeg("blue"))
+    page = parse(client.get("/profile").text)
+    buttons = page.select("#history button[id^=use-]")
+    assert [b.get_text(strip=True) for b in buttons] == ["Use this picture"]
+    assert buttons[0]["aria-label"] == "Use this picture (version 1)"
+    assert page.select("#history button[aria-label^=Restore]") == []
+
+
+def test_using_the_current_version_changes_nothing(
+    client: TestClient[Any], db: Session, member: int
+) -> None:
+    upload(client, jpeg("red"))
+    response = post(client, "/profile/picture/1/use", headers=HX)
+    assert one(response.text, ".flash").get_text(strip=True) == "Version 1 is your picture already."
+    assert profile_of(db, member).picture_version == 1
+
+
+@pytest.mark.parametrize("action", ["use", "restore"])
+def test_use_or_restore_of_unknown_version_is_404(
+    client: TestClient[Any], member: int, action: str
+) -> None:
+    response = post(client, f"/profile/picture/9/{action}", headers=HX)
     assert response.status_code == 404
     assert "no version 9" in one(response.text, ".flash").get_text()
 
@@ -182,9 +206,8 @@ def test_undo_after_delete_restores_the_picture(
     post(client, "/profile/picture/delete")
     page = client.get("/profile")
     undo = one(page.text, ".flash form")
-    assert undo["action"] == "/profile/picture/1/restore"
-    assert one(page.text, ".flash input[name=activate]")["value"] == "true"
-    assert post(client, undo["action"], activate="true").status_code == 303
+    assert undo["action"] == "/profile/picture/1/use"
+    assert post(client, undo["action"]).status_code == 303
     assert profile_of(db, member).profile_picture == digest
 
 
@@ -218,7 +241,7 @@ def test_media_stops_at_once_when_deleted_and_comes_back_on_undo(
     assert client.get(url).status_code == 200  # now in this process's read cache
     post(client, "/profile/picture/delete")
     assert client.get(url).status_code == 410
-    post(client, "/profile/picture/1/restore", activate="true")
+    post(client, "/profile/picture/1/use")
     assert client.get(url).status_code == 200
 
 

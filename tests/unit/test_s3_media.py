@@ -157,7 +157,7 @@ def test_restore_serves_the_kept_objects_again(
     upload(client, jpeg("red"))
     upload(client, jpeg("blue"))
     post(client, "/profile/picture/delete", version="1")
-    assert post(client, "/profile/picture/1/restore").status_code == 303
+    assert post(client, "/profile/picture/1/restore").status_code == 303  # kept, not current
     assert client.get(variant_url(picture(db, 1))).status_code == 200
 
 

@@ -118,18 +118,22 @@ class PictureState(Struct, rename="camel"):
 
 
 class HistoryEntry(Struct, rename="camel"):
-    """One kept (not deleted) version of a member's picture."""
+    """One kept (not deleted) version of a member's picture. `originalName` is the name of the
+    file the member chose (for display), `fileSize` the bytes of this version's own source: the
+    file uploaded, or for a re-crop (`recropOf`: the version it was cut from, null for an
+    upload) the kept copy it was cut from."""
 
     version: int
     filename: str
-    original_name: Annotated[str, Meta(description="The uploaded file's name, for display.")]
-    file_size: Annotated[int, Meta(description="Bytes uploaded.")]
+    original_name: str
+    file_size: int
     width: int
     height: int
     uploaded_at: datetime
     is_active: bool
     animated: bool
     urls: PictureUrls
+    recrop_of: int | None = None
 
 
 class History(Struct, rename="camel"):
@@ -169,6 +173,12 @@ class DeletePicture(Struct, rename="camel"):
     """Soft-delete the member's current picture; the previous version (or the default avatar)
     takes its place.
     """
+
+    user_id: UserId
+
+
+class RemovePicture(Struct, rename="camel"):
+    """Show the default avatar instead of a picture; every version stays in the history."""
 
     user_id: UserId
 
@@ -277,6 +287,7 @@ def history_body(user_id: int, items: list[reads.HistoryItem], media: MediaUrls)
             is_active=item.is_active,
             animated=item.animated,
             urls=picture_urls(item.picture, media),
+            recrop_of=item.recrop_of,
         )
         for item in items
     ]

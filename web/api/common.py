@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import msgspec
 from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import ResponseHeader
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import HeaderParameter
 from sqlmodel import Session
 
 from web.plumbing.client import client_address
-from web.plumbing.deps import CALLER_KEY, engine_of
+from web.plumbing.deps import CALLER_KEY, commits_of, engine_of
 from web.plumbing.throttle import API_UNAUTHENTICATED, Throttled, throttle_of
 from web.services.accounts import tokens
 from web.services.accounts.tokens import ApiCaller
+from web.services.commits import Commits
 
 TOKEN_SEEN_SECONDS = 24 * 3600  # a token used within this long passes the per-address limit
 SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
@@ -30,6 +33,27 @@ SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
 CHALLENGE = 'Bearer realm="api"'
 BAD_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'  # noqa: S105  (no secret)
 
+# --- documented parameters and headers ----------------------------------------------------
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string (a UUID): a retry with the same key and file gets the "
+        "first answer and makes no second version. Kept 24 hours.",
+    ),
+]
+ETAG_DOC = ResponseHeader(
+    name="ETag", documentation_only=True, description="Send as If-None-Match to get a 304."
+)
+REPLAYED_DOC = ResponseHeader(
+    name="Idempotent-Replayed",
+    documentation_only=True,
+    description="`true` when this is the stored answer to an earlier request with the same key.",
+)
 
 # --- who calls -----------------------------------------------------------------------------
 
@@ -58,7 +82,8 @@ async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
             headers={"WWW-Authenticate": CHALLENGE},
         )
     engine = engine_of(connection.app.state)
-    caller = await anyio.to_thread.run_sync(_authenticate, engine, token, ip)
+    commits = commits_of(connection.app.state)
+    caller = await anyio.to_thread.run_sync(_authenticate, engine, commits, token, ip)
     if caller is None:
         if refusal:  # a revoked token: past the limit only once
             await connection.app.stores.get("rate_limit").delete(_known_key(token))
@@ -86,8 +111,9 @@ async def _remember(app: Litestar, token: str) -> None:
     await app.stores.get("rate_limit").set(_known_key(token), b"1", expires_in=TOKEN_SEEN_SECONDS)
 
 
-def _authenticate(engine: Any, token: str, ip: str | None) -> ApiCaller | None:
-    with Session(engine, expire_on_commit=False) as session:
+def _authenticate(engine: Any, commits: Commits, token: str, ip: str | None) -> ApiCaller | None:
+    # With the app's commits: a token's first use in a while is news to its member's tabs.
+    with commits.attach(Session(engine, expire_on_commit=False)) as session:
         return tokens.authenticate(session, token, ip=ip)
 
 

@@ -29,6 +29,19 @@ ERROR_TEXT = {
 }
 
 
+IMPORT_TEXTS = {
+    409: "A request with this Idempotency-Key is still running, or another change took the "
+    "version number first; retry.",
+    413: "The picture at the link is larger than the upload limit.",
+    415: "The link is not a picture (its bytes decide, as for an upload).",
+    422: "The link cannot be fetched: not http(s), not a public address, too many redirects, "
+    "an error status, unreachable or a broken answer; or the picture is refused like an "
+    "upload; or the Idempotency-Key was used for other bytes.",
+    429: ERROR_TEXT[429] + " Or a fetch for this member is still running.",
+    504: "The link did not answer within the fetch deadline.",
+}
+
+
 def error_docs(*statuses: int, texts: dict[int, str] | None = None) -> dict[int, ResponseSpec]:
     """OpenAPI responses for the error statuses an operation can answer (400, 401, 403, 429, the
     calls without a valid token, and 503, the database down, are every operation's); `texts`

@@ -48,6 +48,7 @@ from web.live.channel import RESYNC
 from web.services.accounts import members
 from web.services.commits import Change
 from web.services.pictures.avatars import Avatar
+from web.services.sync import TOKENS
 
 MEMBERS = 10_000  # entries; one is a few hundred bytes
 MISSING = 10_000  # ids known not to be members; one is about 100 bytes
@@ -145,7 +146,10 @@ class ReadCache:
 
     def changed(self, change: Change) -> None:
         """A change this process committed (web/services/commits.py), told in the committing
-        thread before its request answers."""
+        thread before its request answers. A token list's change leaves the picture as it was
+        (its frame is not an avatar's either: `on_frame` passes it by)."""
+        if change.kind == TOKENS:
+            return
         with self._lock:
             _keep(self._own, change.event_id, None, OWN_EVENTS)
         self.forget({change.user_id})

@@ -1,5 +1,6 @@
-"""`ppsync picture restore` and `picture delete`: a member's picture changed as the profile
-forms change it, and the running servers' open tabs told."""
+"""`ppsync picture use`, `restore`, `remove` and `delete`: a member's picture changed as the
+profile forms change it (the same names, the same meanings), and the running servers' open tabs
+told."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from web.cli.shared import AddParser
 from web.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from web.live.channel import Doorbell
     from web.services.commits import Change
 
@@ -20,47 +23,81 @@ T = TypeVar("T")
 
 def add_picture(command: AddParser) -> None:
     picture = command("picture", help="a member's picture").add_subparsers(required=True)
-    restore = picture.add_parser("restore", help="make a kept version the picture again")
-    restore.add_argument("handle")
-    restore.add_argument("version", type=int)
-    restore.set_defaults(run=_picture_restore)
+    use = picture.add_parser("use", help="make a version the picture (a deleted one comes back)")
+    restore = picture.add_parser(
+        "restore", help="put a deleted version back into the history (the picture stays)"
+    )
+    for parser, run in ((use, _picture_use), (restore, _picture_restore)):
+        parser.add_argument("handle")
+        parser.add_argument("version", type=int)
+        parser.set_defaults(run=run)
+    remove = picture.add_parser("remove", help="no picture: the member's initials show again")
+    remove.add_argument("handle")
+    remove.set_defaults(run=_picture_remove)
     delete = picture.add_parser("delete", help="soft-delete a version (the current one by default)")
     delete.add_argument("handle")
     delete.add_argument("--version", type=int)
     delete.set_defaults(run=_picture_delete)
 
 
-def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
-    from web.live.channel import Doorbell
+Outcome = tuple["Change | None", str]  # the change (None: nothing to do) and what to say
+
+
+def _picture_use(settings: Settings, args: argparse.Namespace) -> int:
     from web.services.pictures import changes
 
-    doorbell = Doorbell(settings)  # the commit rings the servers
-    with doorbell.attach(shared.session(settings)) as session:
-        user_id = shared.member_id(session, args.handle)
-        change = _picture_change(
-            lambda: changes.restore(
-                session, actor=shared.actor(), user_id=user_id, version=args.version
-            )
+    def use(session: Session, user_id: int) -> Outcome:
+        change = changes.use(session, actor=shared.actor(), user_id=user_id, version=args.version)
+        return change, f"Version {args.version} is the picture" + ("" if change else " already.")
+
+    return _run(settings, args.handle, use)
+
+
+def _picture_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from web.services.pictures import changes
+
+    def restore(session: Session, user_id: int) -> Outcome:
+        change = changes.restore(
+            session, actor=shared.actor(), user_id=user_id, version=args.version
         )
-    if change is None:
-        print(f"Version {args.version} is the picture already.")
-        return 0
-    return _announce(doorbell, change, f"Version {args.version} restored")
+        said = "restored" if change else "is not deleted."
+        return change, f"Version {args.version} {said}"
+
+    return _run(settings, args.handle, restore)
+
+
+def _picture_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from web.services.pictures import changes
+
+    def remove(session: Session, user_id: int) -> Outcome:
+        change = changes.remove(session, actor=shared.actor(), user_id=user_id).change
+        return change, "Picture removed" if change else "There is no picture to remove."
+
+    return _run(settings, args.handle, remove)
 
 
 def _picture_delete(settings: Settings, args: argparse.Namespace) -> int:
-    from web.live.channel import Doorbell
     from web.services.pictures import changes
 
-    doorbell = Doorbell(settings)  # the commit rings the servers
+    def delete(session: Session, user_id: int) -> Outcome:
+        done = changes.delete(session, actor=shared.actor(), user_id=user_id, version=args.version)
+        return done.change, f"Version {done.version} deleted"
+
+    return _run(settings, args.handle, delete)
+
+
+def _run(settings: Settings, handle: str, action: Callable[[Session, int], Outcome]) -> int:
+    """One change to the member's picture, its commit ringing the servers."""
+    from web.live.channel import Doorbell
+
+    doorbell = Doorbell(settings)
     with doorbell.attach(shared.session(settings)) as session:
-        user_id = shared.member_id(session, args.handle)
-        deleted = _picture_change(
-            lambda: changes.delete(
-                session, actor=shared.actor(), user_id=user_id, version=args.version
-            )
-        )
-    return _announce(doorbell, deleted.change, f"Version {deleted.version} deleted")
+        user_id = shared.member_id(session, handle)
+        change, said = _picture_change(lambda: action(session, user_id))
+    if change is None:
+        print(said)
+        return 0
+    return _announce(doorbell, change, said)
 
 
 def _picture_change(action: Callable[[], T]) -> T:

@@ -1,6 +1,8 @@
-"""Live events: one channel for every avatar change, memory or Redis backed.
+"""Live events: one channel for every avatar change (and every change to a member's token
+list), memory or Redis backed.
 
-A change is encoded once, as the exact SSE frame bytes, and those same bytes go to every stream.
+A change is encoded once, as the exact SSE frame bytes, and those same bytes go to every stream
+(a token list's only to its member's own: `private_to`).
 The process's hub alone subscribes to the channel; it puts each event, once and in id order
 (web/live/feed.py), into every stream's small queue. A stream is that queue, the request's own
 task and one task waiting for the disconnect; keep-alives come from one process-wide timer through
@@ -11,6 +13,7 @@ web/live/streams.py; the Redis transport: web/live/transport.py.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import msgspec
 from litestar.channels import ChannelsPlugin
@@ -20,7 +23,7 @@ from redis.asyncio import Redis
 
 from web.live.transport import RedisTransport, redis_client
 from web.services.commits import Change, Commits
-from web.services.sync import Replay
+from web.services.sync import TOKENS, Replay
 from web.settings import Settings
 
 CHANNEL = "avatars"
@@ -28,6 +31,7 @@ RETRY_MS = 1000  # reconnect hint; the htmx SSE extension doubles it per failed 
 BACKLOG = 64  # frames a stream may fall behind before it is cut off (it then reconnects)
 KEEPALIVE = b": keep-alive\n\n"
 RESYNC = b"event: resync\ndata: {}\n\n"
+_PRIVATE = re.compile(rb"id: \d+\nevent: tokens-(\d+)\n")
 
 
 class EventData(msgspec.Struct, rename="camel"):
@@ -37,8 +41,22 @@ class EventData(msgspec.Struct, rename="camel"):
 
 
 def sse_frame(change: Change) -> bytes:
+    """`avatar-42` for a change of member 42's picture, `tokens-42` for one of their API tokens."""
     data = msgspec.json.encode(EventData(change.user_id, change.version, change.kind))
-    return b"id: %d\nevent: avatar-%d\ndata: %s\n\n" % (change.event_id, change.user_id, data)
+    name = b"tokens" if change.kind == TOKENS else b"avatar"
+    return b"id: %d\nevent: %s-%d\ndata: %s\n\n" % (change.event_id, name, change.user_id, data)
+
+
+def private_to(frame: bytes) -> int | None:
+    """The member whose own tabs alone are sent this frame (a `tokens` event: no one else
+    needs to know when a member's tokens change or are used), else None: everyone's."""
+    match = _PRIVATE.match(frame)
+    return int(match[1]) if match else None
+
+
+def is_sent_to(change: Change, viewer_id: int | None) -> bool:
+    """Whether a tab of `viewer_id` is sent this change (as `private_to` decides for frames)."""
+    return change.kind != TOKENS or change.user_id == viewer_id
 
 
 def frame_event_id(frame: bytes) -> int:
@@ -46,12 +64,14 @@ def frame_event_id(frame: bytes) -> int:
     return int(frame[4 : frame.index(b"\n", 4)])
 
 
-def opening_frames(replay: Replay) -> bytes:
+def opening_frames(replay: Replay, viewer_id: int | None = None) -> bytes:
     """Missed events (or a resync), then `sync-ready` carrying the retry hint and the tab's id.
 
     The id always goes out, so a tab that reconnects says where it was even when no event came.
     """
-    missed = b"".join(sse_frame(change) for change in replay.changes)
+    missed = b"".join(
+        sse_frame(change) for change in replay.changes if is_sent_to(change, viewer_id)
+    )
     if replay.resync:
         missed += RESYNC
     ready = b'retry: %d\nid: %d\nevent: sync-ready\ndata: {"lastEventId":%d}\n\n' % (

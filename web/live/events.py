@@ -103,7 +103,7 @@ async def _open_or_refuse(hub: LiveHub, scope: Scope, send: Send) -> tuple[Strea
         return None
     try:
         await _start(scope, send, 200, list(STREAM_HEADERS))  # a copy: the hooks append to it
-        body = opening_frames(replay)
+        body = opening_frames(replay, opened.tab.viewer_id)
         await send({"type": "http.response.body", "body": body, "more_body": True})
     except BaseException:
         hub.close(opened)

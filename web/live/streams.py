@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from web.live.channel import KEEPALIVE, LiveSubscriber
+from web.live.channel import KEEPALIVE, LiveSubscriber, private_to
 from web.services.sync_sessions import LiveSession
 
 
@@ -82,9 +82,15 @@ class StreamRegistry:
         self._watchers.append(watcher)
 
     def deliver(self, frame: bytes) -> None:
-        """The fan-out: the same bytes into every stream's queue, nothing awaited."""
+        """The fan-out: the same bytes into every stream's queue, nothing awaited; a member's
+        private frame (their tokens) into their own streams only."""
         for watcher in self._watchers:
             watcher(frame)
+        if (owner := private_to(frame)) is not None:
+            for stream in self.streams:
+                if stream.tab.viewer_id == owner:
+                    stream.subscriber.put_nowait(frame)
+            return
         for stream in self.streams:
             stream.subscriber.put_nowait(frame)
 

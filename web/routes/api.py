@@ -1,4 +1,5 @@
-"""The JSON API (the seed's contract): upload, read, restore, delete and sync a member's picture.
+"""The JSON API (the seed's contract): upload, read, use, remove, delete and sync a member's
+picture.
 
 Bearer tokens only (a session cookie is not accepted, and CSRF does not apply to /api/). Each
 handler calls one service; its commit tells every open tab of the change (web/services/commits.py),
@@ -12,10 +13,10 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.datastructures import ResponseHeader, UploadFile
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, JSONBody, MultipartBody, PathParameter
+from litestar.params import JSONBody, MultipartBody, PathParameter
 from msgspec import Struct
 
 from db.models import MAX_ID
@@ -24,6 +25,7 @@ from web.api.bodies import (
     History,
     ImportPicture,
     PictureState,
+    RemovePicture,
     SyncAnswer,
     SyncPicture,
     UpdatePicture,
@@ -32,8 +34,16 @@ from web.api.bodies import (
     state_body,
     sync_body,
 )
-from web.api.common import SECURITY, bearer_guard, provide_caller, strict_json_body
-from web.api.errors import ERROR_TEXT, conflict_doc, error_docs
+from web.api.common import (
+    ETAG_DOC,
+    REPLAYED_DOC,
+    SECURITY,
+    IdempotencyKey,
+    bearer_guard,
+    provide_caller,
+    strict_json_body,
+)
+from web.api.errors import ERROR_TEXT, IMPORT_TEXTS, conflict_doc, error_docs
 from web.plumbing.deps import DB, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
 from web.services.accounts.tokens import ApiCaller
@@ -41,37 +51,6 @@ from web.services.pictures import changes, from_link, reads, uploads
 
 Caller = NamedDependency[ApiCaller]
 PathUserId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="The member's id.")]
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
-        description="Any unique string (a UUID): a retry with the same key and file gets the "
-        "first answer and makes no second version. Kept 24 hours.",
-    ),
-]
-ETAG_DOC = ResponseHeader(
-    name="ETag", documentation_only=True, description="Send as If-None-Match to get a 304."
-)
-REPLAYED_DOC = ResponseHeader(
-    name="Idempotent-Replayed",
-    documentation_only=True,
-    description="`true` when this is the stored answer to an earlier request with the same key.",
-)
-
-IMPORT_TEXTS = {
-    409: "A request with this Idempotency-Key is still running, or another change took the "
-    "version number first; retry.",
-    413: "The picture at the link is larger than the upload limit.",
-    415: "The link is not a picture (its bytes decide, as for an upload).",
-    422: "The link cannot be fetched: not http(s), not a public address, too many redirects, "
-    "an error status, unreachable or a broken answer; or the picture is refused like an "
-    "upload; or the Idempotency-Key was used for other bytes.",
-    429: ERROR_TEXT[429] + " Or a fetch for this member is still running.",
-    504: "The link did not answer within the fetch deadline.",
-}
 
 
 class UploadForm(Struct, rename="camel"):
@@ -263,6 +242,25 @@ class ApiController(Controller):
         deleted one can be restored with update-picture for 30 days. Answers the new state."""
         user_id = int(data.user_id)
         changes.delete(db, actor=caller.actor, user_id=user_id)
+        return state_body(reads.state(db, user_id), media)
+
+    @post(
+        "/remove-picture",
+        before_request=strict_json_body,
+        operation_id="removePicture",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Show the default avatar instead of a picture; every version is kept",
+        responses=error_docs(404, 409),
+    )
+    def remove_picture(
+        self, db: DB, caller: Caller, media: Media, data: JSONBody[RemovePicture]
+    ) -> PictureState:
+        """No version is the picture any more: every page draws `defaultAvatar` (initials), at
+        once. Nothing is deleted: update-picture makes a version the picture again. With no
+        picture already, nothing changes. Answers the new state."""
+        user_id = int(data.user_id)
+        changes.remove(db, actor=caller.actor, user_id=user_id)
         return state_body(reads.state(db, user_id), media)
 
     @post(

@@ -19,7 +19,7 @@ from web.routes.profile_page import actor_of, done
 from web.services import imaging
 from web.services.accounts.members import Viewer
 from web.services.imaging import cage
-from web.services.pictures import reads, uploads
+from web.services.pictures import reads, recrops
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore
 
@@ -100,7 +100,7 @@ class CropController(Controller):
         data: URLEncodedBody[CropForm],
     ) -> Template | Redirect:
         try:
-            recropped = uploads.recrop(
+            recropped = recrops.recrop(
                 db,
                 media_of(request.app.state),
                 actor=actor_of(request, viewer),

@@ -1,4 +1,5 @@
-"""The member's own page and the picture actions on it: upload, restore, delete.
+"""The member's own page and the picture actions on it: upload, a link, the crop suggestion,
+preferences (the kept versions' actions: web/routes/history.py).
 
 Each action works as a plain form post (303 back to /profile, the result in a flash) and, with
 htmx, as an in-place swap of the page's main part plus the header avatar.
@@ -11,7 +12,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, MultipartBody, URLEncodedBody
+from litestar.params import MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
 from web.errors import fetch_status
@@ -22,7 +23,7 @@ from web.routes.profile_page import actor_of, done, profile_response, refused
 from web.services import imaging
 from web.services.accounts import members
 from web.services.fetch import FetchError
-from web.services.pictures import changes, from_link, uploads
+from web.services.pictures import from_link, uploads
 from web.services.pictures.access import PictureError
 
 
@@ -37,16 +38,6 @@ class UploadForm:
 @dataclass
 class LinkForm:
     pictureUrl: str = ""  # noqa: N815  (like the upload form's field names)
-
-
-@dataclass
-class VersionForm:
-    version: int | None = None
-
-
-@dataclass
-class RestoreForm:
-    activate: bool = True
 
 
 @dataclass
@@ -148,30 +139,6 @@ class ProfileController(Controller):
         body = {"x": crop.x, "y": crop.y, "size": crop.size, "source": found.source}
         return Response(body, status_code=200)
 
-    @post("/picture/{version:int}/restore", sync_to_thread=True)
-    def restore(
-        self,
-        request: Request[Any, Any, Any],
-        db: DB,
-        viewer: SignedIn,
-        version: FromPath[int],
-        data: URLEncodedBody[RestoreForm],
-    ) -> Template | Redirect:
-        try:
-            change = changes.restore(
-                db,
-                actor=actor_of(request, viewer),
-                user_id=viewer.id,
-                version=version,
-                activate=data.activate,
-            )
-        except PictureError as error:
-            return refused(request, db, viewer, error)
-        if change is None:
-            return done(request, db, viewer, f"Version {version} is your picture already.")
-        message = f"Version {version} restored."
-        return done(request, db, viewer, message)
-
     @post("/preferences", sync_to_thread=True)
     def preferences(
         self,
@@ -185,24 +152,3 @@ class ProfileController(Controller):
             "Your picture plays its animation." if data.animate else "Your picture stays still."
         )
         return done(request, db, viewer, message)
-
-    @post("/picture/delete", sync_to_thread=True)
-    def delete(
-        self,
-        request: Request[Any, Any, Any],
-        db: DB,
-        viewer: SignedIn,
-        data: URLEncodedBody[VersionForm],
-    ) -> Template | Redirect:
-        try:
-            deleted = changes.delete(
-                db, actor=actor_of(request, viewer), user_id=viewer.id, version=data.version
-            )
-        except PictureError as error:
-            return refused(request, db, viewer, error)
-        undo = {
-            "text": f"Version {deleted.version} deleted.",
-            "undo_version": deleted.version,
-            "undo_activate": deleted.was_active,
-        }
-        return done(request, db, viewer, undo)

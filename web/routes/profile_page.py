@@ -4,7 +4,7 @@ The picture, crop and token routes share these: answer htmx with the page's main
 header avatar) in place, or a plain form with a 303 back to /profile and the message as a flash
 (the open tabs heard of the change when its service committed: web/services/commits.py).
 Messages are the flash plugin's shape either way,
-`{"message": text or {"text", "undo_version", "undo_activate"}, "category": "ok" | "error"}`,
+`{"message": text or {"text", "undo", "undo_version"}, "category": "ok" | "error"}`,
 and components/notice.html draws them.
 """
 
@@ -82,10 +82,7 @@ def profile_response(
 
     Without `notices` the page shows the session's flashes (components/notice.html).
     """
-    context: dict[str, Any] = {
-        "viewer": members.viewer_by_id(db, user_id),
-        "history_items": reads.history(db, user_id),
-        "deleted_items": reads.deleted(db, user_id),
+    context: dict[str, Any] = pictures_context(db, user_id) | {
         "upload_error": upload_error,
         "link_error": link_error,  # the link form's refusal, shown with the link as typed
         "link_url": link_url,
@@ -93,13 +90,24 @@ def profile_response(
         # The form downsizes bigger still photos in the browser first (static/js/downsize.js).
         "max_bytes": settings_of(request.app.state).max_upload_bytes,
         "max_pixels": imaging.Limits().max_pixels,
-        "preferences": members.preferences_of(db, user_id),
     }
     if notices is not None:
         context["notices"] = notices
     name = "profile_swap.html" if request.headers.get("hx-request") else "profile.html"
     headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
     return Template(name, context=context, status_code=status, headers=headers)
+
+
+def pictures_context(db: Session, user_id: int) -> dict[str, Any]:
+    """What the history and deleted pictures show (profile_pictures.html). The viewer, whose
+    avatar carries the picture_version, is read first: a change committed in between makes the
+    version older than the lists, never newer, so its live event still refreshes them."""
+    return {
+        "viewer": members.viewer_by_id(db, user_id),
+        "history_items": reads.history(db, user_id),
+        "deleted_items": reads.deleted(db, user_id),
+        "preferences": members.preferences_of(db, user_id),
+    }
 
 
 def tokens_response(

@@ -5,6 +5,8 @@ Revoking is a plain form post that redirects back to /profile/tokens (303); with
 page's main part is swapped in place, like the picture actions. Creating answers with the page
 itself (200, `Cache-Control: no-store`), the new token in it: a redirect would have to keep the
 token somewhere (the session) until the next page; this way it is stored only as its hash.
+The list alone (/profile/tokens/list) follows changes made elsewhere, live
+(components/token_list.html).
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ class TokensController(Controller):
     @get("/", sync_to_thread=True)
     def page(self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn) -> Template:
         return tokens_response(request, db, viewer.id)
+
+    @get("/list", sync_to_thread=True)
+    def token_list(
+        self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn
+    ) -> Template | Redirect:
+        """The token list alone, for htmx, when the member's tokens change elsewhere (another
+        tab, the API's use of one); a browser that asks for it is sent to the page."""
+        if not request.headers.get("hx-request"):
+            return Redirect(TOKENS)
+        context = {"viewer": viewer, "api_token_items": tokens.list_tokens(db, viewer.id)}
+        headers = {"Cache-Control": "no-store", "Vary": "HX-Request"}
+        return Template("token_list_part.html", context=context, headers=headers)
 
     @post("/", sync_to_thread=True)
     def create(

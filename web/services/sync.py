@@ -18,7 +18,11 @@ from db.types import utcnow
 from web.services import commits
 from web.services.commits import Change
 
-KINDS = ("uploaded", "restored", "deleted", "updated")  # updated: how the picture shows
+# updated: how the picture shows; removed: no picture, the initials again. Every picture kind
+# bumps picture_version. tokens: the member's API token list changed (its own event name, and
+# only the member's own tabs hear it: web/live/channel.py); the picture is untouched.
+KINDS = ("uploaded", "restored", "deleted", "updated", "removed", "tokens")
+TOKENS = "tokens"
 EVENT_WINDOW = timedelta(hours=24)  # how far back a reconnecting tab is replayed
 REPLAY_LIMIT = 500  # past this many missed events a resync is cheaper than a replay
 CONFIRM_EVERY = timedelta(minutes=1)  # last_picture_sync is written at most this often
@@ -40,16 +44,18 @@ class Replay:
 
 
 def record_change(session: Session, *, user_id: int, kind: str) -> Change:
-    """Bump the member's picture_version and write its sync event, in the caller's transaction;
-    the session's subscribers hear of it once that transaction commits (web.services.commits)."""
+    """Bump the member's picture_version (not for `tokens`) and write its sync event, in the
+    caller's transaction; the session's subscribers hear of it once that transaction commits
+    (web.services.commits)."""
     if kind not in KINDS:
         raise ValueError(f"unknown change kind {kind!r}")
     profile = session.get(UserProfile, user_id, with_for_update=True)
     if profile is None:
         raise LookupError(f"member {user_id} has no profile")
     _serialise_event_ids(session)
-    profile.picture_version += 1
-    profile.updated_at = utcnow()
+    if kind != TOKENS:  # the picture's version and updatedAt are the picture's alone
+        profile.picture_version += 1
+        profile.updated_at = utcnow()
     event = SyncEvent(user_id=user_id, kind=kind, picture_version=profile.picture_version)
     session.add(event)
     session.flush()

@@ -2,7 +2,9 @@
 the member's list, revocation.
 
 A token is looked up by its hash on every request and must not be revoked, so a revocation
-takes effect at once, in every process.
+takes effect at once, in every process. Every change to the list (a token made, revoked, or
+used for the first time in TOUCH_EVERY) writes a `tokens` sync event: the member's open token
+pages follow it live.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from db.models import ApiToken, User
 from db.types import utcnow
 from web.services import audit
 from web.services.audit import Actor
+from web.services.sync import TOKENS, record_change
 
 # last_used_at is written at most this often per token: a busy client costs no write per call.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -108,6 +111,7 @@ def _touch(session: Session, token: ApiToken, now: datetime) -> None:
     if token.last_used_at is not None and token.last_used_at > now - TOUCH_EVERY:
         return
     session.execute(update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))
+    record_change(session, user_id=token.user_id, kind=TOKENS)
     session.commit()
 
 
@@ -160,6 +164,7 @@ def issue_token(session: Session, *, actor: Actor, name: str, user_id: int | Non
         subject_id=owner,
         detail=f"prefix {token[:10]}",
     )
+    record_change(session, user_id=owner, kind=TOKENS)
     session.commit()
     return token
 
@@ -184,5 +189,6 @@ def revoke_token(session: Session, *, actor: Actor, token_id: int) -> str | None
         subject_id=actor.user_id,
         detail=f"prefix {token.prefix}",
     )
+    record_change(session, user_id=token.user_id, kind=TOKENS)
     session.commit()
     return token.name

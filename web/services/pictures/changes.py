@@ -1,6 +1,13 @@
-"""Changes to the kept versions: restore one (by number, or by name with a freshness check) and
-delete one. One change, one transaction; its commit tells the session's subscribers (the live
-hub, the read cache: web/services/commits.py) of the returned Change.
+"""Changes to the kept versions, each with its own name and one meaning:
+
+- restore: a deleted version back into the history; the current picture stays as it is;
+- use: make a version the picture ("Use this picture"; a deleted one is brought back first);
+- remove: no picture at all, the initials again; every version stays in the history;
+- delete: a version out of the history (kept for Undo until it is purged).
+
+Undo is one of these too: the exact inverse of the action it undoes (web/routes/profile.py).
+One change, one transaction; its commit tells the session's subscribers (the live hub, the
+read cache: web/services/commits.py) of the returned Change.
 """
 
 from __future__ import annotations
@@ -33,16 +40,38 @@ class Deleted:
     was_active: bool
 
 
-def restore(
-    session: Session, *, actor: Actor, user_id: int, version: int, activate: bool = True
-) -> Change | None:
-    """Make a version the picture again (undeleting it); None when it already is.
-    `activate=False` only undeletes it (the Undo of deleting a version that was not active)."""
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """`version`: the picture that was current (None: there was none, nothing changed)."""
+
+    change: Change | None
+    version: int | None
+
+
+def restore(session: Session, *, actor: Actor, user_id: int, version: int) -> Change | None:
+    """Bring a deleted version back into the history; None when it is not deleted. Never
+    changes which version is the picture."""
     authorise(session, actor=actor, user_id=user_id, action="picture.restore")
     with refusals_audited(session, actor=actor, action="picture.restore", user_id=user_id):
+        with versions.staged(session, user_id):
+            picture = reads.version_row(session, user_id, version)
+            if picture.deleted_at is None:
+                session.rollback()  # nothing to change: let the lock go
+                return None
+            picture.deleted_at = None
+            change = versions.record(session, actor, picture, "picture.restore", "restored")
+        versions.commit(session)
+    return change
+
+
+def use(session: Session, *, actor: Actor, user_id: int, version: int) -> Change | None:
+    """Make a version the picture ("Use this picture"), bringing it back first if it was
+    deleted; None when it is the picture already."""
+    authorise(session, actor=actor, user_id=user_id, action="picture.use")
+    with refusals_audited(session, actor=actor, action="picture.use", user_id=user_id):
         with versions.staged(session, user_id) as profile:
             picture = reads.version_row(session, user_id, version)
-            change = _restore(session, actor, profile, picture, activate)
+            change = _use(session, actor, profile, picture)
         if change is not None:
             versions.commit(session)
     return change
@@ -51,19 +80,36 @@ def restore(
 def restore_named(
     session: Session, *, actor: Actor, user_id: int, name: str, seen: datetime
 ) -> tuple[Change | None, reads.PictureState]:
-    """Make the version whose files are `name` the picture, unless the picture changed after
-    `seen` (StaleUpdate: two clients never overwrite each other's change unknowingly)."""
-    authorise(session, actor=actor, user_id=user_id, action="picture.restore")
-    with refusals_audited(session, actor=actor, action="picture.restore", user_id=user_id):
+    """Use the version whose files are `name` (the API's update-picture), unless the picture
+    changed after `seen` (StaleUpdate: two clients never overwrite each other's change
+    unknowingly)."""
+    authorise(session, actor=actor, user_id=user_id, action="picture.use")
+    with refusals_audited(session, actor=actor, action="picture.use", user_id=user_id):
         with versions.staged(session, user_id) as profile:  # the lock, then the comparison
             current = reads.state(session, user_id)
             if seen < current.updated_at:
                 raise StaleUpdate(current)
             picture = _named(session, user_id, name)
-            change = _restore(session, actor, profile, picture, activate=True)
+            change = _use(session, actor, profile, picture)
         if change is not None:
             versions.commit(session)
     return change, reads.state(session, user_id)
+
+
+def remove(session: Session, *, actor: Actor, user_id: int) -> Removed:
+    """No picture: the member's initials show again, everywhere. The version that was the
+    picture stays in the history, to be used again."""
+    authorise(session, actor=actor, user_id=user_id, action="picture.remove")
+    with refusals_audited(session, actor=actor, action="picture.remove", user_id=user_id):
+        with versions.staged(session, user_id) as profile:
+            picture = versions.active(session, user_id)
+            if picture is None:
+                session.rollback()  # nothing to change: let the lock go
+                return Removed(None, None)
+            versions.deactivate(session, profile)
+            change = versions.record(session, actor, picture, "picture.remove", "removed")
+        versions.commit(session)
+    return Removed(change, picture.version)
 
 
 def delete(session: Session, *, actor: Actor, user_id: int, version: int | None = None) -> Deleted:
@@ -84,21 +130,15 @@ def delete(session: Session, *, actor: Actor, user_id: int, version: int | None 
     return Deleted(change, picture.version, was_active)
 
 
-def _restore(
-    session: Session,
-    actor: Actor,
-    profile: UserProfile,
-    picture: ProfilePicture,
-    activate: bool,
+def _use(
+    session: Session, actor: Actor, profile: UserProfile, picture: ProfilePicture
 ) -> Change | None:
     if picture.is_active and picture.deleted_at is None:
         session.rollback()  # nothing to change: let the lock go
         return None
     picture.deleted_at = None
-    if activate:
-        versions.activate(session, profile, picture)
-    action = "picture.restore" if activate else "picture.undelete"
-    return versions.record(session, actor, picture, action, "restored")
+    versions.activate(session, profile, picture)
+    return versions.record(session, actor, picture, "picture.use", "restored")
 
 
 def _to_delete(session: Session, user_id: int, version: int | None) -> ProfilePicture:

@@ -35,6 +35,7 @@ class HistoryItem:
     is_active: bool
     animated: bool
     crop: tuple[float, float, float] | None = None  # left, top, side: the square it was cut to
+    recrop_of: int | None = None  # the version a re-crop was cut from (None: an upload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +250,7 @@ def _item(picture: ProfilePicture) -> HistoryItem:
         is_active=picture.is_active,
         animated=bool(picture.meta.get("animated")),
         crop=_crop_of(picture.meta),
+        recrop_of=picture.recrop_of,
     )
 
 

@@ -1,4 +1,5 @@
-"""New versions: an upload (from the form, the API or an import) and a re-crop of a kept one.
+"""New versions: an upload (from the form, the API or an import); a re-crop of a kept one is
+kept the same way (web/services/pictures/recrops.py).
 
 An upload is read with a hard cap, scanned when a scanner is configured, processed by the
 imaging pipeline, and kept: its files first (atomically, under a name of their own), then one
@@ -35,6 +36,18 @@ CropFields = tuple[str, str, str]  # left, top, side: fractions of the picture, 
 NO_CROP: CropFields = ("", "", "")
 SOURCE_DIGEST = "source_sha256"  # metadata: the SHA-256 of the uploaded bytes
 log = logging.getLogger("ppsync.pictures")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a version's history row says of where it came from: the file the member chose (its
+    name, sanitised) and its size, or for a re-crop the version it was cut from and the size of
+    the kept copy it was cut from; and the digest of the uploaded bytes (SOURCE_DIGEST)."""
+
+    name: str
+    size: int
+    digest: str | None
+    recrop_of: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,30 +96,6 @@ def upload(
             session, user_id=actor.user_id, key=idempotency_key, status=201, body=body
         )
         return done
-
-
-def recrop(
-    session: Session,
-    store: MediaStore,
-    *,
-    actor: Actor,
-    user_id: int,
-    version: int,
-    crop: CropFields,
-    turns: int = 0,
-    limits: imaging.Limits = imaging.DEFAULT_LIMITS,
-) -> Uploaded:
-    """A new version cut from a kept version's master: no second upload needed. `turns`
-    quarter turns clockwise (negative: anticlockwise) rotate the master first."""
-    authorise(session, actor=actor, user_id=user_id, action="picture.recrop")
-    with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
-        source = reads.version_row(session, user_id, version)
-        key, _mime = reads.master_key_of(store, source)
-        processed = cage.recrop(store.read(key), crop=crop_from(crop), turns=turns, limits=limits)
-        name, size = source.original_name, source.file_size
-        # The same upload, cut again: it keeps the digest of the bytes it came from.
-        digest = source.meta.get(SOURCE_DIGEST)
-        return _keep(session, store, actor, user_id, processed, name, size, digest)
 
 
 def suggest_crop(
@@ -167,8 +156,8 @@ def _upload(
     # hashlib lets go of the GIL on large inputs: the digest is made while the photo decodes.
     digest = threads().submit(source_digest, data)
     processed = checked(data, crop=crop_from(crop), limits=limits, scan=scan, user_id=user_id)
-    name = clean_name(original_name)
-    return _keep(session, store, actor, user_id, processed, name, len(data), digest.result())
+    own = Source(clean_name(original_name), len(data), digest.result())
+    return keep(session, store, actor, user_id, processed, own)
 
 
 def checked(
@@ -211,15 +200,13 @@ def _scan(scan: Scanner, data: bytes, user_id: int) -> None:
         raise imaging.rejected("infected")
 
 
-def _keep(
+def keep(
     session: Session,
     store: MediaStore,
     actor: Actor,
     user_id: int,
     processed: imaging.Processed,
-    name: str,
-    size: int,
-    digest: str | None,
+    source: Source,
 ) -> Uploaded:
     """Files first (atomic, this upload's own), then one transaction.
 
@@ -229,7 +216,7 @@ def _keep(
     filename = new_name()
     keys = store.write_processed(user_id, filename, processed)
     try:
-        change, version = _stage(session, actor, user_id, processed, filename, name, size, digest)
+        change, version = _stage(session, actor, user_id, processed, filename, source)
     except BaseException:
         store.remove(keys)
         raise
@@ -255,22 +242,21 @@ def _stage(
     user_id: int,
     processed: imaging.Processed,
     filename: str,
-    name: str,
-    size: int,
-    digest: str | None,
+    source: Source,
 ) -> tuple[Change, int]:
     with versions.staged(session, user_id) as profile:
         picture = ProfilePicture(
             user_id=user_id,
             version=versions.next_version(session, user_id),
             filename=filename,
-            original_name=name,
+            original_name=source.name,
             file_path=files_path(user_id, filename),
-            file_size=size,
+            file_size=source.size,
             mime_type=f"image/{processed.source_format.lower()}",
             width=processed.source_width,
             height=processed.source_height,
-            meta=_meta(processed) | ({SOURCE_DIGEST: digest} if digest else {}),
+            recrop_of=source.recrop_of,
+            meta=_meta(processed) | ({SOURCE_DIGEST: source.digest} if source.digest else {}),
             preview=preview_uri(processed.preview),
         )
         session.add(picture)

@@ -64,12 +64,7 @@ def active(session: Session, user_id: int) -> ProfilePicture | None:
 
 
 def activate(session: Session, profile: UserProfile, picture: ProfilePicture) -> None:
-    for other in session.exec(
-        select(ProfilePicture).where(
-            ProfilePicture.user_id == profile.user_id, col(ProfilePicture.is_active).is_(True)
-        )
-    ):
-        other.is_active = False
+    deactivate(session, profile)
     picture.is_active = True
     session.flush()
     profile.active_picture_id = picture.id
@@ -92,6 +87,17 @@ def fall_back(session: Session, profile: UserProfile, gone: ProfilePicture) -> N
     if previous is not None:
         activate(session, profile, previous)
         return
+    deactivate(session, profile)
+
+
+def deactivate(session: Session, profile: UserProfile) -> None:
+    """No version is the picture: the default avatar (initials) shows."""
+    for other in session.exec(
+        select(ProfilePicture).where(
+            ProfilePicture.user_id == profile.user_id, col(ProfilePicture.is_active).is_(True)
+        )
+    ):
+        other.is_active = False
     profile.active_picture_id = None
     profile.profile_picture = None
     profile.profile_picture_path = None
