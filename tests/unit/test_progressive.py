@@ -138,6 +138,7 @@ def test_each_page_loads_only_the_scripts_it_uses(client: TestClient[Any], membe
         "cropper.js",
         "drop-zone.js",
         "file-picker.js",
+        "upload-check.js",
         "downsize.js",
         "focus-after-swap.js",
     }
