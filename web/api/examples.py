@@ -29,7 +29,9 @@ HOST = "https://pictures.example.org"
 
 
 def _ref(name: str) -> PictureRef:
-    return PictureRef(user_id=MEMBER, name=name, fallback_ext="jpg", placeholder="#6b8e8e")
+    return PictureRef(
+        user_id=MEMBER, name=name, fallback_ext="jpg", placeholder="#6b8e8e", preview=""
+    )
 
 
 def _state(version: int | None, name: str | None, picture_version: int) -> reads.PictureState:

@@ -9,6 +9,7 @@ from pathlib import Path
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from web.plumbing import responsive
 from web.plumbing.assets import AssetUrls
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MediaUrls
@@ -24,6 +25,9 @@ def templates(media_urls: MediaUrls, live_members: int) -> TemplateConfig[JinjaT
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals.update(
             media_url=media_urls,
+            srcset=responsive.srcset_of(media_urls),
+            avatar_sizes=responsive.sizes,
+            EAGER_CARDS=responsive.EAGER_CARDS,
             static=assets.url,
             AVATAR_PX=SIZES,
             ANIMATED_MAX_PX=ANIMATED_MAX_PX,

@@ -11,6 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from web.plumbing.caching import REVALIDATE
 from web.plumbing.deps import DB, CurrentViewer
 from web.services.accounts import directory, members
 
@@ -29,7 +30,7 @@ class PagesController(Controller):
             return Redirect("/profile", status_code=303)
         return Template("landing.html", context={"viewer": None})
 
-    @get("/members", sync_to_thread=True)
+    @get("/members", sync_to_thread=True, opt={REVALIDATE: True})
     def directory_page(
         self, db: DB, viewer: CurrentViewer, q: FromQuery[str] = "", after: FromQuery[str] = ""
     ) -> Template:
@@ -50,7 +51,7 @@ class PagesController(Controller):
         context |= {"members": page.members, "next_url": _next_url(q, page.after)}
         return Template("members.html", context=context)
 
-    @get("/members/{handle:str}", sync_to_thread=True)
+    @get("/members/{handle:str}", sync_to_thread=True, opt={REVALIDATE: True})
     def member_page(self, db: DB, viewer: CurrentViewer, handle: FromPath[str]) -> Template:
         member = members.member_by_handle(db, handle)
         if member is None:

@@ -28,7 +28,7 @@ from web.services.imaging import cage
 from web.services.imaging.encode import threads
 from web.services.pictures import idempotency, reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
-from web.services.pictures.names import files_path, new_name
+from web.services.pictures.names import files_path, new_name, preview_uri
 from web.services.pictures.storage import MediaStore
 
 Scanner = Callable[[bytes], str | None]  # clamav.scan with its socket: a virus's name or None
@@ -257,6 +257,7 @@ def _stage(
             height=processed.source_height,
             recrop_of=source.recrop_of,
             meta=_meta(processed) | ({SOURCE_DIGEST: source.digest} if source.digest else {}),
+            preview=preview_uri(processed.preview),
         )
         session.add(picture)
         versions.activate(session, profile, picture)
