@@ -40,10 +40,13 @@ from web.api.common import (
     SECURITY,
     IdempotencyKey,
     bearer_guard,
+    etag_matches,
     provide_caller,
     strict_json_body,
 )
 from web.api.errors import ERROR_TEXT, IMPORT_TEXTS, conflict_doc, error_docs
+from web.api.examples import Documented
+from web.api.uploaded import NewPicture, new_picture_body
 from web.plumbing.deps import DB, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
 from web.services.accounts.tokens import ApiCaller
@@ -71,6 +74,7 @@ class ApiController(Controller):
     @post(
         "/upload-picture",
         operation_id="uploadPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         guards=[upload_allowance],
         opt={"upload": True},
@@ -100,13 +104,13 @@ class ApiController(Controller):
         media: Media,
         data: MultipartBody[UploadForm],
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[PictureState]:
+    ) -> Response[NewPicture]:
         """The file is checked and re-encoded like the /profile form's (JPEG, PNG, GIF, WebP,
         HEIC/HEIF or AVIF, judged by its bytes; cropped to a square on the largest face, else
         centred) and becomes the member's picture:
-        every open page showing the member updates at once. With an `Idempotency-Key`, a
-        retry gets the first answer (and `Idempotent-Replayed: true`) and makes no second
-        version. Rate-limited per member, across tokens and the form (429)."""
+        every open page showing the member updates at once; a small one with `warnings`. With
+        an `Idempotency-Key`, a retry gets the first answer (and `Idempotent-Replayed: true`)
+        and makes no second version. Rate-limited per member, across tokens and the form (429)."""
         settings = settings_of(request.app.state)
         done = uploads.upload(
             db,
@@ -120,12 +124,13 @@ class ApiController(Controller):
             idempotency_key=idempotency_key,
         )
         replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
-        return Response(state_body(done.state, media), status_code=201, headers=replayed)
+        return Response(new_picture_body(done, media), status_code=201, headers=replayed)
 
     @post(
         "/import-picture",
         before_request=strict_json_body,
         operation_id="importPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         guards=[upload_allowance],
         status_code=201,
@@ -141,7 +146,7 @@ class ApiController(Controller):
         media: Media,
         data: JSONBody[ImportPicture],
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[PictureState]:
+    ) -> Response[NewPicture]:
         """The server fetches `url` (http or https, public addresses only, redirects checked,
         size and time capped) and keeps the bytes exactly as upload-picture keeps a file: the
         same checks, answer, live update and `Idempotency-Key` (a retry fetches again; the
@@ -160,11 +165,12 @@ class ApiController(Controller):
             idempotency_key=idempotency_key,
         )
         replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
-        return Response(state_body(done.state, media), status_code=201, headers=replayed)
+        return Response(new_picture_body(done, media), status_code=201, headers=replayed)
 
     @get(
         "/picture/{userId:int}",
         operation_id="getPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="The member's picture (or default avatar), its version, URLs and updatedAt",
         response_headers=[ETAG_DOC],
@@ -185,13 +191,14 @@ class ApiController(Controller):
         state = state_body(reads.read(db, actor=caller.actor, user_id=userId), media)
         etag = '"' + hashlib.sha256(msgspec.json.encode(state)).hexdigest()[:32] + '"'
         headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
-        if _matches(request.headers.get("if-none-match"), etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return cast("Response[PictureState]", Response(b"", status_code=304, headers=headers))
         return Response(state, headers=headers)
 
     @get(
         "/picture/{userId:int}/history",
         operation_id="getPictureHistory",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="Every kept version of the member's picture, newest first",
         responses=error_docs(404),
@@ -205,6 +212,7 @@ class ApiController(Controller):
         "/update-picture",
         before_request=strict_json_body,
         operation_id="updatePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="Make an earlier version the picture again",
         responses=error_docs(404)
@@ -230,6 +238,7 @@ class ApiController(Controller):
         "/delete-picture",
         before_request=strict_json_body,
         operation_id="deletePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Delete the current picture (kept 30 days, restorable)",
@@ -248,6 +257,7 @@ class ApiController(Controller):
         "/remove-picture",
         before_request=strict_json_body,
         operation_id="removePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Show the default avatar instead of a picture; every version is kept",
@@ -267,6 +277,7 @@ class ApiController(Controller):
         "/sync-picture",
         before_request=strict_json_body,
         operation_id="syncPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Is the caller's copy of the picture current? Records the sync",
@@ -285,11 +296,3 @@ class ApiController(Controller):
             seen=data.sync_timestamp,
         )
         return sync_body(check, media)
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 If-None-Match: `*`, or a list of (possibly weak) tags."""
-    if not if_none_match:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag in tags

@@ -1,13 +1,14 @@
 """The member's own page and the picture actions on it: upload, a link, the crop suggestion,
 preferences (the kept versions' actions: web/routes/history.py).
 
-Each action works as a plain form post (303 back to /profile, the result in a flash) and, with
-htmx, as an in-place swap of the page's main part plus the header avatar.
+Each action works as a plain form post (303 back to /profile, the result in a flash, a refusal
+too: post/redirect/get) and, with htmx, as an in-place swap of the page's main part plus the
+header avatar.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -17,14 +18,32 @@ from litestar.response import Redirect, Response, Template
 
 from web.errors import fetch_status
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
-from web.plumbing.guards import FORM_UPLOAD
+from web.plumbing.guards import FORM_SUGGESTION, FORM_UPLOAD
 from web.plumbing.replies import service_headers
-from web.routes.profile_page import actor_of, done, profile_response, refused
+from web.routes.profile_page import (
+    LINK,
+    SUGGEST,
+    UPLOAD,
+    actor_of,
+    done,
+    htmx,
+    profile_response,
+    refusal_redirect,
+    refused,
+    suggestion_too_large,
+)
 from web.services import imaging
 from web.services.accounts import members
 from web.services.fetch import FetchError
 from web.services.pictures import from_link, uploads
 from web.services.pictures.access import PictureError
+
+OTHER_MEMBER = (
+    "This page was opened for another member, and you are now signed in as @{handle}: "
+    "nothing was uploaded. Choose the picture again to make it @{handle}'s."
+)
+# The crop suggestion: a member's multipart form with a cap and an allowance of its own.
+SUGGESTION_ROUTE = {"upload": True, FORM_SUGGESTION: True}
 
 
 @dataclass
@@ -33,6 +52,9 @@ class UploadForm:
     cropX: str = ""  # noqa: N815
     cropY: str = ""  # noqa: N815
     cropSize: str = ""  # noqa: N815
+    # Who the page was for: a page left open while another member signed in (in another tab,
+    # after a sign-out) must not upload to their picture.
+    memberId: str = ""  # noqa: N815
 
 
 @dataclass
@@ -61,7 +83,12 @@ class ProfileController(Controller):
         db: DB,
         viewer: SignedIn,
         data: MultipartBody[UploadForm],
-    ) -> Template | Redirect | Response[Any]:
+    ) -> Response[Any]:
+        if data.memberId not in ("", str(viewer.id)):
+            said = OTHER_MEMBER.format(handle=viewer.handle)
+            if not htmx(request):
+                return refusal_redirect(request, UPLOAD, said)
+            return profile_response(request, db, viewer.id, 409, upload_error=said)
         settings = settings_of(request.app.state)
         file = data.profilePicture
         try:
@@ -77,6 +104,8 @@ class ProfileController(Controller):
                 scan=uploads.scanner(settings.clamd_socket),
             )
         except imaging.ImageRejected as error:
+            if not htmx(request):
+                return refusal_redirect(request, UPLOAD, error.message)
             page = profile_response(
                 request, db, viewer.id, error.status, upload_error=error.message
             )
@@ -85,7 +114,7 @@ class ProfileController(Controller):
         except PictureError as error:  # another change of the member's came first
             return refused(request, db, viewer, error)
         message = f"Version {uploaded.version} uploaded."
-        return done(request, db, viewer, message)
+        return done(request, db, viewer, message, warnings=uploaded.warnings)
 
     @post("/picture/from-link", sync_to_thread=True, opt={FORM_UPLOAD: True})
     def from_link(
@@ -94,9 +123,9 @@ class ProfileController(Controller):
         db: DB,
         viewer: SignedIn,
         data: URLEncodedBody[LinkForm],
-    ) -> Template | Redirect:
-        """The picture at a pasted link, kept like an upload. A refusal shows the whole page
-        again with the sentence in the link form and the link as typed."""
+    ) -> Response[Any]:
+        """The picture at a pasted link, kept like an upload. A refusal is said in the link
+        form, with the link as typed."""
         settings = settings_of(request.app.state)
         try:
             uploaded = from_link.import_from_link(
@@ -110,31 +139,38 @@ class ProfileController(Controller):
                 scan=uploads.scanner(settings.clamd_socket),
             )
         except (FetchError, imaging.ImageRejected, PictureError) as error:
+            if not htmx(request):
+                return refusal_redirect(request, LINK, error.message, value=data.pictureUrl)
             status = fetch_status(error) if isinstance(error, FetchError) else error.status
             page = profile_response(
                 request, db, viewer.id, status, link_error=error.message, link_url=data.pictureUrl
             )
             page.headers.update(service_headers(status))
             return page
-        return done(request, db, viewer, f"Version {uploaded.version} made from the link.")
+        message = f"Version {uploaded.version} made from the link."
+        return done(request, db, viewer, message, warnings=uploaded.warnings)
 
-    @post("/picture/suggest-crop", sync_to_thread=True, opt={"upload": True, FORM_UPLOAD: True})
+    @post(SUGGEST.removeprefix("/profile"), sync_to_thread=True, opt=SUGGESTION_ROUTE)
     def suggest_crop(
         self, request: Request[Any, Any, Any], viewer: SignedIn, data: MultipartBody[UploadForm]
     ) -> Response[dict[str, Any]]:
         """The square an upload of this file would get without a crop, as fractions (JSON):
-        the cropper starts from it. Refusals answer with the upload's status and message."""
+        the cropper starts from it. It is sent the small copy the browser makes (at most
+        SUGGESTION_MAX_BYTES, counted in SUGGESTIONS_PER_MINUTE, not as an upload). Refusals
+        answer `{"error": sentence}` with the status an upload would get."""
         settings = settings_of(request.app.state)
         file = data.profilePicture
         try:
             found = uploads.suggest_crop(
                 file.file if file and file.filename else None,
-                settings.image_limits(),
+                replace(settings.image_limits(), max_bytes=settings.suggestion_max_bytes),
                 uploads.scanner(settings.clamd_socket),
                 user_id=viewer.id,
             )
         except imaging.ImageRejected as error:
-            return Response({"error": error.message}, status_code=error.status)
+            text = suggestion_too_large(settings) if error.code == "too_large" else error.message
+            headers = service_headers(error.status)
+            return Response({"error": text}, status_code=error.status, headers=headers)
         crop = found.crop
         body = {"x": crop.x, "y": crop.y, "size": crop.size, "source": found.source}
         return Response(body, status_code=200)

@@ -4,8 +4,13 @@ The picture, crop and token routes share these: answer htmx with the page's main
 header avatar) in place, or a plain form with a 303 back to /profile and the message as a flash
 (the open tabs heard of the change when its service committed: web/services/commits.py).
 Messages are the flash plugin's shape either way,
-`{"message": text or {"text", "undo", "undo_version"}, "category": "ok" | "error"}`,
-and components/notice.html draws them.
+`{"message": text or {"text", "undo", "undo_version"}, "category": "ok" | "error" |
+"warning"}`, and components/notice.html draws them.
+
+A form's refusal is said in the form: in place for htmx; for a plain form post by
+post/redirect/get (`refusal_redirect`), a 303 back to the form's page with the sentence (and
+what was typed) as a flash `{"text", "form", "value"}` that the page takes into its form
+(`form_refusal`): it is said once, and a reload of that page is a GET that posts nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.plugins.flash import flash
+from litestar.plugins.flash import flash, get_flashes
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
@@ -25,15 +30,30 @@ from web.services import imaging
 from web.services.accounts import members, tokens
 from web.services.accounts.members import Viewer
 from web.services.audit import Actor
+from web.services.imaging import faces
 from web.services.pictures import reads
 from web.services.pictures.access import PictureError
-
-RATE_LIMITED = "You have uploaded many pictures in a short time: please wait a minute."
+from web.settings import Settings
 
 Message = str | dict[str, Any]
 PROFILE = "/profile"
+UPLOAD_FORM = "/profile/picture"  # the upload form's action
 LINK_FORM = "/profile/picture/from-link"  # the link form's action
+UPLOAD, LINK = "upload", "link"  # the /profile forms a refusal is said in
 TOKENS = "/profile/tokens"  # the member's API tokens: a page of its own
+SUGGEST = "/profile/picture/suggest-crop"  # the cropper's suggestion (JSON), not a page
+# What the upload form says the moment a file is chosen (static/js/upload-check.js), in the
+# server's own words: the upload is refused with the same sentence.
+CHOSEN_REFUSALS = ("empty", "unsupported_format", "too_large")
+COPY_EDGE = 512  # the most pixels a crop suggestion's copy has on its long side
+
+
+def copy_edge(detect_side: int = faces.SEARCH_SIDE) -> int:
+    """The long edge of the copy a suggestion is asked for: a whole multiple of the side the
+    face search works at (under COPY_EDGE), so the search sees the copy at its full resolution,
+    as it sees the file itself (a 400 px copy is searched at 400 and 200 px, as a photo is; a
+    512 px one would be resampled to 400 first)."""
+    return detect_side * (COPY_EDGE // detect_side) if detect_side <= COPY_EDGE else COPY_EDGE
 
 
 def actor_of(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
@@ -49,14 +69,17 @@ def done(
     category: str = "ok",
     status: int = 200,
     page: str = PROFILE,
+    warnings: tuple[imaging.PictureWarning, ...] = (),
 ) -> Template | Redirect:
     """After an action: answer htmx (the page's main part) or the plain form (303 back to
-    `page`: /profile, or /profile/tokens)."""
-    if request.headers.get("hx-request"):
-        notice = {"message": message, "category": category}
+    `page`: /profile, or /profile/tokens). `warnings` follow the message, each a notice."""
+    notices = [{"message": message, "category": category}]
+    notices += [{"message": warning.message, "category": "warning"} for warning in warnings]
+    if htmx(request):
         render = tokens_response if page == TOKENS else profile_response
-        return render(request, db, viewer.id, status, notices=[notice])
-    flash(request, message, category=category)
+        return render(request, db, viewer.id, status, notices=notices)
+    for notice in notices:
+        flash(request, notice["message"], category=str(notice["category"]))
     return Redirect(page, status_code=303)
 
 
@@ -65,6 +88,40 @@ def refused(
 ) -> Template | Redirect:
     """A refused action (the service audited it), said like any other outcome."""
     return done(request, db, viewer, error.message, category="error", status=error.status)
+
+
+def htmx(request: Request[Any, Any, Any]) -> bool:
+    """An htmx request (answered in place), not a plain form post."""
+    return bool(request.headers.get("hx-request"))
+
+
+def refusal_redirect(
+    request: Request[Any, Any, Any],
+    form: str,
+    message: str,
+    *,
+    value: Any = "",
+    page: str = PROFILE,
+) -> Redirect:
+    """A plain form post's refusal, by post/redirect/get: 303 to `page`, the sentence and
+    `value` (what was typed) kept as a flash that `form_refusal` gives back to the form."""
+    flash(request, {"text": message, "form": form, "value": value}, category="error")
+    return Redirect(page, status_code=303)
+
+
+def form_refusal(
+    request: Request[Any, Any, Any], forms: tuple[str, ...]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The session's flashes, taken: the last refusal of one of `forms` (its text, form and
+    value), and the other messages, for the page's notices."""
+    refusal, notices = None, []
+    for flashed in get_flashes({"request": request}):
+        said = flashed.get("message")
+        if isinstance(said, dict) and said.get("form") in forms:
+            refusal = said
+        else:
+            notices.append(flashed)
+    return refusal, notices
 
 
 def profile_response(
@@ -80,8 +137,15 @@ def profile_response(
 ) -> Template:
     """The profile page, whole for a browser, its main part (+ header avatar) for htmx.
 
-    Without `notices` the page shows the session's flashes (components/notice.html).
+    Without `notices` the page shows the session's flashes (components/notice.html), a
+    redirected refusal in its form.
     """
+    if notices is None:
+        refusal, notices = form_refusal(request, (UPLOAD, LINK))
+        if refusal and refusal["form"] == UPLOAD:
+            upload_error = refusal["text"]
+        elif refusal:
+            link_error, link_url = refusal["text"], str(refusal.get("value", ""))
     context: dict[str, Any] = pictures_context(db, user_id) | {
         "upload_error": upload_error,
         "link_error": link_error,  # the link form's refusal, shown with the link as typed
@@ -90,10 +154,13 @@ def profile_response(
         # The form downsizes bigger still photos in the browser first (static/js/downsize.js).
         "max_bytes": settings_of(request.app.state).max_upload_bytes,
         "max_pixels": imaging.Limits().max_pixels,
+        "refusals": _chosen_refusals(settings_of(request.app.state).max_upload_bytes),
+        "suggestion_max_bytes": settings_of(request.app.state).suggestion_max_bytes,
+        "suggestion_edge": copy_edge(),
+        "recommended_px": imaging.RECOMMENDED_MIN_PX,
+        "notices": notices,
     }
-    if notices is not None:
-        context["notices"] = notices
-    name = "profile_swap.html" if request.headers.get("hx-request") else "profile.html"
+    name = "profile_swap.html" if htmx(request) else "profile.html"
     headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
     return Template(name, context=context, status_code=status, headers=headers)
 
@@ -134,18 +201,35 @@ def tokens_response(
     return Template(name, context=context, status_code=status, headers=headers)
 
 
+def _chosen_refusals(max_bytes: int) -> dict[str, str]:
+    limits = imaging.Limits(max_bytes=max_bytes)
+    return {code: imaging.rejected(code, limits).message for code in CHOSEN_REFUSALS}
+
+
+def suggestion_too_large(settings: Settings) -> str:
+    kib = settings.suggestion_max_bytes // 1024
+    return (
+        f"The copy sent for a crop suggestion is larger than {kib} KiB: "
+        "place the circle yourself, then upload."
+    )
+
+
 def upload_refused(request: Request[Any, Any, Any], answer: Answer) -> Response[Any]:
-    """413 from the body limit and 429 from the upload limit, shown in the form like any refusal."""
+    """413 from the body limit and 429 from the upload or suggestion limits, shown in the form
+    like any refusal (the suggestion's as its JSON), the wait as Retry-After says it."""
     user_id = signed_in_id(request.scope)
     if user_id is None:
         return Response(
             {"detail": answer.detail}, status_code=answer.status, headers=answer.headers
         )
+    settings = settings_of(request.app.state)
+    if request.url.path == SUGGEST:
+        text = suggestion_too_large(settings) if answer.status == 413 else answer.detail
+        return Response({"error": text}, status_code=answer.status, headers=answer.headers)
     if answer.status == 413:
-        limit = settings_of(request.app.state).max_upload_bytes
-        message = imaging.rejected("too_large", imaging.Limits(max_bytes=limit)).message
+        message = _chosen_refusals(settings.max_upload_bytes)["too_large"]
     else:
-        message = RATE_LIMITED
+        message = answer.detail
     return _refused_on_profile(request, user_id, answer, message)
 
 
@@ -160,9 +244,11 @@ def store_refused(request: Request[Any, Any, Any], answer: Answer) -> Response[A
 
 def _refused_on_profile(
     request: Request[Any, Any, Any], user_id: int, answer: Answer, message: str
-) -> Template:
+) -> Response[Any]:
     # Said in the form that was sent (refused before its body was read: the link is not known).
     link = request.url.path == LINK_FORM
+    if not htmx(request) and request.url.path in (UPLOAD_FORM, LINK_FORM):
+        return refusal_redirect(request, LINK if link else UPLOAD, message)
     with Session(engine_of(request.app.state)) as db:
         page = profile_response(
             request,

@@ -12,37 +12,57 @@ animation, encode, results, types. Callers import the names below from here.
 from __future__ import annotations
 
 from web.services.imaging.header import sniff_format
-from web.services.imaging.pipeline import DEFAULT_LIMITS, process, recrop, rotated, suggest_crop
+from web.services.imaging.pipeline import (
+    DEFAULT_LIMITS,
+    crop_choices,
+    process,
+    recrop,
+    rotated,
+    suggest_crop,
+)
 from web.services.imaging.results import MIME_TYPES
 from web.services.imaging.types import (
+    POSITIONS,
+    RECOMMENDED_MIN_PX,
     SIZES,
     VARIANT_PX,
     Ceilings,
     Crop,
+    CropChoices,
     ImageRejected,
     Limits,
     Master,
+    PictureWarning,
     Processed,
     Suggestion,
     Variant,
     centre_crop,
+    positioned,
+    positions_for,
     rejected,
 )
 
 __all__ = [
     "DEFAULT_LIMITS",
     "MIME_TYPES",
+    "POSITIONS",
+    "RECOMMENDED_MIN_PX",
     "SIZES",
     "VARIANT_PX",
     "Ceilings",
     "Crop",
+    "CropChoices",
     "ImageRejected",
     "Limits",
     "Master",
+    "PictureWarning",
     "Processed",
     "Suggestion",
     "Variant",
     "centre_crop",
+    "crop_choices",
+    "positioned",
+    "positions_for",
     "process",
     "recrop",
     "rejected",

@@ -34,6 +34,7 @@ from web.services.imaging import DEFAULT_LIMITS, handover
 from web.services.imaging.types import (
     Ceilings,
     Crop,
+    CropChoices,
     ImageRejected,
     Limits,
     Processed,
@@ -78,6 +79,11 @@ def rotated(master: bytes, turns: int, limits: Limits = DEFAULT_LIMITS) -> bytes
 def suggest_crop(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Suggestion:
     """imaging.suggest_crop in the cage."""
     return run(limits.ceilings, imaging.suggest_crop, data, limits=limits)
+
+
+def crop_choices(master: bytes, *, turns: int = 0, limits: Limits = DEFAULT_LIMITS) -> CropChoices:
+    """imaging.crop_choices in the cage."""
+    return run(limits.ceilings, imaging.crop_choices, master, turns=turns, limits=limits)
 
 
 def run(ceilings: Ceilings, fn: Callable[..., T], data: bytes, /, **kwargs: Any) -> T:

@@ -9,6 +9,15 @@ ACCEPTED = "JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF"
 
 SIZES: dict[str, int] = {"xs": 24, "sm": 40, "md": 96, "lg": 192}
 VARIANT_PX: tuple[int, ...] = tuple(sorted({css * dpr for css in SIZES.values() for dpr in (1, 2)}))
+# The largest variant's side: a square cut smaller than this is enlarged to make it, and looks
+# blurred. The upload form recommends it; a smaller square is kept with a warning.
+RECOMMENDED_MIN_PX = max(VARIANT_PX)
+SMALL_PICTURE = (
+    "The square cut from this picture is only {side}×{side} pixels: it will look blurred at the "
+    "larger sizes. {min}×{min} pixels or more is recommended."
+)
+# The named squares of the re-crop page, each the whole short side against one edge.
+POSITIONS = ("centre", "left", "right", "top", "bottom")
 # The type of each file extension the store writes.
 EXT_MIME: dict[str, str] = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
 # Animated variants stop here: past it, a frame costs more than anyone sees in an avatar.
@@ -54,6 +63,10 @@ REFUSALS: dict[str, tuple[int, str]] = {
         "please save it again from a photo app or editor.",
     ),
     "bad_crop": (422, "The crop must be a square that lies inside the picture."),
+    "bad_choice": (
+        422,
+        "Choose one of the crops offered: face, centre, left, right, top, bottom or exact.",
+    ),
     "no_rotate": (422, "Animated pictures can't be rotated; upload a turned copy instead."),
     "infected": (422, "This file was flagged by the virus scanner and was not stored."),
     "scan_unavailable": (503, "The virus scanner is unavailable; please try again in a minute."),
@@ -138,6 +151,14 @@ class Crop:
             raise rejected("bad_crop")
         return x * width, y * height, size * short
 
+    def turned(self, width: int, height: int, quarter_turns: int) -> Crop:
+        """The same square of a width x height picture once the picture is turned
+        `quarter_turns` times clockwise: rotating keeps what was cropped."""
+        left, top, side = self.box(width, height)
+        for _ in range(quarter_turns % 4):  # (x, y) -> (height - y, x), the sides swapped
+            left, top, width, height = max(height - top - side, 0.0), left, height, width
+        return Crop(left / width, top / height, side / min(width, height))
+
     def token(self, width: int, height: int) -> str:
         """The crop as the digest sees it: the same box gives the same token."""
         left, top, side = self.box(width, height)
@@ -152,8 +173,41 @@ def _fit_edge(start: float, extent: float) -> float:
 
 
 def centre_crop(width: int, height: int) -> Crop:
+    return positioned("centre", width, height)
+
+
+def positions_for(width: int, height: int) -> tuple[str, ...]:
+    """The named squares that differ from one another on a picture of this shape."""
+    if width > height:
+        return ("left", "centre", "right")
+    return ("top", "centre", "bottom") if height > width else ("centre",)
+
+
+def positioned(name: str, width: int, height: int) -> Crop:
+    """The whole-short-side square against the named edge (centred along the other axis)."""
+    if name not in POSITIONS:
+        raise rejected("bad_choice")
     short = min(width, height)
-    return Crop((width - short) / 2 / width, (height - short) / 2 / height, 1.0)
+    across = {"left": 0.0, "right": 2.0}.get(name, 1.0)  # halves of the room left over
+    down = {"top": 0.0, "bottom": 2.0}.get(name, 1.0)
+    return Crop((width - short) * across / 2 / width, (height - short) * down / 2 / height, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class CropChoices:
+    """What a kept master offers the re-crop page: its size (turned as asked) and the square on
+    its largest face (None: no face found, or an animation)."""
+
+    size: tuple[int, int]
+    face: Crop | None
+
+
+@dataclass(frozen=True, slots=True)
+class PictureWarning:
+    """Something the member should know about a picture that was kept (the API's `warnings`)."""
+
+    code: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +249,16 @@ class Processed:
     animated: bool
     has_alpha: bool
     placeholder: str
+    preview: bytes  # a tiny WebP of the square, for a blurred placeholder (encode.preview)
     master: Master
     variants: tuple[Variant, ...]
     crop: Crop  # the square cut from the master: its variants can be made again from it
     crop_source: str = "member"  # or "face" or "centre": how crop was chosen
+
+    def warnings(self) -> tuple[PictureWarning, ...]:
+        """A square cut smaller than RECOMMENDED_MIN_PX: kept, but said."""
+        side = round(min(self.crop.size, 1.0) * min(self.source_width, self.source_height))
+        if side >= RECOMMENDED_MIN_PX:
+            return ()
+        message = SMALL_PICTURE.format(side=side, min=RECOMMENDED_MIN_PX)
+        return (PictureWarning("small_picture", message),)
