@@ -38,6 +38,9 @@ class CropForm:
     cropY: str = "0"  # noqa: N815
     cropSize: str = "1"  # noqa: N815
     turns: int = 0  # quarter turns clockwise of the master before the crop (0-3)
+    enhance: str = ""  # the edits, as the upload form names them (docs/editing.md)
+    background: str = ""
+    backgroundColor: str = ""  # noqa: N815
 
 
 class CropController(Controller):
@@ -109,6 +112,7 @@ class CropController(Controller):
                 crop=(data.cropX, data.cropY, data.cropSize),
                 turns=data.turns % 4,
                 limits=settings_of(request.app.state).image_limits(),
+                edits=imaging.edits_from(data.enhance, data.background, data.backgroundColor),
             )
         except imaging.ImageRejected as error:
             return _page(db, viewer, version, data, error.message, error.status)

@@ -33,6 +33,9 @@ class UploadForm:
     cropX: str = ""  # noqa: N815
     cropY: str = ""  # noqa: N815
     cropSize: str = ""  # noqa: N815
+    enhance: str = ""  # the edits (docs/editing.md): on/true; keep/blur/color; #rrggbb
+    background: str = ""
+    backgroundColor: str = ""  # noqa: N815
 
 
 @dataclass
@@ -75,6 +78,7 @@ class ProfileController(Controller):
                 crop=(data.cropX, data.cropY, data.cropSize),
                 limits=settings.image_limits(),
                 scan=uploads.scanner(settings.clamd_socket),
+                edits=imaging.edits_from(data.enhance, data.background, data.backgroundColor),
             )
         except imaging.ImageRejected as error:
             page = profile_response(

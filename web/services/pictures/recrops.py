@@ -32,14 +32,17 @@ def recrop(
     crop: CropFields,
     turns: int = 0,
     limits: imaging.Limits = imaging.DEFAULT_LIMITS,
+    edits: imaging.Edits = imaging.NO_EDITS,
 ) -> Uploaded:
     """A new version cut from a kept version's master. `turns` quarter turns clockwise
-    (negative: anticlockwise) rotate the master first."""
+    (negative: anticlockwise) rotate the master first; `edits` are applied to its variants."""
     authorise(session, actor=actor, user_id=user_id, action="picture.recrop")
     with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
         source = reads.version_row(session, user_id, version)
         key, _mime = reads.master_key_of(store, source)
-        processed = cage.recrop(store.read(key), crop=crop_from(crop), turns=turns, limits=limits)
+        processed = cage.recrop(
+            store.read(key), crop=crop_from(crop), turns=turns, limits=limits, edits=edits
+        )
         # The same upload, cut again: it keeps the name and the digest of the bytes it came
         # from; its size is its own source's, the kept copy (turned, when it was).
         own = Source(

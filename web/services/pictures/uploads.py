@@ -71,23 +71,32 @@ def upload(
     limits: imaging.Limits = imaging.DEFAULT_LIMITS,
     scan: Scanner | None = None,
     idempotency_key: str | None = None,
+    edits: imaging.Edits = imaging.NO_EDITS,
 ) -> Uploaded:
     """A new version from an uploaded file, made the member's picture. `crop` as the member
-    typed it: left, top and side as fractions of the picture; all empty, a centred square."""
+    typed it: left, top and side as fractions of the picture; all empty, a centred square.
+    `edits` are applied to its variants (never to the master kept)."""
     authorise(session, actor=actor, user_id=user_id, action="picture.upload")
     with refusals_audited(session, actor=actor, action="picture.upload", user_id=user_id):
         data = _read_capped(file, limits)
         if idempotency_key is None:
-            return _upload(session, store, actor, user_id, data, original_name, crop, limits, scan)
+            return _upload(
+                session, store, actor, user_id, data, original_name, crop, limits, scan, edits
+            )
         assert actor.user_id is not None  # keys belong to the calling member
-        fingerprint = idempotency.fingerprint(str(user_id).encode(), data)
+        asked = ",".join(edits.labels()).encode()  # nothing added without edits: older keys match
+        fingerprint = idempotency.fingerprint(
+            str(user_id).encode(), data, *([asked] if asked else [])
+        )
         stored = idempotency.claim(
             session, user_id=actor.user_id, key=idempotency_key, fingerprint=fingerprint
         )
         if stored is not None:
             return _replayed(session, user_id, stored.body)
         try:
-            done = _upload(session, store, actor, user_id, data, original_name, crop, limits, scan)
+            done = _upload(
+                session, store, actor, user_id, data, original_name, crop, limits, scan, edits
+            )
         except BaseException:
             idempotency.release(session, user_id=actor.user_id, key=idempotency_key)
             raise
@@ -152,10 +161,13 @@ def _upload(
     crop: CropFields,
     limits: imaging.Limits,
     scan: Scanner | None,
+    edits: imaging.Edits,
 ) -> Uploaded:
     # hashlib lets go of the GIL on large inputs: the digest is made while the photo decodes.
     digest = threads().submit(source_digest, data)
-    processed = checked(data, crop=crop_from(crop), limits=limits, scan=scan, user_id=user_id)
+    processed = checked(
+        data, crop=crop_from(crop), limits=limits, scan=scan, user_id=user_id, edits=edits
+    )
     own = Source(clean_name(original_name), len(data), digest.result())
     return keep(session, store, actor, user_id, processed, own)
 
@@ -167,11 +179,12 @@ def checked(
     limits: imaging.Limits,
     scan: Scanner | None,
     user_id: int,
+    edits: imaging.Edits = imaging.NO_EDITS,
 ) -> imaging.Processed:
     """What an upload's bytes go through before anything is kept: the scan, then the pipeline."""
     if scan is not None:
         _scan(scan, data, user_id)
-    return cage.process(data, crop=crop, limits=limits)
+    return cage.process(data, crop=crop, limits=limits, edits=edits)
 
 
 def source_digest(data: bytes) -> str:
@@ -256,6 +269,7 @@ def _stage(
             width=processed.source_width,
             height=processed.source_height,
             recrop_of=source.recrop_of,
+            edits=list(processed.edits) or None,
             meta=_meta(processed) | ({SOURCE_DIGEST: source.digest} if source.digest else {}),
         )
         session.add(picture)
