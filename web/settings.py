@@ -40,6 +40,10 @@ class Settings:
     clamd_socket: str | None = None
     production: bool = False
     uploads_per_minute: int = 10
+    # Edit previews (POST /profile/picture/preview-edits) a member may ask for per minute, and
+    # the bytes of the small copy each sends (docs/editing.md).
+    previews_per_minute: int = 30
+    preview_max_bytes: int = MIB
     media_store: str | None = None  # s3://BUCKET/PREFIX; None: disk under media_root
     media_url_base: str | None = None  # where variants are public (a CDN), else /media/
     aws_endpoint_url: str | None = None
@@ -195,6 +199,8 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str], object]], ..
     ("max_upload_bytes", "MAX_UPLOAD_BYTES", _positive_int),
     ("clamd_socket", "CLAMD_SOCKET", _text),
     ("uploads_per_minute", "UPLOADS_PER_MINUTE", _positive_int),
+    ("previews_per_minute", "PREVIEWS_PER_MINUTE", _positive_int),
+    ("preview_max_bytes", "PREVIEW_MAX_BYTES", _positive_int),
     ("media_store", "MEDIA_STORE", _media_store),
     ("media_url_base", "MEDIA_URL_BASE", _url_base),
     ("aws_endpoint_url", "AWS_ENDPOINT_URL", _text),

@@ -6,7 +6,8 @@ cap is for a member's multipart upload only: a visitor's body is 64 KiB on every
 A user middleware runs outside the CSRF middleware (Litestar wraps CSRF inside the app's
 middleware list), so the declared Content-Length is refused before a byte is read, and a body
 sent without one (chunked) is refused as soon as it passes the limit. The upload routes say
-`opt={"upload": True}` and get MAX_UPLOAD_BYTES plus room for the multipart framing.
+`opt={"upload": True}` and get MAX_UPLOAD_BYTES plus room for the multipart framing; the edit
+preview (`PREVIEW`) gets PREVIEW_MAX_BYTES plus the same room.
 
 A body must also keep coming: after BODY_GRACE_S it must have arrived at MIN_BODY_RATE or
 better, else 408 and the connection is closed (a client sending a byte every 2 s would hold a
@@ -27,7 +28,7 @@ from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENT
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from web.plumbing.deps import signed_in_id
-from web.plumbing.guards import FORM_UPLOAD
+from web.plumbing.guards import FORM_UPLOAD, PREVIEW
 
 FORM_MAX_BYTES = 64 * 1024
 BODY_GRACE_S = 10.0  # seconds any body may take, whatever its size
@@ -54,6 +55,9 @@ def body_limit(scope: Scope) -> int:
     API, whose Bearer guard runs before its body is read). So a visitor's form of any kind,
     and a url-encoded body of anyone's (parsed whole, on the event loop), is 64 KiB at most."""
     handler = scope.get("route_handler")
+    if handler is not None and handler.opt.get(PREVIEW) and _multipart(scope):
+        preview: int = scope["app"].state["settings"].preview_max_bytes
+        return preview + MULTIPART_ROOM if signed_in_id(scope) is not None else FORM_MAX_BYTES
     if handler is None or not handler.opt.get("upload") or not _multipart(scope):
         return FORM_MAX_BYTES
     if handler.opt.get(FORM_UPLOAD) and signed_in_id(scope) is None:

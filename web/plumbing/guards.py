@@ -17,10 +17,16 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from web.plumbing.client import client_address
 from web.plumbing.deps import CALLER_KEY, settings_of, signed_in_id
-from web.plumbing.throttle import Throttled, throttle_of, uploads_per_member
+from web.plumbing.throttle import (
+    Throttled,
+    previews_per_member,
+    throttle_of,
+    uploads_per_member,
+)
 from web.services.accounts.tokens import ApiCaller
 
 FORM_UPLOAD = "upload_limited"  # the opt key of the form routes that count as uploads
+PREVIEW = "edit_preview"  # the opt key of the edit preview: its own allowance and body cap
 
 
 async def _take_upload(scope: Scope, user_id: int | None) -> None:
@@ -40,6 +46,21 @@ async def upload_allowance(
     """The API's uploads, counted for the token's member."""
     caller: ApiCaller = connection.scope["state"][CALLER_KEY]
     await _take_upload(connection.scope, caller.user_id)
+
+
+async def preview_allowance(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Edit previews (PREVIEWS_PER_MINUTE), counted for the session's member apart from
+    uploads: a member trying settings before uploading does not use up their uploads."""
+    app = connection.scope["app"]
+    limit = previews_per_member(settings_of(app.state).previews_per_minute)
+    subject = f"member:{signed_in_id(connection.scope)}"
+    if refusal := await throttle_of(app).take(limit, subject):
+        raise Throttled(
+            "Too many previews in a short time: wait a minute (see Retry-After).",
+            refusal.retry_after,
+        )
 
 
 class FormUploadLimitMiddleware:

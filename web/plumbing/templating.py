@@ -1,6 +1,6 @@
 """The Jinja setup every page and partial renders with: the templates' two folders (web/'s pages,
 components/' partials), the globals they share (asset and media URLs, the avatar sizes, the htmx
-version) and the one filter they need."""
+version) and the filters they need."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from web.plumbing.assets import AssetUrls
+from web.services.imaging.edits import describe
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MediaUrls
 from web.settings import HTMX_VERSION
@@ -29,6 +30,7 @@ def templates(media_urls: MediaUrls) -> TemplateConfig[JinjaTemplateEngine]:
             HTMX_VERSION=HTMX_VERSION,
         )
         engine.engine.filters["filesize"] = filesize
+        engine.engine.filters["edit_name"] = describe  # "background:blur": "background blurred"
         engine.engine.trim_blocks = True
         engine.engine.lstrip_blocks = True
 
