@@ -8,7 +8,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -70,6 +70,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+def refresh_statistics(bind: Engine | Connection) -> None:
+    """After a bulk load: the planner's statistics and, on PostgreSQL, the visibility map that
+    lets a scan of an index answer from the index alone (autovacuum gets there too, later)."""
+    postgres = bind.dialect.name == "postgresql"
+    with bind.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE" if postgres else "ANALYZE"))
 
 
 @contextmanager

@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlmodel import Field, SQLModel
 
+from db.keys import HANDLE_CHARS, MAX_KEY_CHARS, directory_key
 from db.types import UTCDateTime, utcnow
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
@@ -28,15 +39,42 @@ def _when(*, nullable: bool = True) -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+# Byte order on both backends (db/keys.py): PostgreSQL's "C" collation is SQLite's BINARY.
+KeyType = String(MAX_KEY_CHARS).with_variant(String(MAX_KEY_CHARS, collation="C"), "postgresql")
+
+
+def _directory_key(context: DefaultExecutionContext) -> str:
+    # Every insert that does not give the key gets it: a bulk insert, a test's own row. Names
+    # and handles are not changed after sign-up; whatever comes to change one sets the key too.
+    row = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return directory_key(row["display_name"], row["handle"])
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    __table_args__ = (
+        # The directory's order and keyset pages.
+        Index("ix_users_directory_key", "directory_key", unique=True),
+        # Its search on PostgreSQL: pg_trgm answers LIKE '%text%' from this index. SQLite's
+        # counterpart is the FTS5 table users_search (trigram tokenizer), which the migration
+        # makes with its triggers: a virtual table has no place among these models.
+        Index(
+            "ix_users_directory_key_trgm",
+            "directory_key",
+            postgresql_using="gin",
+            postgresql_ops={"directory_key": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    handle: str = Field(max_length=30, unique=True)
+    handle: str = Field(max_length=HANDLE_CHARS, unique=True)
     display_name: str = Field(max_length=80)
     password_hash: str = Field(max_length=200)
     created_at: datetime = _when(nullable=False)
     is_admin: bool = False
+    directory_key: str = Field(
+        sa_column=Column("directory_key", KeyType, nullable=False, default=_directory_key)
+    )
 
 
 class ApiToken(SQLModel, table=True):

@@ -40,10 +40,14 @@ class Settings:
     clamd_socket: str | None = None
     production: bool = False
     uploads_per_minute: int = 10
+    # The cropper's suggestions (a small copy the browser makes): an allowance of their own,
+    # and a body cap far under the upload's (static/js/downsize.js keeps the copy under it).
+    suggestions_per_minute: int = 30
+    suggestion_max_bytes: int = 256 * 1024
     # Edit previews (POST /profile/picture/preview-edits) a member may ask for per minute, and
     # the bytes of the small copy each sends (docs/editing.md).
     previews_per_minute: int = 30
-    preview_max_bytes: int = MIB
+    preview_max_bytes: int = 256 * 1024
     media_store: str | None = None  # s3://BUCKET/PREFIX; None: disk under media_root
     media_url_base: str | None = None  # where variants are public (a CDN), else /media/
     aws_endpoint_url: str | None = None
@@ -199,6 +203,8 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str], object]], ..
     ("max_upload_bytes", "MAX_UPLOAD_BYTES", _positive_int),
     ("clamd_socket", "CLAMD_SOCKET", _text),
     ("uploads_per_minute", "UPLOADS_PER_MINUTE", _positive_int),
+    ("suggestions_per_minute", "SUGGESTIONS_PER_MINUTE", _positive_int),
+    ("suggestion_max_bytes", "SUGGESTION_MAX_BYTES", _positive_int),
     ("previews_per_minute", "PREVIEWS_PER_MINUTE", _positive_int),
     ("preview_max_bytes", "PREVIEW_MAX_BYTES", _positive_int),
     ("media_store", "MEDIA_STORE", _media_store),

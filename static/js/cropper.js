@@ -1,12 +1,16 @@
 // A square crop over a picture ([data-cropper]): drag the box, or focus it and use the arrow keys
 // to move it (Shift: further) and + / - to resize it; the slider resizes it too. The box starts
 // from the form's cropX, cropY and cropSize fields when they hold a valid crop (the re-crop page:
-// the version's saved crop), else, for a file just chosen, from what POST data-suggest-url
-// answers (the square on the largest face, the one an upload without a crop gets), else centred.
-// Only when the member moves or resizes the box does it write the fields: until then they keep
-// what the server put there (empty: the server's own default square), so what the member sees
-// first is what they get. Without JavaScript the fields are the way in; with it they are hidden
-// ([data-crop-fields]), except after the server refused what was typed in them, which stays.
+// the version's saved crop, or the crop it had before a Rotate, turned with the picture), else,
+// for a file just chosen, from what POST data-suggest-url answers for the small copy
+// static/js/downsize.js makes of it ("upload:ready": the square on the largest face, the one an
+// upload without a crop gets), else centred. The suggestion's refusals are said in the form
+// (static/js/upload-check.js), "signed out" included. The box writes the fields (and the crop
+// the Rotate links, [data-rotate], carry) when the member moves or resizes it, and when a
+// suggestion places it (found on a copy, so sent as the crop); until then they keep what the
+// server put there (empty: the server's own default square), so what the member sees is what
+// they get. Without JavaScript the fields are the way in; with it they are hidden
+// ([data-crop-fields]), except after the server refused what was typed in them.
 (() => {
   const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
   function setUp(root) {
@@ -30,9 +34,18 @@
       slider.value = Math.round(crop.size * 100);
       if (!touched) return;
       root.dataset.cropFrom = "member";
-      field("cropX").value = crop.x.toFixed(4);
-      field("cropY").value = crop.y.toFixed(4);
-      field("cropSize").value = crop.size.toFixed(4);
+      const values = { cropX: crop.x.toFixed(4), cropY: crop.y.toFixed(4), cropSize: crop.size.toFixed(4) };
+      for (const [name, value] of Object.entries(values)) field(name).value = value;
+      for (const link of form.querySelectorAll("a[data-rotate]")) { // the next page turns this crop
+        const url = new URL(link.href);
+        for (const [name, value] of Object.entries(values)) url.searchParams.set(name, value);
+        link.href = url.href;
+      }
+    }
+    function showControls(shown) {
+      box.hidden = !shown;
+      slider.closest("label").hidden = !shown;
+      root.querySelector("[data-crop-keys]").hidden = !shown;
     }
     function valid(x, y, size) {
       const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
@@ -54,9 +67,7 @@
       const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
       Object.assign(crop, saved() || suggested() || { size: 1, x: (1 - short / w) / 2, y: (1 - short / h) / 2 });
       if (typed && !form.querySelector(".field-error")) typed.hidden = true;
-      box.hidden = false;
-      slider.closest("label").hidden = false;
-      root.querySelector("[data-crop-keys]").hidden = false;
+      showControls(true);
       fit();
       show();
     }
@@ -66,21 +77,32 @@
       fit();
       show();
     }
-    async function suggest(file) {
+    const input = form.querySelector("input[type=file]");
+    const tell = (name, detail) => input.dispatchEvent(new CustomEvent(name, { bubbles: true, detail }));
+    async function suggest(copy, file) {
       const body = new FormData();
       const csrf = form.querySelector("input[name=_csrf_token]");
       if (csrf) body.append(csrf.name, csrf.value);
-      body.append("profilePicture", file);
+      body.append("profilePicture", copy);
       try {
-        const response = await fetch(root.dataset.suggestUrl, { method: "POST", body, credentials: "same-origin" });
-        if (!response.ok) return;
-        const found = await response.json();
-        if (form.querySelector("input[type=file]").files?.[0] !== file) return; // chosen again since
-        root.dataset.suggestedCrop = `${found.x} ${found.y} ${found.size}`;
-        root.dataset.cropFrom = found.source;
+        const response = await fetch(root.dataset.suggestUrl, {
+          method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" },
+        });
+        const answer = await response.json().catch(() => ({}));
+        if (input.files?.[0] !== file) return; // chosen again since: the answer is not about it
+        if (response.status === 401) return tell("upload:signed-out");
+        if (!response.ok) return answer.error && tell("upload:message", { text: answer.error });
+        root.dataset.suggestedCrop = `${answer.x} ${answer.y} ${answer.size}`;
+        root.dataset.cropFrom = answer.source;
         start();
+        // Found on the copy: sent as the crop, so the upload is cut where the box stands even
+        // where the whole file would have led the server's own search elsewhere.
+        if (!touched) {
+          const values = { cropX: crop.x, cropY: crop.y, cropSize: crop.size };
+          for (const [name, value] of Object.entries(values)) field(name).value = value.toFixed(4);
+        }
       } catch {
-        // No suggestion: the centred box stays, and the server still applies its own default.
+        // No suggestion (offline): the centred box stays, and the server applies its own default.
       }
     }
     img.addEventListener("load", start);
@@ -118,13 +140,16 @@
     });
     if (root.dataset.suggestUrl) {
       form.addEventListener("change", (event) => {
-        const file = event.target.files?.[0];
-        if (!file) return;
+        // A new file (not the downsized copy of the same one): a new crop, shown once it loads.
+        if (event.target !== input || input.dataset.downsized === "true") return;
         touched = false;
         for (const name of ["cropX", "cropY", "cropSize"]) field(name).value = "";
         delete root.dataset.suggestedCrop;
         root.dataset.cropFrom = "centre";
-        suggest(file);
+        showControls(false);
+      });
+      form.addEventListener("upload:ready", (event) => {
+        if (event.detail.copy) suggest(event.detail.copy, event.detail.file);
       });
     }
     if (img.complete && img.naturalWidth) start();

@@ -1,4 +1,5 @@
-"""An iPhone photo (HEIC) through the form reaches another tab; the cropper opens on the face."""
+"""An iPhone photo (HEIC) through the form reaches another tab; the cropper opens on the face
+(found on the small copy the browser sends for the suggestion) and the upload keeps it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.e2e.pages import card, expect_live, signed_in
 from tests.unit.test_face_crop import hopper_off_centre
 
 pytestmark = pytest.mark.e2e
+CROP_FIELDS = ("cropX", "cropY", "cropSize")
 
 
 @pytest.fixture
@@ -62,10 +64,12 @@ def test_cropper_opens_on_the_face_and_the_upload_keeps_it(
         " return r.querySelector('[data-crop-box]').offsetLeft"
         " / r.querySelector('img').clientWidth; }"
     )
-    x = float(cropper.get_attribute("data-suggested-crop").split()[0])  # type: ignore[union-attr]
+    suggested = cropper.get_attribute("data-suggested-crop").split()  # type: ignore[union-attr]
+    x = float(suggested[0])
     assert x > 0.5 and abs(left - x) < 0.01  # the box is where the face is, not centred
-    for name in ("cropX", "cropY", "cropSize"):  # untouched: the server cuts the same square
-        assert profile.locator(f"#upload-form [name={name}]").input_value() == ""
+    # Found on the small copy the browser sent, so sent as the crop: the upload is cut there.
+    sent = [profile.locator(f"#upload-form [name={n}]").input_value() for n in CROP_FIELDS]
+    assert sent == [f"{float(v):.4f}" for v in suggested]
     profile.get_by_role("button", name="Upload").click()
     expect(profile.get_by_text("Version 1 uploaded.")).to_be_visible()
     assert console_errors == []

@@ -82,7 +82,10 @@ def test_use_an_old_version_then_delete_and_undo(alice_page: Page) -> None:
 def test_refused_file_shows_its_message_and_the_form_still_works(alice_page: Page) -> None:
     page = alice_page
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
-    upload(page, {"name": "evil.jpg", "mimeType": "image/jpeg", "buffer": svg})
+    # Said the moment it is chosen (static/js/upload-check.js), and by the server once sent.
+    with page.expect_response(lambda r: r.url.endswith("/profile/picture")) as refused:
+        upload(page, {"name": "evil.jpg", "mimeType": "image/jpeg", "buffer": svg})
+    assert refused.value.status == 415
     expect(page.get_by_role("alert")).to_contain_text("JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF")
     upload(page, picture("red"))
     expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()

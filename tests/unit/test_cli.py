@@ -158,6 +158,44 @@ def test_seed_demo_seeds_once(var: Path) -> None:
     assert "nothing seeded" in second.stdout
 
 
+def test_seed_demo_members_adds_generated_members_in_bulk_each_time(var: Path) -> None:
+    from litestar.testing import TestClient
+
+    from db.models import UserProfile
+    from tests.forms import log_in
+    from web.app import create_app
+    from web.services.accounts.members import HANDLE_RE
+    from web.settings import Settings
+
+    first = ppsync(var, "seed-demo", "--members", "30")
+    assert first.returncode == 0, first.stderr
+    assert "Seeded 30 generated members" in first.stdout
+    assert "N from 1 to 30" in first.stdout
+    again = ppsync(var, "seed-demo", "--members", "25")
+    assert "N from 31 to 55" in again.stdout
+    assert "nothing seeded" in ppsync(var, "seed-demo").stdout  # without the flag: as before
+    engine = make_engine(f"sqlite:///{var / 'app.db'}")
+    with Session(engine) as db:
+        users = db.exec(select(User)).all()
+        profiles = db.exec(select(UserProfile)).all()
+    engine.dispose()
+    assert len(users) == len({u.handle for u in users}) == len(profiles) == 55
+    assert all(HANDLE_RE.fullmatch(u.handle) for u in users)
+    assert all(u.directory_key.endswith("\n" + u.handle) for u in users)
+    # The password printed once opens every generated member's account.
+    password = again.stdout.splitlines()[0].rpartition(": ")[2]
+    with TestClient(create_app(Settings.from_env(environment(var)))) as client:
+        log_in(client, users[-1].handle, password=password)
+        assert client.get("/profile", follow_redirects=False).status_code == 200
+
+
+@pytest.mark.parametrize("count", ["0", "-3", "x", "2147483648"])
+def test_seed_demo_refuses_a_count_that_is_no_count(var: Path, count: str) -> None:
+    result = ppsync(var, "seed-demo", "--members", count)
+    assert result.returncode == 2
+    assert "a number of members from 1 to 2147483647" in result.stderr
+
+
 def test_picture_commands_change_the_picture_like_the_forms(var: Path) -> None:
     from litestar.testing import TestClient
     from sqlmodel import col

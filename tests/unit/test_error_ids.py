@@ -43,7 +43,7 @@ def _break_directory(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug deep in the directory")
 
-    monkeypatch.setattr("web.services.accounts.members.list_members", broken)
+    monkeypatch.setattr("web.services.accounts.directory.page", broken)
 
 
 def _logged(failures: Failures, error_id: str) -> str:

@@ -1,4 +1,5 @@
-"""The one migration creates every table of the design, on SQLite and on PostgreSQL."""
+"""The migrations create every table of the design, on SQLite and on PostgreSQL, and 0007
+keys the members already there for the directory."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlmodel import Session
 
 from db import migrate
 from db.engine import make_engine, normalise_url
 from tests.services import fresh_postgres_database
+from web.services.accounts import directory
 
 TABLES = {
     "users",
@@ -61,3 +64,41 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+def check_directory_keys(url: str) -> None:
+    """0007 keys the members who were there before it, and its search index finds them."""
+    migrate.upgrade(url, "0005")
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as connection:
+        for handle, name in [("alice", "Alice Liddell"), ("elodie", "Élodie Durand")]:
+            connection.execute(
+                text(
+                    "INSERT INTO users (handle, display_name, password_hash, created_at, is_admin)"
+                    " VALUES (:handle, :name, 'x', CURRENT_TIMESTAMP, false)"
+                ),
+                {"handle": handle, "name": name},
+            )
+    migrate.upgrade(url)
+    with Session(engine) as session:
+        keys = dict(session.execute(text("SELECT handle, directory_key FROM users")).all())
+        assert keys == {"alice": "alice liddell\nalice", "elodie": "elodie durand\nelodie"}
+        assert [m.handle for m in directory.page(session, q="LIDDELL").members] == ["alice"]
+        assert [m.handle for m in directory.page(session, q="dur").members] == ["elodie"]
+    indexes = {i["name"] for i in inspect(engine).get_indexes("users")}
+    assert "ix_users_directory_key" in indexes
+    engine.dispose()
+    migrate.downgrade(url, "0005")
+    engine = create_engine(normalise_url(url))
+    assert "directory_key" not in {c["name"] for c in inspect(engine).get_columns("users")}
+    engine.dispose()
+
+
+def test_0007_keys_the_members_already_there_on_sqlite(tmp_path: Path) -> None:
+    check_directory_keys(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+@pytest.mark.postgres
+def test_0007_keys_the_members_already_there_on_postgres() -> None:
+    with fresh_postgres_database() as url:
+        check_directory_keys(url)

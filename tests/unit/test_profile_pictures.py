@@ -17,6 +17,7 @@ from tests import images
 from tests.factories import jpeg, profile_of
 from tests.forms import HX, csrf, log_in, post, upload
 from tests.html import one, parse
+from web.plumbing.throttle import wait_text
 from web.settings import Settings
 
 
@@ -299,8 +300,12 @@ def test_rate_limit_is_429_with_retry_after(settings: Settings, alice: int) -> N
         statuses = [upload(client, jpeg()).status_code for _ in range(3)]
         assert statuses == [303, 303, 429]
         refused = upload(client, jpeg())
-        assert int(refused.headers["retry-after"]) > 0
-        assert "wait a minute" in one(refused.text, "#upload-error").get_text()
+        wait = int(refused.headers["retry-after"])
+        assert 0 < wait <= 60
+        # The sentence says the header's wait, to the second.
+        said = one(refused.text, "#upload-error").get_text()
+        assert f"try again in {wait_text(wait)}." in said
+        assert wait_text(wait).endswith(("seconds", "second"))
 
 
 def test_animated_picture_plays_unless_its_member_turns_it_off(

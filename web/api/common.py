@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from web.plumbing.client import client_address
 from web.plumbing.deps import CALLER_KEY, commits_of, engine_of
-from web.plumbing.throttle import API_UNAUTHENTICATED, Throttled, throttle_of
+from web.plumbing.throttle import API_UNAUTHENTICATED, Throttled, throttle_of, wait_text
 from web.services.accounts import tokens
 from web.services.accounts.tokens import ApiCaller
 from web.services.commits import Commits
@@ -73,8 +73,10 @@ async def bearer_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     token = tokens.bearer_token(connection.headers.get("authorization"))
     refusal = await throttle.take(API_UNAUTHENTICATED, ip)
     if refusal and not (token and await _known(connection.app, token)):
+        wait = wait_text(refusal.retry_after)
         raise Throttled(
-            "Too many calls without a valid API token from this address.", refusal.retry_after
+            f"Too many calls without a valid API token from this address: try again in {wait}.",
+            refusal.retry_after,
         )
     if token is None:
         raise NotAuthorizedException(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+import time
 
 from web.cli import shared
 from web.cli.shared import AddParser
@@ -32,7 +33,22 @@ def add_token(command: AddParser) -> None:
 
 def add_seed_demo(command: AddParser) -> None:
     seed = command("seed-demo", help="add alice, bob and carol to an empty database")
+    seed.add_argument(
+        "--members",
+        type=_member_count,
+        metavar="N",
+        help="instead, add N generated members (bulk inserts: 100000 take seconds), "
+        "whatever the database holds",
+    )
     seed.set_defaults(run=_seed_demo)
+
+
+def _member_count(text: str) -> int:
+    from db.models import MAX_ID
+
+    if not text.isdecimal() or not 1 <= int(text) <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"a number of members from 1 to {MAX_ID}: {text!r}")
+    return int(text)
 
 
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:
@@ -70,10 +86,12 @@ def _token_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
+def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from web.services.accounts import members
 
     shared.choose_hasher(settings)
+    if args.members:
+        return _seed_generated(settings, args.members)
     with shared.session(settings) as session:
         if members.count_members(session):
             print("Members exist already; nothing seeded.")
@@ -83,4 +101,22 @@ def _seed_demo(settings: Settings, _args: argparse.Namespace) -> int:
             members.create_member(session, handle=handle, display_name=name, password=password)
     handles = ", ".join(handle for handle, _ in DEMO_MEMBERS)
     print(f"Seeded demo members {handles}; their development password (shown once): {password}")
+    return 0
+
+
+def _seed_generated(settings: Settings, count: int) -> int:
+    from db.engine import refresh_statistics
+    from web.services.accounts import demo, passwords
+
+    password = secrets.token_urlsafe(12)
+    started = time.monotonic()
+    with shared.session(settings) as session:
+        first = demo.add_members(session, count, passwords.hash_password(password))
+        engine = session.get_bind()
+    refresh_statistics(engine)
+    took = time.monotonic() - started
+    last = first + count - 1
+    handles = f"handles first-last-N, N from {first} to {last}"
+    print(f"Their development password (shown once): {password}")
+    print(f"Seeded {count} generated members in {took:.1f} s ({handles}).")
     return 0

@@ -1,13 +1,16 @@
 """Small bodies for small forms: 64 KiB for every route but the uploads, refused before any of
 it is parsed (Litestar's CSRF middleware reads a whole form to find its token). The upload
 cap is for a member's multipart upload only: a visitor's body is 64 KiB on every route
-(`body_limit`).
+(`body_limit`), and a visitor's post to a member's upload or suggestion form is not read at
+all: 401, which sends a browser to sign in and tells the page's script that its member is
+signed out (web/routes/auth.py `log_in_first`), so the page keeps the chosen file.
 
 A user middleware runs outside the CSRF middleware (Litestar wraps CSRF inside the app's
 middleware list), so the declared Content-Length is refused before a byte is read, and a body
 sent without one (chunked) is refused as soon as it passes the limit. The upload routes say
-`opt={"upload": True}` and get MAX_UPLOAD_BYTES plus room for the multipart framing; the edit
-preview (`PREVIEW`) gets PREVIEW_MAX_BYTES plus the same room.
+`opt={"upload": True}` and get MAX_UPLOAD_BYTES plus room for the multipart framing; the crop
+suggestion (also `FORM_SUGGESTION`) gets SUGGESTION_MAX_BYTES plus that room, the edit preview
+(`FORM_PREVIEW`) PREVIEW_MAX_BYTES.
 
 A body must also keep coming: after BODY_GRACE_S it must have arrived at MIN_BODY_RATE or
 better, else 408 and the connection is closed (a client sending a byte every 2 s would hold a
@@ -23,12 +26,12 @@ from __future__ import annotations
 import asyncio
 
 from litestar.enums import ScopeType
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from web.plumbing.deps import signed_in_id
-from web.plumbing.guards import FORM_UPLOAD, PREVIEW
+from web.plumbing.guards import FORM_PREVIEW, FORM_SUGGESTION, members_form
 
 FORM_MAX_BYTES = 64 * 1024
 BODY_GRACE_S = 10.0  # seconds any body may take, whatever its size
@@ -55,15 +58,17 @@ def body_limit(scope: Scope) -> int:
     API, whose Bearer guard runs before its body is read). So a visitor's form of any kind,
     and a url-encoded body of anyone's (parsed whole, on the event loop), is 64 KiB at most."""
     handler = scope.get("route_handler")
-    if handler is not None and handler.opt.get(PREVIEW) and _multipart(scope):
-        preview: int = scope["app"].state["settings"].preview_max_bytes
-        return preview + MULTIPART_ROOM if signed_in_id(scope) is not None else FORM_MAX_BYTES
     if handler is None or not handler.opt.get("upload") or not _multipart(scope):
         return FORM_MAX_BYTES
-    if handler.opt.get(FORM_UPLOAD) and signed_in_id(scope) is None:
+    if members_form(scope) and signed_in_id(scope) is None:
         return FORM_MAX_BYTES
-    max_upload: int = scope["app"].state["settings"].max_upload_bytes
-    return max_upload + MULTIPART_ROOM
+    settings = scope["app"].state["settings"]
+    cap: int = settings.max_upload_bytes
+    if handler.opt.get(FORM_SUGGESTION):
+        cap = settings.suggestion_max_bytes
+    elif handler.opt.get(FORM_PREVIEW):
+        cap = settings.preview_max_bytes
+    return cap + MULTIPART_ROOM
 
 
 def _multipart(scope: Scope) -> bool:
@@ -79,6 +84,9 @@ class BodyLimitMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "POST" and members_form(scope) and signed_in_id(scope) is None:
+            # Signed out (or never in): sent to sign in, the body unread (web/routes/auth.py).
+            raise NotAuthorizedException("Log in first.", headers={"Connection": "close"})
         limit = body_limit(scope)
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -1,6 +1,6 @@
 """Counters in the app's rate-limit store (Redis, shared by every process; memory while Redis is
-away): failed logins, sign-ups, uploads, unauthenticated API calls. Each limit is written here
-once; docs/security.md lists them.
+away): failed logins, sign-ups, uploads, crop suggestions, unauthenticated API calls. Each limit
+is written here once; docs/security.md lists them.
 
 A counter is a fixed window: its first hit starts it, and it is forgotten (the store's expiry)
 when the window ends. A hit is counted before the work it limits (a password hash, an upload),
@@ -48,6 +48,11 @@ def previews_per_member(per_minute: int) -> Limit:
 def uploads_per_member(per_minute: int) -> Limit:
     """Uploads and recrops per member, on the forms and every token together."""
     return Limit("uploads", hits=per_minute, seconds=60)
+
+
+def suggestions_per_member(per_minute: int) -> Limit:
+    """The cropper's crop suggestions per member: an allowance of their own, not uploads."""
+    return Limit("suggestions", hits=per_minute, seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +154,13 @@ def throttle_of(app: Litestar) -> Throttle:
 
 
 def wait_text(seconds: int) -> str:
-    """ "5 minutes", "1 minute", "40 seconds": how long a refusal asks to wait."""
-    if seconds >= 90:
-        return f"{math.ceil(seconds / 60)} minutes"
-    if seconds > 60:
-        return "2 minutes"
-    if seconds == 60:
-        return "1 minute"
-    return f"{seconds} seconds" if seconds != 1 else "1 second"
+    """ "46 seconds", "1 second", "14 minutes 10 seconds", "15 minutes": exactly the wait the
+    refusal's Retry-After gives, so the sentence and the header never disagree."""
+    if seconds <= 90:
+        return _count(seconds, "second")
+    minutes, rest = divmod(seconds, 60)
+    return _count(minutes, "minute") + (f" {_count(rest, 'second')}" if rest else "")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"

@@ -36,9 +36,11 @@ from web.plumbing.throttle import (
     throttle_of,
     wait_text,
 )
+from web.routes.profile_page import SUGGEST
 from web.services.accounts import members
 from web.services.accounts.hashing import HashingBusy, HashQueue
 
+SIGNED_OUT = "You are signed out: sign in again, and your picture and crop are still here."
 FORM_TOO_LARGE = "That form was too large to read: send it again with shorter answers."
 BUSY_MINE = "The server is still checking other passwords sent from your address: try again in"
 BUSY_ALL = "The server is busy checking other passwords: try again in"
@@ -169,13 +171,22 @@ async def _log_in(
     return Redirect(safe_next(data.next), status_code=303)
 
 
-def log_in_first(request: Request[Any, Any, Any], _answer: Answer) -> Response[Any]:
-    """A member-only page without a member: to the login form, and back here afterwards."""
+def log_in_first(request: Request[Any, Any, Any], answer: Answer) -> Response[Any]:
+    """A member-only page without a member: to the login form, and back here afterwards.
+
+    A page's script gets 401 instead (fetch would follow a redirect and swap the login page):
+    htmx with HX-Redirect (its default: go and sign in), which /profile's upload form stops
+    in order to say "signed out" and keep the chosen file (static/js/upload-check.js); the
+    crop suggestion's JSON, `{"error", "signIn"}`."""
     target = request.url.path if request.method == "GET" else "/profile"
     location = f"/login?next={quote(target)}"
-    if request.headers.get("hx-request"):  # fetch would follow a redirect and swap the login page
-        return Response(b"", status_code=401, headers={"HX-Redirect": location})
-    return Redirect(location, status_code=303)
+    if request.headers.get("hx-request"):
+        headers = answer.headers | {"HX-Redirect": location}
+        return Response(b"", status_code=401, headers=headers)
+    if request.url.path == SUGGEST:
+        body = {"error": SIGNED_OUT, "signIn": location}
+        return Response(body, status_code=401, headers=answer.headers)
+    return Redirect(location, status_code=303, headers=answer.headers)
 
 
 def hashing(request: Request[Any, Any, Any]) -> HashQueue:

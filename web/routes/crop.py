@@ -4,11 +4,12 @@ only a version's owner sees (its master, a deleted version's thumbnail)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
 from sqlmodel import Session
 
@@ -19,7 +20,7 @@ from web.routes.profile_page import actor_of, done
 from web.services import imaging
 from web.services.accounts.members import Viewer
 from web.services.imaging import cage
-from web.services.pictures import reads, recrops
+from web.services.pictures import reads, recrops, uploads
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore
 
@@ -49,9 +50,22 @@ class CropController(Controller):
 
     @get("/crop", sync_to_thread=True)
     def page(
-        self, db: DB, viewer: SignedIn, version: FromPath[int], turns: FromQuery[int] = 0
+        self,
+        db: DB,
+        viewer: SignedIn,
+        version: FromPath[int],
+        turns: FromQuery[int] = 0,
+        turned_from: Annotated[int | None, QueryParameter(name="from")] = None,
+        cropX: FromQuery[str] = "",  # noqa: N803  (the form's names)
+        cropY: FromQuery[str] = "",  # noqa: N803
+        cropSize: FromQuery[str] = "",  # noqa: N803
     ) -> Template | Redirect:
-        if turns % 4:  # turned: the saved crop no longer applies, a centred square does
+        """The page at `turns`; a Rotate link also says the crop it had (at turns `from`),
+        which the page starts from turned with the picture."""
+        if turned_from is not None:
+            start = CropForm(cropX, cropY, cropSize, turned_from % 4)
+            return _page(db, viewer, version, start, rotate_to=turns % 4)
+        if turns % 4:  # turned, the crop not said: a centred square
             return _page(db, viewer, version, CropForm("", "", "", turns % 4))
         return _page(db, viewer, version, None)
 
@@ -136,8 +150,11 @@ def _page(
     form: CropForm | None,
     error: str | None = None,
     status: int = 200,
+    *,
+    rotate_to: int | None = None,
 ) -> Template:
-    """The form starts from the square the version was cut to, so the cropper opens on it."""
+    """The form starts from the square the version was cut to, so the cropper opens on it;
+    turned (`rotate_to`), from the form's square turned with the picture."""
     try:
         item = reads.version_item(db, user_id=viewer.id, version=version)
     except PictureError as missing:
@@ -145,6 +162,8 @@ def _page(
     if form is None:  # the page opens on the version's own crop
         x, y, size = item.crop or (0.0, 0.0, 1.0)
         form = CropForm(f"{x:.4f}", f"{y:.4f}", f"{size:.4f}")
+    if rotate_to is not None:
+        form = _rotated(form, item, rotate_to)
     turns = form.turns % 4
     context = {
         "viewer": viewer,
@@ -153,5 +172,34 @@ def _page(
         "error": error,
         "turns": turns,
         "master_url": f"/profile/picture/{version}/master" + (f"?turns={turns}" if turns else ""),
+        "rotate_urls": {name: _rotate_url(form, by) for name, by in ROTATE.items()},
     }
     return Template("crop.html", context=context, status_code=status)
+
+
+ROTATE = {"left": 3, "right": 1}  # quarter turns clockwise of each Rotate link
+
+
+def _rotate_url(form: CropForm, by: int) -> str:
+    """A Rotate link: the next turn, and the crop the page has now (the script keeps it in step
+    with the box), for the next page to turn with the picture."""
+    query: dict[str, str | int] = {"turns": (form.turns + by) % 4, "from": form.turns % 4}
+    if all((form.cropX, form.cropY, form.cropSize)):
+        query |= {"cropX": form.cropX, "cropY": form.cropY, "cropSize": form.cropSize}
+    return "?" + urlencode(query)
+
+
+def _rotated(form: CropForm, item: reads.HistoryItem, turns: int) -> CropForm:
+    """The form's square (at form.turns), turned with the picture to `turns`; a centred square
+    when the form holds none that fits the picture."""
+    width, height = item.width, item.height  # the master, upright
+    if form.turns % 2:
+        width, height = height, width
+    try:
+        crop = uploads.crop_from((form.cropX, form.cropY, form.cropSize))
+        turned = crop.turned(width, height, turns - form.turns) if crop else None
+    except imaging.ImageRejected:
+        turned = None
+    if turned is None:
+        return CropForm("", "", "", turns)
+    return CropForm(f"{turned.x:.4f}", f"{turned.y:.4f}", f"{turned.size:.4f}", turns)

@@ -12,7 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody
 
 from web.plumbing.deps import MEMBERS_ONLY, SignedIn, settings_of
-from web.plumbing.guards import PREVIEW, preview_allowance
+from web.plumbing.guards import FORM_PREVIEW
 from web.services import imaging
 from web.services.imaging import cage
 from web.services.pictures import uploads
@@ -36,8 +36,7 @@ class EditsPreviewController(Controller):
     @post(
         "/",
         sync_to_thread=True,
-        guards=[preview_allowance],
-        opt={PREVIEW: True},
+        opt={"upload": True, FORM_PREVIEW: True},
         status_code=200,
     )
     def preview(

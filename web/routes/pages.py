@@ -1,14 +1,24 @@
-"""The HTML pages: the directory, a member's page and the member's own profile."""
+"""The HTML pages: the directory (paged and searched: web/services/accounts/directory.py), a
+member's page and the member's own profile."""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from web.plumbing.deps import DB, CurrentViewer
-from web.services.accounts import members
+from web.services.accounts import directory, members
+
+
+def _next_url(q: str, after: str | None) -> str | None:
+    if after is None:
+        return None
+    return "/members?" + urlencode({"q": q, "after": after} if q else {"after": after})
 
 
 class PagesController(Controller):
@@ -17,8 +27,24 @@ class PagesController(Controller):
         return Redirect("/profile" if viewer else "/members", status_code=303)
 
     @get("/members", sync_to_thread=True)
-    def directory(self, db: DB, viewer: CurrentViewer) -> Template:
-        context = {"viewer": viewer, "members": members.list_members(db)}
+    def directory_page(
+        self, db: DB, viewer: CurrentViewer, q: FromQuery[str] = "", after: FromQuery[str] = ""
+    ) -> Template:
+        """A page of the directory: `q` searches names and handles, `after` is the cursor of
+        the page (the next page's link carries it)."""
+        context: dict[str, Any] = {
+            "viewer": viewer,
+            "q": q,
+            "after": after,
+            "searching": bool(directory.search_text(q)),
+            "max_search": directory.MAX_SEARCH_CHARS,
+        }
+        try:
+            page = directory.page(db, q=q, after=after)
+        except directory.DirectoryError as error:
+            context |= {"members": [], "error": str(error)}
+            return Template("members.html", context=context, status_code=400)
+        context |= {"members": page.members, "next_url": _next_url(q, page.after)}
         return Template("members.html", context=context)
 
     @get("/members/{handle:str}", sync_to_thread=True)

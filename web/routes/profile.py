@@ -7,7 +7,7 @@ htmx, as an in-place swap of the page's main part plus the header avatar.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -17,14 +17,28 @@ from litestar.response import Redirect, Response, Template
 
 from web.errors import fetch_status
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
-from web.plumbing.guards import FORM_UPLOAD
+from web.plumbing.guards import FORM_SUGGESTION, FORM_UPLOAD
 from web.plumbing.replies import service_headers
-from web.routes.profile_page import actor_of, done, profile_response, refused
+from web.routes.profile_page import (
+    SUGGEST,
+    actor_of,
+    done,
+    profile_response,
+    refused,
+    suggestion_too_large,
+)
 from web.services import imaging
 from web.services.accounts import members
 from web.services.fetch import FetchError
 from web.services.pictures import from_link, uploads
 from web.services.pictures.access import PictureError
+
+OTHER_MEMBER = (
+    "This page was opened for another member, and you are now signed in as @{handle}: "
+    "nothing was uploaded. Choose the picture again to make it @{handle}'s."
+)
+# The crop suggestion: a member's multipart form with a cap and an allowance of its own.
+SUGGESTION_ROUTE = {"upload": True, FORM_SUGGESTION: True}
 
 
 @dataclass
@@ -33,6 +47,9 @@ class UploadForm:
     cropX: str = ""  # noqa: N815
     cropY: str = ""  # noqa: N815
     cropSize: str = ""  # noqa: N815
+    # Who the page was for: a page left open while another member signed in (in another tab,
+    # after a sign-out) must not upload to their picture.
+    memberId: str = ""  # noqa: N815
     enhance: str = ""  # the edits (docs/editing.md): on/true; keep/blur/color; #rrggbb
     background: str = ""
     backgroundColor: str = ""  # noqa: N815
@@ -65,6 +82,9 @@ class ProfileController(Controller):
         viewer: SignedIn,
         data: MultipartBody[UploadForm],
     ) -> Template | Redirect | Response[Any]:
+        if data.memberId not in ("", str(viewer.id)):
+            said = OTHER_MEMBER.format(handle=viewer.handle)
+            return profile_response(request, db, viewer.id, 409, upload_error=said)
         settings = settings_of(request.app.state)
         file = data.profilePicture
         try:
@@ -122,23 +142,27 @@ class ProfileController(Controller):
             return page
         return done(request, db, viewer, f"Version {uploaded.version} made from the link.")
 
-    @post("/picture/suggest-crop", sync_to_thread=True, opt={"upload": True, FORM_UPLOAD: True})
+    @post(SUGGEST.removeprefix("/profile"), sync_to_thread=True, opt=SUGGESTION_ROUTE)
     def suggest_crop(
         self, request: Request[Any, Any, Any], viewer: SignedIn, data: MultipartBody[UploadForm]
     ) -> Response[dict[str, Any]]:
         """The square an upload of this file would get without a crop, as fractions (JSON):
-        the cropper starts from it. Refusals answer with the upload's status and message."""
+        the cropper starts from it. It is sent the small copy the browser makes (at most
+        SUGGESTION_MAX_BYTES, counted in SUGGESTIONS_PER_MINUTE, not as an upload). Refusals
+        answer `{"error": sentence}` with the status an upload would get."""
         settings = settings_of(request.app.state)
         file = data.profilePicture
         try:
             found = uploads.suggest_crop(
                 file.file if file and file.filename else None,
-                settings.image_limits(),
+                replace(settings.image_limits(), max_bytes=settings.suggestion_max_bytes),
                 uploads.scanner(settings.clamd_socket),
                 user_id=viewer.id,
             )
         except imaging.ImageRejected as error:
-            return Response({"error": error.message}, status_code=error.status)
+            text = suggestion_too_large(settings) if error.code == "too_large" else error.message
+            headers = service_headers(error.status)
+            return Response({"error": text}, status_code=error.status, headers=headers)
         crop = found.crop
         body = {"x": crop.x, "y": crop.y, "size": crop.size, "source": found.source}
         return Response(body, status_code=200)

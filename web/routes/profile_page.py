@@ -25,15 +25,27 @@ from web.services import imaging
 from web.services.accounts import members, tokens
 from web.services.accounts.members import Viewer
 from web.services.audit import Actor
+from web.services.imaging import faces
 from web.services.pictures import reads
 from web.services.pictures.access import PictureError
-
-RATE_LIMITED = "You have uploaded many pictures in a short time: please wait a minute."
+from web.settings import Settings
 
 Message = str | dict[str, Any]
 PROFILE = "/profile"
 LINK_FORM = "/profile/picture/from-link"  # the link form's action
 TOKENS = "/profile/tokens"  # the member's API tokens: a page of its own
+SUGGEST = "/profile/picture/suggest-crop"  # the cropper's suggestion (JSON), not a page
+# What the upload form says the moment a file is chosen (static/js/upload-check.js), in the
+# server's own words: the upload is refused with the same sentence.
+CHOSEN_REFUSALS = ("empty", "unsupported_format", "too_large")
+COPY_EDGE = 512  # the most pixels a crop suggestion's copy has on its long side
+
+
+def copy_edge(detect_side: int = faces.DETECT_SIDE) -> int:
+    """The long edge of the copy a suggestion is asked for: a whole multiple of the side the
+    face search works at (under COPY_EDGE), so the search sees the copy at its full resolution,
+    as it sees the file itself (a 512 px copy is searched at 171 px, a 400 px one at 200)."""
+    return detect_side * (COPY_EDGE // detect_side) if detect_side <= COPY_EDGE else COPY_EDGE
 
 
 def actor_of(request: Request[Any, Any, Any], viewer: Viewer) -> Actor:
@@ -90,6 +102,9 @@ def profile_response(
         # The form downsizes bigger still photos in the browser first (static/js/downsize.js).
         "max_bytes": settings_of(request.app.state).max_upload_bytes,
         "max_pixels": imaging.Limits().max_pixels,
+        "refusals": _chosen_refusals(settings_of(request.app.state).max_upload_bytes),
+        "suggestion_max_bytes": settings_of(request.app.state).suggestion_max_bytes,
+        "suggestion_edge": copy_edge(),
     }
     if notices is not None:
         context["notices"] = notices
@@ -134,18 +149,35 @@ def tokens_response(
     return Template(name, context=context, status_code=status, headers=headers)
 
 
+def _chosen_refusals(max_bytes: int) -> dict[str, str]:
+    limits = imaging.Limits(max_bytes=max_bytes)
+    return {code: imaging.rejected(code, limits).message for code in CHOSEN_REFUSALS}
+
+
+def suggestion_too_large(settings: Settings) -> str:
+    kib = settings.suggestion_max_bytes // 1024
+    return (
+        f"The copy sent for a crop suggestion is larger than {kib} KiB: "
+        "place the circle yourself, then upload."
+    )
+
+
 def upload_refused(request: Request[Any, Any, Any], answer: Answer) -> Response[Any]:
-    """413 from the body limit and 429 from the upload limit, shown in the form like any refusal."""
+    """413 from the body limit and 429 from the upload or suggestion limits, shown in the form
+    like any refusal (the suggestion's as its JSON), the wait as Retry-After says it."""
     user_id = signed_in_id(request.scope)
     if user_id is None:
         return Response(
             {"detail": answer.detail}, status_code=answer.status, headers=answer.headers
         )
+    settings = settings_of(request.app.state)
+    if request.url.path == SUGGEST:
+        text = suggestion_too_large(settings) if answer.status == 413 else answer.detail
+        return Response({"error": text}, status_code=answer.status, headers=answer.headers)
     if answer.status == 413:
-        limit = settings_of(request.app.state).max_upload_bytes
-        message = imaging.rejected("too_large", imaging.Limits(max_bytes=limit)).message
+        message = _chosen_refusals(settings.max_upload_bytes)["too_large"]
     else:
-        message = RATE_LIMITED
+        message = answer.detail
     return _refused_on_profile(request, user_id, answer, message)
 
 

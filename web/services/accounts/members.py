@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
+from db.keys import directory_key
 from db.models import ProfilePicture, User, UserProfile
 from web.services import commits
 from web.services.accounts import passwords
@@ -34,6 +35,7 @@ class Member:
     display_name: str
     created_at: datetime
     avatar: Avatar
+    directory_key: str  # the member's place in the directory (db/keys.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ def create_member(
     user = User(
         handle=handle,
         display_name=name,
+        directory_key=directory_key(name, handle),
         password_hash=passwords.hash_password(password),
         is_admin=is_admin,
     )
@@ -151,8 +154,12 @@ def count_members(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 
 
-def list_members(session: Session) -> list[Member]:
-    return [_member(*row) for row in session.execute(_member_query().order_by(User.handle))]
+def members_by_key(session: Session, keys: Sequence[str] | SelectOfScalar[str]) -> list[Member]:
+    """The members of these directory keys (db/keys.py), or of the keys a query selects, in
+    the directory's order."""
+    key = col(User.directory_key)
+    query = _member_query().where(key.in_(keys)).order_by(key)
+    return [_member(*row) for row in session.execute(query)]
 
 
 def member_by_handle(session: Session, handle: str) -> Member | None:
@@ -202,6 +209,7 @@ def _member(
         display_name=user.display_name,
         created_at=user.created_at,
         avatar=avatar,
+        directory_key=user.directory_key,
     )
 
 

@@ -148,6 +148,14 @@ class Crop:
             raise rejected("bad_crop")
         return x * width, y * height, size * short
 
+    def turned(self, width: int, height: int, quarter_turns: int) -> Crop:
+        """The same square of a width x height picture once the picture is turned
+        `quarter_turns` times clockwise: rotating keeps what was cropped."""
+        left, top, side = self.box(width, height)
+        for _ in range(quarter_turns % 4):  # (x, y) -> (height - y, x), the sides swapped
+            left, top, width, height = max(height - top - side, 0.0), left, height, width
+        return Crop(left / width, top / height, side / min(width, height))
+
     def token(self, width: int, height: int) -> str:
         """The crop as the digest sees it: the same box gives the same token."""
         left, top, side = self.box(width, height)
