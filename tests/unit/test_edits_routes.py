@@ -157,5 +157,6 @@ def test_previews_have_their_own_allowance_and_body_cap(
         third = preview(client, photo_jpeg())
         assert third.status_code == 429
         assert int(third.headers["retry-after"]) > 0
+        assert third.json()["error"].startswith("Too many previews in a short time: try again in")
         # Previews used up nothing of the uploads' allowance.
         assert upload(client, photo_jpeg()).status_code == 303
