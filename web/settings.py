@@ -54,6 +54,8 @@ class Settings:
     aws_region: str | None = None
     # Open /events streams per client address (per process); a large value lifts it.
     events_per_client: int = 32
+    # Members one /events stream may follow (web/live/subscriptions.py); the viewer is beside.
+    events_members_per_stream: int = 500
     # Proxies whose X-Forwarded-For names the client (web/plumbing/client.py); none by default.
     trusted_proxies: tuple[Network, ...] = ()
     # Seconds a request's headers may take to arrive, and the bytes they may hold
@@ -212,6 +214,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str], object]], ..
     ("aws_endpoint_url", "AWS_ENDPOINT_URL", _text),
     ("aws_region", "AWS_REGION", _region),
     ("events_per_client", "EVENTS_PER_CLIENT", _positive_int),
+    ("events_members_per_stream", "EVENTS_MEMBERS_PER_STREAM", _positive_int),
     ("trusted_proxies", "TRUSTED_PROXIES", _networks),
     ("header_timeout", "HEADER_TIMEOUT", _positive_int),
     ("max_header_bytes", "MAX_HEADER_BYTES", _positive_int),

@@ -37,10 +37,12 @@ from web.api.common import (
     SECURITY,
     IdempotencyKey,
     bearer_guard,
+    etag_matches,
     provide_caller,
     strict_json_body,
 )
 from web.api.errors import ERROR_TEXT, IMPORT_TEXTS, conflict_doc, error_docs
+from web.api.examples import Documented
 from web.api.forms import UploadForm
 from web.plumbing.deps import DB, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
@@ -63,6 +65,7 @@ class ApiController(Controller):
     @post(
         "/upload-picture",
         operation_id="uploadPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         guards=[upload_allowance],
         opt={"upload": True},
@@ -119,6 +122,7 @@ class ApiController(Controller):
         "/import-picture",
         before_request=strict_json_body,
         operation_id="importPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         guards=[upload_allowance],
         status_code=201,
@@ -158,6 +162,7 @@ class ApiController(Controller):
     @get(
         "/picture/{userId:int}",
         operation_id="getPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="The member's picture (or default avatar), its version, URLs and updatedAt",
         response_headers=[ETAG_DOC],
@@ -178,13 +183,14 @@ class ApiController(Controller):
         state = state_body(reads.read(db, actor=caller.actor, user_id=userId), media)
         etag = '"' + hashlib.sha256(msgspec.json.encode(state)).hexdigest()[:32] + '"'
         headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
-        if _matches(request.headers.get("if-none-match"), etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return cast("Response[PictureState]", Response(b"", status_code=304, headers=headers))
         return Response(state, headers=headers)
 
     @get(
         "/picture/{userId:int}/history",
         operation_id="getPictureHistory",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="Every kept version of the member's picture, newest first",
         responses=error_docs(404),
@@ -198,6 +204,7 @@ class ApiController(Controller):
         "/update-picture",
         before_request=strict_json_body,
         operation_id="updatePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="Make an earlier version the picture again",
         responses=error_docs(404)
@@ -223,6 +230,7 @@ class ApiController(Controller):
         "/delete-picture",
         before_request=strict_json_body,
         operation_id="deletePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Delete the current picture (kept 30 days, restorable)",
@@ -241,6 +249,7 @@ class ApiController(Controller):
         "/remove-picture",
         before_request=strict_json_body,
         operation_id="removePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Show the default avatar instead of a picture; every version is kept",
@@ -260,6 +269,7 @@ class ApiController(Controller):
         "/sync-picture",
         before_request=strict_json_body,
         operation_id="syncPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Is the caller's copy of the picture current? Records the sync",
@@ -278,11 +288,3 @@ class ApiController(Controller):
             seen=data.sync_timestamp,
         )
         return sync_body(check, media)
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 If-None-Match: `*`, or a list of (possibly weak) tags."""
-    if not if_none_match:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag in tags

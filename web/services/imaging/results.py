@@ -51,6 +51,7 @@ def processed(
         animated=any(v.animated for v in variants),
         has_alpha=alpha,
         placeholder=enc.placeholder(images[min(images)]),
+        preview=enc.preview(images[min(images)], alpha),
         master=master,
         variants=tuple(sorted(variants, key=lambda v: (v.px, v.animated, v.ext))),
         crop=source.crop,

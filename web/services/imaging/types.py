@@ -213,6 +213,7 @@ class Processed:
     animated: bool
     has_alpha: bool
     placeholder: str
+    preview: bytes  # a tiny WebP of the square, for a blurred placeholder (encode.preview)
     master: Master
     variants: tuple[Variant, ...]
     crop: Crop  # the square cut from the master: its variants can be made again from it

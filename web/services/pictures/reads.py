@@ -88,7 +88,9 @@ def state(session: Session, user_id: int) -> PictureState:
     return PictureState(
         user_id=user_id,
         version=picture.version if picture else None,
-        picture=picture_ref(user_id, picture.filename, picture.meta) if picture else None,
+        picture=picture_ref(user_id, picture.filename, picture.meta, picture.preview)
+        if picture
+        else None,
         initials=initials(user.display_name),
         colour=colour(user_id),
         picture_version=profile.picture_version,
@@ -163,7 +165,9 @@ def deleted(session: Session, user_id: int, *, now: datetime | None = None) -> l
     return [
         DeletedItem(
             version=picture.version,
-            picture=picture_ref(user_id, picture.filename, picture.meta, animate=False),
+            picture=picture_ref(
+                user_id, picture.filename, picture.meta, picture.preview, animate=False
+            ),
             deleted=picture.deleted_at,
             purge_after=picture.deleted_at + RETENTION,
             kept_days=RETENTION.days,
@@ -216,7 +220,7 @@ def own_variant_of(
     """The storage key and type of the still variant at px of one of the member's versions,
     deleted or not (until purged): a deleted version's files are served to no one else."""
     picture = version_row(session, user_id, version)
-    ref = picture_ref(user_id, picture.filename, picture.meta, animate=False)
+    ref = picture_ref(user_id, picture.filename, picture.meta, picture.preview, animate=False)
     key = ref.key(px)
     if not store.exists(key):
         raise PictureError(404, f"Version {version} has no {px} px picture.")
@@ -238,7 +242,7 @@ def media_status(session: Session, user_id: int, name: str) -> str | None:
 def _item(picture: ProfilePicture) -> HistoryItem:
     return HistoryItem(
         version=picture.version,
-        picture=picture_ref(picture.user_id, picture.filename, picture.meta),
+        picture=picture_ref(picture.user_id, picture.filename, picture.meta, picture.preview),
         original_name=picture.original_name,
         file_size=picture.file_size,
         width=picture.width,

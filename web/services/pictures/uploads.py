@@ -29,7 +29,7 @@ from web.services.imaging import cage
 from web.services.imaging.encode import threads
 from web.services.pictures import idempotency, reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
-from web.services.pictures.names import files_path, new_name
+from web.services.pictures.names import files_path, new_name, preview_uri
 from web.services.pictures.storage import MediaStore
 
 Scanner = Callable[[bytes], str | None]  # clamav.scan with its socket: a virus's name or None
@@ -103,8 +103,7 @@ def upload(
 
 
 def _fingerprint(user_id: int, data: bytes, edits: imaging.Edits) -> str:
-    # The edits count only when asked for: a key stored before them still matches.
-    asked = [",".join(edits.labels()).encode()] if edits.any else []
+    asked = [",".join(edits.labels()).encode()] if edits.any else []  # older keys still match
     return idempotency.fingerprint(str(user_id).encode(), data, *asked)
 
 
@@ -274,6 +273,7 @@ def _stage(
             recrop_of=source.recrop_of,
             edits=list(processed.edits) or None,
             meta=_meta(processed) | ({SOURCE_DIGEST: source.digest} if source.digest else {}),
+            preview=preview_uri(processed.preview),
         )
         session.add(picture)
         versions.activate(session, profile, picture)
