@@ -141,6 +141,7 @@ def test_each_page_loads_only_the_scripts_it_uses(client: TestClient[Any], membe
         "upload-check.js",
         "downsize.js",
         "focus-after-swap.js",
+        "edits-preview.js",  # the edit choices' live preview ([data-edits][data-preview-url])
     }
 
 
