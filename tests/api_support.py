@@ -70,3 +70,8 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert body["title"] and body["detail"]
     return body
+
+
+def state_part(new_picture: dict[str, Any]) -> dict[str, Any]:
+    """An upload's answer without its `warnings`: the state, as the other calls answer it."""
+    return {key: value for key, value in new_picture.items() if key != "warnings"}

@@ -56,3 +56,11 @@ def post(
         headers=headers or {},
         follow_redirects=False,
     )
+
+
+def redirected(client: TestClient[Any], response: Any, to: str = "/profile") -> Any:
+    """A plain form post's answer followed (post/redirect/get): the 303 to `to`, then the page
+    it sends to, as the browser loads it."""
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == to
+    return client.get(to)

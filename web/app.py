@@ -11,10 +11,16 @@ from typing import Any
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.response import Response
 from litestar.static_files import create_static_files_router
-from litestar.types import ControllerRouterHandler, ExceptionHandlersMap, Middleware
+from litestar.types import (
+    ControllerRouterHandler,
+    ExceptionHandler,
+    ExceptionHandlersMap,
+    Middleware,
+)
 
 from web import errors, parts
 from web.api.common import openapi_config
@@ -23,6 +29,7 @@ from web.live import events, subscriptions
 from web.overrides.litestar_entry import enter_app
 from web.overrides.upload_memory import keep_uploads_in_memory
 from web.plumbing import deps
+from web.plumbing.answered import AnsweredInSession
 from web.plumbing.assets import AssetUrls
 from web.plumbing.body_limit import BodyLimitMiddleware
 from web.plumbing.caching import compression, static_cache
@@ -60,15 +67,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     held = parts.build(settings)
     keep_uploads_in_memory(settings.max_upload_bytes)
     passwords.use(settings.password_hasher)
+    handlers = _errors()
     return App(
         route_handlers=_routes(),
         dependencies=_dependencies(),
-        middleware=_middleware(held.sessions.middleware),
+        middleware=_middleware(held.sessions.middleware, handlers[Exception]),
         csrf_config=_csrf(settings),
         template_config=held.templates,
         plugins=[FlashPlugin(FlashConfig(template_config=held.templates)), held.channels],
         stores=held.stores,
-        exception_handlers=_errors(),
+        exception_handlers=handlers,
         openapi_config=openapi_config(),
         include_in_schema=False,  # only the JSON API is described; its controller opts in
         request_max_body_size=settings.max_upload_bytes + FORM_ROOM,
@@ -129,11 +137,13 @@ def _dependencies() -> dict[str, Provide]:
     }
 
 
-def _middleware(sessions: Middleware) -> list[Middleware]:
+def _middleware(sessions: Middleware, answer: ExceptionHandler[Exception]) -> list[Middleware]:
     return [
         RequestLogMiddleware,
         IdBoundsMiddleware,  # before the session is read: a number that names nothing is 404
         sessions,  # before the body limit: a member's 413 is shown on /profile
+        # What the middleware below raises, answered inside the session: its flash is kept.
+        DefineMiddleware(AnsweredInSession, answer=answer),
         BodyLimitMiddleware,
         FormUploadLimitMiddleware,
     ]

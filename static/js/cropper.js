@@ -9,8 +9,9 @@
 // the Rotate links, [data-rotate], carry) when the member moves or resizes it, and when a
 // suggestion places it (found on a copy, so sent as the crop); until then they keep what the
 // server put there (empty: the server's own default square), so what the member sees is what
-// they get. Without JavaScript the fields are the way in; with it they are hidden
-// ([data-crop-fields]), except after the server refused what was typed in them.
+// they get. Without JavaScript the fields are the way in (on the re-crop page with its choice of
+// squares, cropChoice); with it they are hidden ([data-crop-fields]), except after the server
+// refused what was typed in them, and the choice is "exact": the circle's.
 (() => {
   const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
   function setUp(root) {
@@ -21,6 +22,10 @@
     const field = (name) => form.querySelector(`[name=${name}]`);
     const typed = form.querySelector("[data-crop-fields]");
     const crop = { x: 0, y: 0, size: 1 };
+    const exact = () => {
+      const choice = form.querySelector("[name=cropChoice][value=exact]");
+      if (choice) choice.checked = true; // the circle's square is exact fractions
+    };
     let touched = false; // the fields keep what they hold until the box moves
     function fit() {
       const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
@@ -33,6 +38,7 @@
       Object.assign(box.style, { left: `${crop.x * w}px`, top: `${crop.y * h}px`, width: `${side}px`, height: `${side}px` });
       slider.value = Math.round(crop.size * 100);
       if (!touched) return;
+      exact();
       root.dataset.cropFrom = "member";
       const values = { cropX: crop.x.toFixed(4), cropY: crop.y.toFixed(4), cropSize: crop.size.toFixed(4) };
       for (const [name, value] of Object.entries(values)) field(name).value = value;
@@ -66,7 +72,10 @@
       if (!img.naturalWidth || touched) return;
       const w = img.naturalWidth, h = img.naturalHeight, short = Math.min(w, h);
       Object.assign(crop, saved() || suggested() || { size: 1, x: (1 - short / w) / 2, y: (1 - short / h) / 2 });
-      if (typed && !form.querySelector(".field-error")) typed.hidden = true;
+      if (typed && !form.querySelector(".field-error")) {
+        typed.hidden = true;
+        exact();
+      }
       showControls(true);
       fit();
       show();

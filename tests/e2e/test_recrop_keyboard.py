@@ -42,7 +42,7 @@ def test_without_javascript_the_fields_show_the_saved_crop(
     server: Server, browser: Browser, alice: Member
 ) -> None:
     page = open_crop_page(server, browser, alice, javascript=False)
-    expect(page.get_by_label("Left")).to_be_visible()
+    expect(page.get_by_label("Left edge")).to_be_visible()
     assert crop_fields(page) == ["0.2500", "0.0000", "1.0000"]  # the centred square it was cut with
 
 
@@ -50,7 +50,7 @@ def test_keyboard_moves_and_resizes_the_circle_and_saves(
     server: Server, browser: Browser, alice: Member
 ) -> None:
     page = open_crop_page(server, browser, alice, javascript=True)
-    expect(page.get_by_label("Left")).to_be_hidden()
+    expect(page.get_by_label("Left edge")).to_be_hidden()
     circle = page.get_by_role("group", name="Crop circle")
     expect(circle).to_be_visible()
     page.keyboard.press("Tab")  # from the document start, Tab reaches the circle in order

@@ -17,13 +17,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, expect
 
-from tests.e2e.conftest import ConsoleErrors, Member, Server, two_servers
-from tests.e2e.pages import card, expect_live, expect_picture, signed_in
+from tests.e2e.conftest import ConsoleErrors, Member, Server, running, two_servers
+from tests.e2e.pages import api, api_upload, card, expect_live, expect_picture, signed_in
 from tests.e2e.pages import upload_version as upload
+from tests.e2e.test_directory_pages import MEMBERS, page_ids, second_page_path
+from tests.html import parse
 from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
+from web.services.accounts import demo
 
 pytestmark = pytest.mark.e2e
 
@@ -219,3 +223,41 @@ def test_a_subscription_posted_to_another_process_reaches_the_stream_through_red
         assert answers and set(answers) == {202}  # never refused: no reconnect carried the set
         assert [f["event"] for f in frames(bobs) if f["event"] == "subscribed"]
         assert console_errors == []
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own with 2,000 generated members, as the directory's tests have."""
+    with running(tmp_path_factory.mktemp("directory")) as started:
+        with started.session() as db:
+            demo.add_members(db, MEMBERS, "no password")
+        yield started
+
+
+def test_in_a_directory_of_2000_a_card_scrolled_in_is_followed_and_one_off_screen_is_not(
+    directory: Server, browser: Browser, console_errors: ConsoleErrors
+) -> None:
+    second = page_ids(directory, second_page_path(directory))
+    scrolled_in, far = second[0], _on_the_third_page(directory)
+    context = browser.new_context()
+    context.add_init_script(RECORD_FRAMES)
+    page = console_errors.watch(context.new_page())
+    page.goto(f"{directory.url}/members")
+    expect_live(page)
+    with page.expect_request(subscribing_to(Member(scrolled_in, "", ""))):
+        page.get_by_role("link", name="More members").scroll_into_view_if_needed()
+    with api(directory, directory.token(far)) as client:
+        api_upload(client, far, "red")
+    with api(directory, directory.token(scrolled_in)) as client:
+        api_upload(client, scrolled_in, "blue")
+    expect_picture(card(page, scrolled_in), 1, 96)
+    assert avatar_events(page) == [f"avatar-{scrolled_in}"]  # nothing of the far member's
+    assert console_errors == []
+
+
+def _on_the_third_page(server: Server) -> int:
+    """A member of the directory's third page: not on screen after one scroll."""
+    second = parse(httpx.get(f"{server.url}{second_page_path(server)}", timeout=30).text)
+    link = second.select_one("a[rel=next]")
+    assert link is not None
+    return page_ids(server, str(link["href"]))[0]

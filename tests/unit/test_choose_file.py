@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from db.models import ProfilePicture
 from tests import images
-from tests.forms import csrf, log_in, upload
+from tests.forms import HX, log_in, post, redirected, upload
 from tests.html import one
 from tests.unit.test_suggest_crop import suggest
 from web.app import create_app
@@ -59,14 +59,14 @@ def test_suggestions_have_an_allowance_of_their_own(limited: TestClient[Any]) ->
     assert "crop suggestions" in refused.json()["error"]
     # Three suggestions used none of the two uploads.
     assert [upload(limited, small).status_code for _ in range(2)] == [303, 303]
-    too_many = upload(limited, small)
+    too_many = upload(limited, small, headers=HX)  # htmx: said in place, with the status
     assert too_many.status_code == 429
     said_wait(too_many, one(too_many.text, "#upload-error").get_text())
 
 
 def test_uploads_do_not_use_up_the_suggestions(limited: TestClient[Any]) -> None:
     small = images.jpeg((200, 150))
-    assert [upload(limited, small).status_code for _ in range(3)] == [303, 303, 429]
+    assert [upload(limited, small, headers=HX).status_code for _ in range(3)] == [200, 200, 429]
     assert suggest(limited, small).status_code == 200
 
 
@@ -175,8 +175,8 @@ def test_a_refused_recrop_keeps_the_typed_crop_in_its_rotate_links(
 ) -> None:
     upload(client, images.jpeg((600, 300)))
     typed = {"cropX": "0.9", "cropY": "0", "cropSize": "0.9", "turns": "0"}
-    refused = client.post("/profile/picture/1/crop", data={"_csrf_token": csrf(client)} | typed)
-    assert refused.status_code == 422
+    posted = post(client, "/profile/picture/1/crop", **typed)
+    refused = redirected(client, posted, "/profile/picture/1/crop")  # post/redirect/get
     assert rotate_links(refused.text)["right"]["cropX"] == ["0.9"]
     assert re.search(r"Rotate right", refused.text)
 
@@ -188,8 +188,12 @@ def test_an_upload_from_a_page_opened_for_another_member_is_refused(
     not change the new member's picture."""
     form = one(client.get("/profile").text, "form#upload-form")
     assert one(str(form), "input[name=memberId]")["value"] == str(member)
-    refused = upload(client, images.jpeg((64, 64)), memberId=str(member + 1))
+    refused = upload(client, images.jpeg((64, 64)), memberId=str(member + 1), headers=HX)
     assert refused.status_code == 409
+    after = redirected(client, upload(client, images.jpeg((64, 64)), memberId=str(member + 1)))
+    assert (
+        one(after.text, "#upload-error").get_text() == one(refused.text, "#upload-error").get_text()
+    )
     said = one(refused.text, "#upload-error").get_text()
     assert "opened for another member" in said and "nothing was uploaded" in said
     assert db.exec(select(ProfilePicture).where(ProfilePicture.user_id == member)).all() == []
@@ -205,5 +209,5 @@ def test_the_form_asks_for_a_copy_the_face_search_sees_whole(
     client: TestClient[Any], member: int
 ) -> None:
     form = one(client.get("/profile").text, "form#upload-form")
-    assert form["data-suggest-edge"] == str(copy_edge(faces.DETECT_SIDE))
+    assert form["data-suggest-edge"] == str(copy_edge(faces.SEARCH_SIDE)) == "400"
     assert int(form["data-suggest-edge"]) <= 512

@@ -1,4 +1,5 @@
-"""The default crop on a real face (Pillow's hopper.jpg), off centre on a wide canvas."""
+"""The default crop on a real face (Pillow's hopper.jpg), off centre on a wide canvas, and down to a
+sixteenth of the picture's long edge."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from PIL import Image
 from tests import images
 from web.services.imaging import Crop, centre_crop, faces, process, suggest_crop
 
+Box = tuple[float, float, float, float]
 # Where Grace Hopper's face is in hopper.jpg (128 x 128): left, top, right, bottom, measured.
 HOPPER_FACE = (35, 21, 93, 79)
 CANVAS = (1200, 500)
@@ -95,3 +97,50 @@ def test_suggestion_is_the_crop_process_uses() -> None:
 def test_suggestion_for_a_faceless_picture_is_the_centre() -> None:
     suggestion = suggest_crop(images.png((300, 200)))
     assert (suggestion.source, suggestion.crop) == ("centre", centre_crop(300, 200))
+
+
+# A small face: hopper.jpg scaled so that its face (HOPPER_FACE: 58 of its 128 px) is `face` px
+# tall, at (x, y) fractions of the room left on a plain canvas.
+SMALL_FACES = [
+    ((1500, 500), 115, (0.85, 0.3)),  # the issue's panorama: 7.7 % of the long edge
+    ((1500, 500), 1500 / 16, (0.5, 0.5)),
+    ((1500, 500), 1500 / 16, (0.3, 0.9)),
+    ((1600, 1200), 1600 / 16, (0.1, 0.5)),  # a 4:3 photo
+    ((900, 1200), 1200 / 16, (0.7, 0.1)),  # a portrait
+]
+
+
+def small_face(canvas: tuple[int, int], face: float, at: tuple[float, float]) -> tuple[bytes, Box]:
+    """The picture (a JPEG) and where its face is in it."""
+    scale = face / (HOPPER_FACE[3] - HOPPER_FACE[1])
+    side = round(128 * scale)
+    x, y = round((canvas[0] - side) * at[0]), round((canvas[1] - side) * at[1])
+    hopper = Image.open(images.fixture_path("pillow_hopper.jpg")).convert("RGB")
+    picture = Image.new("RGB", canvas, (120, 140, 120))
+    picture.paste(hopper.resize((side, side)), (x, y))
+    left, top, right, bottom = HOPPER_FACE
+    box = (x + left * scale, y + top * scale, x + right * scale, y + bottom * scale)
+    return images.encode(picture, "JPEG", quality=90), box
+
+
+@pytest.mark.parametrize(("canvas", "face", "at"), SMALL_FACES)
+def test_a_face_down_to_a_sixteenth_of_the_long_edge_gets_the_square(
+    canvas: tuple[int, int], face: float, at: tuple[float, float]
+) -> None:
+    data, where = small_face(canvas, face, at)
+    assert (where[3] - where[1]) / max(canvas) >= faces.SMALLEST_FACE - 1e-9
+    processed = process(data)
+    assert processed.crop_source == "face"
+    left, top, side = processed.crop.box(*canvas)
+    assert contains((left, top, left + side, top + side), where)
+
+
+def test_the_search_is_sized_for_the_cascades_own_window() -> None:
+    assert faces._cascade().getOriginalWindowSize() == (faces.WINDOW, faces.WINDOW)
+    # the smallest face wanted is at least the window in the picture searched
+    assert faces.SEARCH_SIDE * faces.SMALLEST_FACE >= faces.WINDOW
+
+
+def test_a_large_picture_is_searched_at_the_search_side() -> None:
+    searched = faces.searched(Image.new("RGB", (4032, 3024)))
+    assert (searched.mode, searched.size) == ("L", (faces.SEARCH_SIDE, 300))

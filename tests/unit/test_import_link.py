@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from db.models import AuditLog, ProfilePicture
 from tests.api_support import bearer, history, jpeg, make_token, problem, upload
-from tests.forms import HX, log_in, post
+from tests.forms import HX, log_in, post, redirected
 from tests.html import one, parse
 from tests.picture_site import PictureSite, serve
 from web.app import create_app
@@ -92,7 +92,7 @@ def test_the_form_without_javascript_redirects_with_a_flash(
         answer = post(client, "/profile/picture/from-link", pictureUrl=url)
         assert (answer.status_code, answer.headers["location"]) == (303, "/profile"), answer.text
         page = client.get("/profile").text
-    assert one(page, "[role=status]").get_text(strip=True) == "Version 1 made from the link."
+    assert one(page, ".flash-ok").get_text(strip=True) == "Version 1 made from the link."
     assert one(page, ".history-meta .file-label").get_text(strip=True) == "portrait.jpg"
 
 
@@ -106,7 +106,7 @@ def test_the_form_with_htmx_swaps_the_main_part(
     assert answer.status_code == 200
     assert parse(answer.text).select("html, body") == []  # the main part, not a page
     one(answer.text, "#profile-main")
-    assert one(answer.text, "[role=status]").get_text(strip=True) == "Version 1 made from the link."
+    assert one(answer.text, ".flash-ok").get_text(strip=True) == "Version 1 made from the link."
 
 
 REFUSED_LINKS = [
@@ -140,8 +140,8 @@ def test_links_off_the_public_internet_are_refused_422_and_audited(
 def test_the_form_shows_a_refusal_in_itself_and_keeps_the_link(
     client: TestClient[Any], member: int
 ) -> None:
-    answer = post(client, "/profile/picture/from-link", pictureUrl="http://10.0.0.1/me.jpg")
-    assert answer.status_code == 422
+    posted = post(client, "/profile/picture/from-link", pictureUrl="http://10.0.0.1/me.jpg")
+    answer = redirected(client, posted)  # post/redirect/get: the link as typed kept
     form = one(answer.text, "form#link-form")
     assert form["action"] == "/profile/picture/from-link"
     assert one(str(form), "label[for=pictureUrl]").get_text(strip=True) == "Link to a picture"
@@ -215,10 +215,13 @@ def test_each_fetch_counts_in_the_upload_allowance(
         problem(upload(client, token, alice), 429)
     with TestClient(create_app(replace(loopback, uploads_per_minute=1))) as client:
         log_in(client, "alice")
-        assert post(client, "/profile/picture/from-link", pictureUrl=url).status_code == 415
-        refused = post(client, "/profile/picture/from-link", pictureUrl=url)
+        form = "/profile/picture/from-link"
+        assert post(client, form, headers=HX, pictureUrl=url).status_code == 415
+        refused = post(client, form, headers=HX, pictureUrl=url)
         assert refused.status_code == 429
         assert 'id="link-error"' in refused.text  # said in the form that was sent
+        again = redirected(client, post(client, form, pictureUrl=url))  # a plain form post
+        assert 'id="link-error"' in again.text
 
 
 def test_the_server_keeps_answering_while_a_link_drips(

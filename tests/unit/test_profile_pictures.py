@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from db.models import AuditLog, ProfilePicture, SyncEvent
 from tests import images
 from tests.factories import jpeg, profile_of
-from tests.forms import HX, csrf, log_in, post, upload
+from tests.forms import HX, csrf, log_in, post, redirected, upload
 from tests.html import one, parse
 from web.plumbing.throttle import wait_text
 from web.settings import Settings
@@ -28,7 +28,7 @@ def test_upload_without_js_is_303_and_shows_the_new_picture(
     assert response.status_code == 303
     assert response.headers["location"] == "/profile"
     page = client.get("/profile")
-    assert one(page.text, ".flash").get_text(strip=True) == "Version 1 uploaded."
+    assert one(page.text, ".flash-ok").get_text(strip=True) == "Version 1 uploaded."
     img = one(page.text, "main [data-avatar-size=lg] img")
     digest = profile_of(db, member).profile_picture
     assert img["src"] == f"/media/avatars/{member}/{digest}-192.jpg"
@@ -93,11 +93,12 @@ def test_refused_upload_reshows_form_with_message_and_stores_nothing(
     status: int,
     words: str,
 ) -> None:
-    for headers in ({}, HX):
-        response = upload(client, data, name=name, headers=headers)
-        assert response.status_code == status
-        assert words in one(response.text, "#upload-error").get_text()
-        assert one(response.text, "input#profilePicture")["aria-invalid"] == "true"
+    in_place = upload(client, data, name=name, headers=HX)
+    assert in_place.status_code == status
+    after = redirected(client, upload(client, data, name=name))  # post/redirect/get
+    for page in (in_place, after):
+        assert words in one(page.text, "#upload-error").get_text()
+        assert one(page.text, "input#profilePicture")["aria-invalid"] == "true"
     assert db.exec(select(ProfilePicture)).all() == []
     refusals = db.exec(select(AuditLog).where(AuditLog.outcome == "invalid")).all()
     assert len(refusals) == 2
@@ -108,6 +109,7 @@ def test_upload_without_a_file_is_400(client: TestClient[Any], member: int) -> N
         "/profile/picture",
         files={"profilePicture": ("", b"", "application/octet-stream")},
         data={"_csrf_token": csrf(client)},
+        headers=HX,
     )
     assert response.status_code == 400
     assert "Choose a picture" in one(response.text, "#upload-error").get_text()
@@ -118,14 +120,15 @@ def test_upload_over_cap_is_413_and_keeps_old_picture(
 ) -> None:
     upload(client, jpeg())
     before = profile_of(db, member).profile_picture
-    response = upload(client, b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024))
-    assert response.status_code == 413
-    assert "larger than 10" in one(response.text, "#upload-error").get_text()
+    too_big = b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024)
+    assert upload(client, too_big, headers=HX).status_code == 413
+    page = redirected(client, upload(client, too_big))
+    assert "larger than 10" in one(page.text, "#upload-error").get_text()
     assert profile_of(db, member).profile_picture == before
 
 
 def test_bad_crop_is_422(client: TestClient[Any], member: int) -> None:
-    response = upload(client, jpeg(), cropX="0.9", cropY="0", cropSize="0.5")
+    response = upload(client, jpeg(), cropX="0.9", cropY="0", cropSize="0.5", headers=HX)
     assert response.status_code == 422
     assert "crop" in one(response.text, "#upload-error").get_text()
 
@@ -297,15 +300,17 @@ def test_rate_limit_is_429_with_retry_after(settings: Settings, alice: int) -> N
     app: Litestar = create_app(replace(settings, uploads_per_minute=2))
     with TestClient(app) as client:
         log_in(client, "alice")
-        statuses = [upload(client, jpeg()).status_code for _ in range(3)]
-        assert statuses == [303, 303, 429]
-        refused = upload(client, jpeg())
+        statuses = [upload(client, jpeg(), headers=HX).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        refused = upload(client, jpeg(), headers=HX)
         wait = int(refused.headers["retry-after"])
         assert 0 < wait <= 60
         # The sentence says the header's wait, to the second.
         said = one(refused.text, "#upload-error").get_text()
         assert f"try again in {wait_text(wait)}." in said
         assert wait_text(wait).endswith(("seconds", "second"))
+        page = redirected(client, upload(client, jpeg()))  # a plain form: post/redirect/get
+        assert "try again in" in one(page.text, "#upload-error").get_text()
 
 
 def test_animated_picture_plays_unless_its_member_turns_it_off(

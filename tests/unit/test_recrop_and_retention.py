@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from db.models import ProfilePicture, UserProfile
 from db.types import utcnow
 from tests.factories import jpeg, stored_keys
-from tests.forms import post, upload
+from tests.forms import post, redirected, upload
 from tests.html import one
 from web.services.pictures import retention
 from web.services.pictures.storage import DiskStore
@@ -89,14 +89,16 @@ def test_recrop_makes_a_new_version_from_the_master(
     assert active(db, member) not in (None, before)
 
 
-def test_recrop_outside_the_picture_is_422_and_keeps_the_form(
+def test_recrop_outside_the_picture_is_refused_and_keeps_the_form(
     client: TestClient[Any], member: int
 ) -> None:
     upload(client, jpeg(size=(600, 300)))
     response = post(client, "/profile/picture/1/crop", cropX="0.8", cropY="0", cropSize="1")
-    assert response.status_code == 422
-    assert "crop" in one(response.text, "[role=alert]").get_text()
-    assert one(response.text, "input#cropX")["value"] == "0.8"
+    page = redirected(client, response, "/profile/picture/1/crop")  # post/redirect/get
+    assert "crop" in one(page.text, "[role=alert]").get_text()
+    assert one(page.text, "input#cropX")["value"] == "0.8"
+    assert one(page.text, "input#cropX")["aria-invalid"] == "true"
+    assert one(page.text, "input[name=cropChoice][checked]")["value"] == "exact"
 
 
 def test_recrop_of_unknown_version_is_404(client: TestClient[Any], member: int) -> None:

@@ -1,5 +1,6 @@
-"""Refusal pages are whole pages whose forms work: a valid CSRF token after 413 and 429, and a
-page (not JSON) for a stale token."""
+"""Refusal pages are whole pages whose forms work: a valid CSRF token after 413 and 429 (htmx's
+answer in place, a plain form's page after its redirect: post/redirect/get), and a page (not
+JSON) for a stale token."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlmodel import Session, select
 
+from db.models import AuditLog
 from tests.factories import jpeg
-from tests.forms import csrf, log_in
+from tests.forms import HX, csrf, log_in, redirected
 from tests.html import one, parse
 from web.app import create_app
 from web.settings import Settings
@@ -18,11 +21,14 @@ from web.settings import Settings
 TOO_BIG = b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024)
 
 
-def post_upload(client: TestClient[Any], data: bytes, token: str) -> Any:
+def post_upload(
+    client: TestClient[Any], data: bytes, token: str, headers: dict[str, str] | None = None
+) -> Any:
     return client.post(
         "/profile/picture",
         files={"profilePicture": ("me.jpg", data, "image/jpeg")},
         data={"_csrf_token": token},
+        headers=headers or {},
         follow_redirects=False,
     )
 
@@ -33,7 +39,7 @@ def form_tokens(text: str) -> set[str]:
 
 def test_page_after_413_carries_the_cookies_csrf_token(client: TestClient[Any], alice: int) -> None:
     log_in(client, "alice")
-    refused = post_upload(client, TOO_BIG, csrf(client))
+    refused = post_upload(client, TOO_BIG, csrf(client), HX)
     assert refused.status_code == 413
     assert form_tokens(refused.text) == {client.cookies.get("csrftoken")}
 
@@ -42,9 +48,26 @@ def test_upload_again_with_the_413_pages_token_succeeds(
     client: TestClient[Any], alice: int
 ) -> None:
     log_in(client, "alice")
-    refused = post_upload(client, TOO_BIG, csrf(client))
-    token = one(refused.text, "#upload-form input[name=_csrf_token]")["value"]
-    assert post_upload(client, jpeg(), str(token)).status_code == 303
+    for headers in (HX, {}):
+        refused = post_upload(client, TOO_BIG, csrf(client), headers)
+        page = refused if headers else redirected(client, refused)
+        token = one(page.text, "#upload-form input[name=_csrf_token]")["value"]
+        assert post_upload(client, jpeg(), str(token)).status_code == 303
+
+
+def test_a_refusal_is_redirected_and_a_reload_posts_nothing(
+    client: TestClient[Any], db: Session, alice: int
+) -> None:
+    log_in(client, "alice")
+    refused = post_upload(client, b"<html>not a picture</html>", csrf(client))
+    assert (refused.status_code, refused.headers["location"]) == (303, "/profile")
+    shown = client.get("/profile")  # what the browser loads after the 303
+    assert "not a picture we can use" in one(shown.text, "#upload-error").get_text()
+    reloaded = client.get("/profile")  # a reload is this GET again: no form is posted
+    assert reloaded.status_code == 200
+    assert parse(reloaded.text).select("#upload-error") == []  # said once, then gone
+    refusals = db.exec(select(AuditLog).where(AuditLog.action == "picture.upload")).all()
+    assert len(refusals) == 1
 
 
 def test_page_after_429_carries_a_working_csrf_token(settings: Settings, alice: int) -> None:
@@ -52,7 +75,7 @@ def test_page_after_429_carries_a_working_csrf_token(settings: Settings, alice: 
     with TestClient(app) as client:
         log_in(client, "alice")
         assert post_upload(client, jpeg(), csrf(client)).status_code == 303
-        refused = post_upload(client, jpeg(), csrf(client))
+        refused = post_upload(client, jpeg(), csrf(client), HX)
         assert refused.status_code == 429
         (token,) = form_tokens(refused.text)
         logout = client.post("/logout", data={"_csrf_token": token}, follow_redirects=False)

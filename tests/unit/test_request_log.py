@@ -47,6 +47,7 @@ def test_the_body_limit_and_the_rate_limit_are_logged_as_413_and_429(
                 "/profile/picture",
                 files={"profilePicture": ("a.jpg", data, "image/jpeg")},
                 data={"_csrf_token": csrf(client)},
+                headers={"HX-Request": "true"},  # answered in place, with the status
             )
     statuses = lines.status_of("POST", "/profile/picture")
     assert 413 in statuses and 429 in statuses and 500 not in statuses

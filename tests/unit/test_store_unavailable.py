@@ -20,7 +20,7 @@ from db.models import ProfilePicture
 from tests import api_support
 from tests.conftest import Migrate
 from tests.factories import jpeg
-from tests.forms import log_in, upload
+from tests.forms import HX, log_in, redirected, upload
 from tests.unit.test_s3_media import variant_url
 from web.app import create_app
 from web.errors import STORE_DOWN as SENTENCE
@@ -70,9 +70,11 @@ def test_a_form_upload_is_503_on_a_usable_profile_page(
     dead_app: Litestar, dead_client: TestClient[Any], alice: int
 ) -> None:
     log_in(dead_client, "alice")
-    answer = upload(dead_client, jpeg())
-    assert answer.status_code == 503
-    assert answer.headers["retry-after"] == "10"
+    swapped = upload(dead_client, jpeg(), headers=HX)  # htmx: in place, with the status
+    assert swapped.status_code == 503
+    assert swapped.headers["retry-after"] == "10"
+    assert NOTHING_SAVED.replace("'", "&#39;") in swapped.text
+    answer = redirected(dead_client, upload(dead_client, jpeg()))  # a plain form post
     assert NOTHING_SAVED.replace("'", "&#39;") in answer.text
     assert 'name="profilePicture"' in answer.text  # the whole page, form included
     token = re.search(r'name="_csrf_token" value="([^"]+)"', answer.text)
@@ -83,7 +85,7 @@ def test_a_form_upload_is_503_on_a_usable_profile_page(
         data={"_csrf_token": token[1]},
         follow_redirects=False,
     )
-    assert again.status_code == 503  # the page's token passed CSRF (else 403)
+    assert again.status_code == 303  # the page's token passed CSRF (else 403)
     assert versions(dead_app) == []
 
 

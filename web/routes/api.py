@@ -44,6 +44,7 @@ from web.api.common import (
 from web.api.errors import ERROR_TEXT, IMPORT_TEXTS, conflict_doc, error_docs
 from web.api.examples import Documented
 from web.api.forms import UploadForm
+from web.api.uploaded import NewPicture, new_picture_body
 from web.plumbing.deps import DB, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
 from web.services import imaging
@@ -95,13 +96,13 @@ class ApiController(Controller):
         media: Media,
         data: MultipartBody[UploadForm],
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[PictureState]:
+    ) -> Response[NewPicture]:
         """The file is checked and re-encoded like the /profile form's (JPEG, PNG, GIF, WebP,
         HEIC/HEIF or AVIF, judged by its bytes; cropped to a square on the largest face, else
         centred) and becomes the member's picture:
-        every open page showing the member updates at once. With an `Idempotency-Key`, a
-        retry gets the first answer (and `Idempotent-Replayed: true`) and makes no second
-        version. Rate-limited per member, across tokens and the form (429)."""
+        every open page showing the member updates at once; a small one with `warnings`. With
+        an `Idempotency-Key`, a retry gets the first answer (and `Idempotent-Replayed: true`)
+        and makes no second version. Rate-limited per member, across tokens and the form (429)."""
         settings = settings_of(request.app.state)
         done = uploads.upload(
             db,
@@ -116,7 +117,7 @@ class ApiController(Controller):
             edits=imaging.edits_from(data.enhance, data.background, data.background_color),
         )
         replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
-        return Response(state_body(done.state, media), status_code=201, headers=replayed)
+        return Response(new_picture_body(done, media), status_code=201, headers=replayed)
 
     @post(
         "/import-picture",
@@ -138,7 +139,7 @@ class ApiController(Controller):
         media: Media,
         data: JSONBody[ImportPicture],
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[PictureState]:
+    ) -> Response[NewPicture]:
         """The server fetches `url` (http or https, public addresses only, redirects checked,
         size and time capped) and keeps the bytes exactly as upload-picture keeps a file: the
         same checks, answer, live update and `Idempotency-Key` (a retry fetches again; the
@@ -157,7 +158,7 @@ class ApiController(Controller):
             idempotency_key=idempotency_key,
         )
         replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
-        return Response(state_body(done.state, media), status_code=201, headers=replayed)
+        return Response(new_picture_body(done, media), status_code=201, headers=replayed)
 
     @get(
         "/picture/{userId:int}",

@@ -1,9 +1,15 @@
 """Re-cropping a kept version from its private master, without uploading again; and the files
-only a version's owner sees (its master, a deleted version's thumbnail)."""
+only a version's owner sees (its master, a deleted version's thumbnail).
+
+Without JavaScript the page is a simple choice (services/pictures/crops.py: the face, when one
+is found, and the default then; centre or an edge; exact fractions), each option drawn over the
+picture by the server; with it, the cropper's circle writes the exact fractions. A refusal
+follows post/redirect/get: back to the page, what was chosen kept in a flash.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -16,11 +22,11 @@ from sqlmodel import Session
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_UPLOAD
 from web.plumbing.media_files import send
-from web.routes.profile_page import actor_of, done
+from web.routes.profile_page import actor_of, done, form_refusal, refusal_redirect
 from web.services import imaging
 from web.services.accounts.members import Viewer
 from web.services.imaging import cage
-from web.services.pictures import reads, recrops, uploads
+from web.services.pictures import crops, reads, recrops
 from web.services.pictures.access import PictureError
 from web.services.pictures.storage import MediaStore
 
@@ -39,9 +45,14 @@ class CropForm:
     cropY: str = "0"  # noqa: N815
     cropSize: str = "1"  # noqa: N815
     turns: int = 0  # quarter turns clockwise of the master before the crop (0-3)
+    # face, centre, left, right, top, bottom or exact (crops.CHOICES); empty: exact
+    cropChoice: str = ""  # noqa: N815
     enhance: str = ""  # the edits, as the upload form names them (docs/editing.md)
     background: str = ""
     backgroundColor: str = ""  # noqa: N815
+
+
+CROP = "crop"  # the form a refusal is said in
 
 
 class CropController(Controller):
@@ -51,6 +62,7 @@ class CropController(Controller):
     @get("/crop", sync_to_thread=True)
     def page(
         self,
+        request: Request[Any, Any, Any],
         db: DB,
         viewer: SignedIn,
         version: FromPath[int],
@@ -59,15 +71,22 @@ class CropController(Controller):
         cropX: FromQuery[str] = "",  # noqa: N803  (the form's names)
         cropY: FromQuery[str] = "",  # noqa: N803
         cropSize: FromQuery[str] = "",  # noqa: N803
-    ) -> Template | Redirect:
+    ) -> Template:
         """The page at `turns`; a Rotate link also says the crop it had (at turns `from`),
-        which the page starts from turned with the picture."""
+        which the page starts from turned with the picture; a refused post, redirected here,
+        the form as it was sent."""
+        refusal, notices = form_refusal(request, (CROP,))
+        if refusal:
+            sent = CropForm(**refusal["value"])
+            sent.cropChoice = sent.cropChoice or crops.EXACT  # as recrop() read it
+            return _page(request, db, viewer, version, sent, notices, refusal["text"])
         if turned_from is not None:
             start = CropForm(cropX, cropY, cropSize, turned_from % 4)
-            return _page(db, viewer, version, start, rotate_to=turns % 4)
+            return _page(request, db, viewer, version, start, notices, rotate_to=turns % 4)
         if turns % 4:  # turned, the crop not said: a centred square
-            return _page(db, viewer, version, CropForm("", "", "", turns % 4))
-        return _page(db, viewer, version, None)
+            turned = CropForm("", "", "", turns % 4)
+            return _page(request, db, viewer, version, turned, notices)
+        return _page(request, db, viewer, version, None, notices)
 
     @get("/master", sync_to_thread=True)
     def master(
@@ -126,14 +145,17 @@ class CropController(Controller):
                 crop=(data.cropX, data.cropY, data.cropSize),
                 turns=data.turns % 4,
                 limits=settings_of(request.app.state).image_limits(),
+                choice=data.cropChoice,
                 edits=imaging.edits_from(data.enhance, data.background, data.backgroundColor),
             )
         except imaging.ImageRejected as error:
-            return _page(db, viewer, version, data, error.message, error.status)
+            turned = f"?turns={data.turns % 4}" if data.turns % 4 else ""
+            page = f"/profile/picture/{version}/crop{turned}"
+            return refusal_redirect(request, CROP, error.message, value=asdict(data), page=page)
         except PictureError as error:
             raise NotFoundException(error.message) from None
         message = f"Version {recropped.version} saved from version {version}."
-        return done(request, db, viewer, message)
+        return done(request, db, viewer, message, warnings=recropped.warnings)
 
 
 def _send_own(store: MediaStore, key: str, mime: str) -> Stream | Response[bytes]:
@@ -144,26 +166,25 @@ def _send_own(store: MediaStore, key: str, mime: str) -> Stream | Response[bytes
 
 
 def _page(
+    request: Request[Any, Any, Any],
     db: Session,
     viewer: Viewer,
     version: int,
     form: CropForm | None,
+    notices: list[dict[str, Any]],
     error: str | None = None,
-    status: int = 200,
     *,
     rotate_to: int | None = None,
 ) -> Template:
     """The form starts from the square the version was cut to, so the cropper opens on it;
-    turned (`rotate_to`), from the form's square turned with the picture."""
+    turned (`rotate_to`), from the form's square turned with the picture; without JavaScript,
+    the choice opens on the face when one is found."""
     try:
         item = reads.version_item(db, user_id=viewer.id, version=version)
+        form = _starting(form, item, rotate_to)
+        offer = _offer(request, db, viewer, version, form)
     except PictureError as missing:
         raise NotFoundException(missing.message) from None
-    if form is None:  # the page opens on the version's own crop
-        x, y, size = item.crop or (0.0, 0.0, 1.0)
-        form = CropForm(f"{x:.4f}", f"{y:.4f}", f"{size:.4f}")
-    if rotate_to is not None:
-        form = _rotated(form, item, rotate_to)
     turns = form.turns % 4
     context = {
         "viewer": viewer,
@@ -171,10 +192,37 @@ def _page(
         "form": form,
         "error": error,
         "turns": turns,
+        "offer": offer,
+        "checked": form.cropChoice or offer.opening(),
+        "notices": notices,
         "master_url": f"/profile/picture/{version}/master" + (f"?turns={turns}" if turns else ""),
         "rotate_urls": {name: _rotate_url(form, by) for name, by in ROTATE.items()},
     }
-    return Template("crop.html", context=context, status_code=status)
+    return Template("crop.html", context=context)
+
+
+def _offer(
+    request: Request[Any, Any, Any], db: Session, viewer: Viewer, version: int, form: CropForm
+) -> crops.Offer:
+    """The squares the page offers, the form's exact fractions among them."""
+    return crops.offer(
+        db,
+        media_of(request.app.state),
+        user_id=viewer.id,
+        version=version,
+        turns=form.turns % 4,
+        fields=(form.cropX, form.cropY, form.cropSize),
+        limits=settings_of(request.app.state).image_limits(),
+    )
+
+
+def _starting(form: CropForm | None, item: reads.HistoryItem, rotate_to: int | None) -> CropForm:
+    """The form the page starts from: the version's own crop, unless one is given; turned to
+    `rotate_to` with the picture."""
+    if form is None:
+        x, y, size = item.crop or (0.0, 0.0, 1.0)
+        form = CropForm(f"{x:.4f}", f"{y:.4f}", f"{size:.4f}")
+    return form if rotate_to is None else _rotated(form, item, rotate_to)
 
 
 ROTATE = {"left": 3, "right": 1}  # quarter turns clockwise of each Rotate link
@@ -196,7 +244,7 @@ def _rotated(form: CropForm, item: reads.HistoryItem, turns: int) -> CropForm:
     if form.turns % 2:
         width, height = height, width
     try:
-        crop = uploads.crop_from((form.cropX, form.cropY, form.cropSize))
+        crop = crops.crop_from((form.cropX, form.cropY, form.cropSize))
         turned = crop.turned(width, height, turns - form.turns) if crop else None
     except imaging.ImageRejected:
         turned = None

@@ -15,7 +15,7 @@ from web.plumbing.deps import MEMBERS_ONLY, SignedIn, settings_of
 from web.plumbing.guards import FORM_PREVIEW
 from web.services import imaging
 from web.services.imaging import cage
-from web.services.pictures import uploads
+from web.services.pictures import crops, uploads
 
 
 @dataclass
@@ -50,7 +50,7 @@ class EditsPreviewController(Controller):
         limits = imaging.Limits(max_bytes=settings.preview_max_bytes, ceilings=ceilings)
         try:
             edits = imaging.edits_from(data.enhance, data.background, data.backgroundColor)
-            crop = uploads.crop_from((data.cropX, data.cropY, data.cropSize))
+            crop = crops.crop_from((data.cropX, data.cropY, data.cropSize))
             small = uploads.read_capped(file.file if file and file.filename else None, limits)
             webp = cage.preview(small, crop=crop, edits=edits, limits=limits)
         except imaging.ImageRejected as error:

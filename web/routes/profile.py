@@ -1,8 +1,9 @@
 """The member's own page and the picture actions on it: upload, a link, the crop suggestion,
 preferences (the kept versions' actions: web/routes/history.py).
 
-Each action works as a plain form post (303 back to /profile, the result in a flash) and, with
-htmx, as an in-place swap of the page's main part plus the header avatar.
+Each action works as a plain form post (303 back to /profile, the result in a flash, a refusal
+too: post/redirect/get) and, with htmx, as an in-place swap of the page's main part plus the
+header avatar.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_SUGGESTION, FORM_UPLOAD
 from web.plumbing.replies import service_headers
 from web.routes.profile_page import (
+    LINK,
     SUGGEST,
+    UPLOAD,
     actor_of,
     done,
+    htmx,
     profile_response,
+    refusal_redirect,
     refused,
     suggestion_too_large,
 )
@@ -81,9 +86,11 @@ class ProfileController(Controller):
         db: DB,
         viewer: SignedIn,
         data: MultipartBody[UploadForm],
-    ) -> Template | Redirect | Response[Any]:
+    ) -> Response[Any]:
         if data.memberId not in ("", str(viewer.id)):
             said = OTHER_MEMBER.format(handle=viewer.handle)
+            if not htmx(request):
+                return refusal_redirect(request, UPLOAD, said)
             return profile_response(request, db, viewer.id, 409, upload_error=said)
         settings = settings_of(request.app.state)
         file = data.profilePicture
@@ -101,6 +108,8 @@ class ProfileController(Controller):
                 edits=imaging.edits_from(data.enhance, data.background, data.backgroundColor),
             )
         except imaging.ImageRejected as error:
+            if not htmx(request):
+                return refusal_redirect(request, UPLOAD, error.message)
             page = profile_response(
                 request, db, viewer.id, error.status, upload_error=error.message
             )
@@ -109,7 +118,7 @@ class ProfileController(Controller):
         except PictureError as error:  # another change of the member's came first
             return refused(request, db, viewer, error)
         message = f"Version {uploaded.version} uploaded."
-        return done(request, db, viewer, message)
+        return done(request, db, viewer, message, warnings=uploaded.warnings)
 
     @post("/picture/from-link", sync_to_thread=True, opt={FORM_UPLOAD: True})
     def from_link(
@@ -118,9 +127,9 @@ class ProfileController(Controller):
         db: DB,
         viewer: SignedIn,
         data: URLEncodedBody[LinkForm],
-    ) -> Template | Redirect:
-        """The picture at a pasted link, kept like an upload. A refusal shows the whole page
-        again with the sentence in the link form and the link as typed."""
+    ) -> Response[Any]:
+        """The picture at a pasted link, kept like an upload. A refusal is said in the link
+        form, with the link as typed."""
         settings = settings_of(request.app.state)
         try:
             uploaded = from_link.import_from_link(
@@ -134,13 +143,16 @@ class ProfileController(Controller):
                 scan=uploads.scanner(settings.clamd_socket),
             )
         except (FetchError, imaging.ImageRejected, PictureError) as error:
+            if not htmx(request):
+                return refusal_redirect(request, LINK, error.message, value=data.pictureUrl)
             status = fetch_status(error) if isinstance(error, FetchError) else error.status
             page = profile_response(
                 request, db, viewer.id, status, link_error=error.message, link_url=data.pictureUrl
             )
             page.headers.update(service_headers(status))
             return page
-        return done(request, db, viewer, f"Version {uploaded.version} made from the link.")
+        message = f"Version {uploaded.version} made from the link."
+        return done(request, db, viewer, message, warnings=uploaded.warnings)
 
     @post(SUGGEST.removeprefix("/profile"), sync_to_thread=True, opt=SUGGESTION_ROUTE)
     def suggest_crop(

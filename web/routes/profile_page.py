@@ -4,8 +4,13 @@ The picture, crop and token routes share these: answer htmx with the page's main
 header avatar) in place, or a plain form with a 303 back to /profile and the message as a flash
 (the open tabs heard of the change when its service committed: web/services/commits.py).
 Messages are the flash plugin's shape either way,
-`{"message": text or {"text", "undo", "undo_version"}, "category": "ok" | "error"}`,
-and components/notice.html draws them.
+`{"message": text or {"text", "undo", "undo_version"}, "category": "ok" | "error" |
+"warning"}`, and components/notice.html draws them.
+
+A form's refusal is said in the form: in place for htmx; for a plain form post by
+post/redirect/get (`refusal_redirect`), a 303 back to the form's page with the sentence (and
+what was typed) as a flash `{"text", "form", "value"}` that the page takes into its form
+(`form_refusal`): it is said once, and a reload of that page is a GET that posts nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.plugins.flash import flash
+from litestar.plugins.flash import flash, get_flashes
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
@@ -32,7 +37,9 @@ from web.settings import Settings
 
 Message = str | dict[str, Any]
 PROFILE = "/profile"
+UPLOAD_FORM = "/profile/picture"  # the upload form's action
 LINK_FORM = "/profile/picture/from-link"  # the link form's action
+UPLOAD, LINK = "upload", "link"  # the /profile forms a refusal is said in
 TOKENS = "/profile/tokens"  # the member's API tokens: a page of its own
 SUGGEST = "/profile/picture/suggest-crop"  # the cropper's suggestion (JSON), not a page
 PREVIEW_EDITS = "/profile/picture/preview-edits"  # the edits preview (JSON refusals): likewise
@@ -42,10 +49,11 @@ CHOSEN_REFUSALS = ("empty", "unsupported_format", "too_large")
 COPY_EDGE = 512  # the most pixels a crop suggestion's copy has on its long side
 
 
-def copy_edge(detect_side: int = faces.DETECT_SIDE) -> int:
+def copy_edge(detect_side: int = faces.SEARCH_SIDE) -> int:
     """The long edge of the copy a suggestion is asked for: a whole multiple of the side the
     face search works at (under COPY_EDGE), so the search sees the copy at its full resolution,
-    as it sees the file itself (a 512 px copy is searched at 171 px, a 400 px one at 200)."""
+    as it sees the file itself (a 400 px copy is searched at 400 and 200 px, as a photo is; a
+    512 px one would be resampled to 400 first)."""
     return detect_side * (COPY_EDGE // detect_side) if detect_side <= COPY_EDGE else COPY_EDGE
 
 
@@ -62,14 +70,17 @@ def done(
     category: str = "ok",
     status: int = 200,
     page: str = PROFILE,
+    warnings: tuple[imaging.PictureWarning, ...] = (),
 ) -> Template | Redirect:
     """After an action: answer htmx (the page's main part) or the plain form (303 back to
-    `page`: /profile, or /profile/tokens)."""
-    if request.headers.get("hx-request"):
-        notice = {"message": message, "category": category}
+    `page`: /profile, or /profile/tokens). `warnings` follow the message, each a notice."""
+    notices = [{"message": message, "category": category}]
+    notices += [{"message": warning.message, "category": "warning"} for warning in warnings]
+    if htmx(request):
         render = tokens_response if page == TOKENS else profile_response
-        return render(request, db, viewer.id, status, notices=[notice])
-    flash(request, message, category=category)
+        return render(request, db, viewer.id, status, notices=notices)
+    for notice in notices:
+        flash(request, notice["message"], category=str(notice["category"]))
     return Redirect(page, status_code=303)
 
 
@@ -78,6 +89,40 @@ def refused(
 ) -> Template | Redirect:
     """A refused action (the service audited it), said like any other outcome."""
     return done(request, db, viewer, error.message, category="error", status=error.status)
+
+
+def htmx(request: Request[Any, Any, Any]) -> bool:
+    """An htmx request (answered in place), not a plain form post."""
+    return bool(request.headers.get("hx-request"))
+
+
+def refusal_redirect(
+    request: Request[Any, Any, Any],
+    form: str,
+    message: str,
+    *,
+    value: Any = "",
+    page: str = PROFILE,
+) -> Redirect:
+    """A plain form post's refusal, by post/redirect/get: 303 to `page`, the sentence and
+    `value` (what was typed) kept as a flash that `form_refusal` gives back to the form."""
+    flash(request, {"text": message, "form": form, "value": value}, category="error")
+    return Redirect(page, status_code=303)
+
+
+def form_refusal(
+    request: Request[Any, Any, Any], forms: tuple[str, ...]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The session's flashes, taken: the last refusal of one of `forms` (its text, form and
+    value), and the other messages, for the page's notices."""
+    refusal, notices = None, []
+    for flashed in get_flashes({"request": request}):
+        said = flashed.get("message")
+        if isinstance(said, dict) and said.get("form") in forms:
+            refusal = said
+        else:
+            notices.append(flashed)
+    return refusal, notices
 
 
 def profile_response(
@@ -93,8 +138,15 @@ def profile_response(
 ) -> Template:
     """The profile page, whole for a browser, its main part (+ header avatar) for htmx.
 
-    Without `notices` the page shows the session's flashes (components/notice.html).
+    Without `notices` the page shows the session's flashes (components/notice.html), a
+    redirected refusal in its form.
     """
+    if notices is None:
+        refusal, notices = form_refusal(request, (UPLOAD, LINK))
+        if refusal and refusal["form"] == UPLOAD:
+            upload_error = refusal["text"]
+        elif refusal:
+            link_error, link_url = refusal["text"], str(refusal.get("value", ""))
     context: dict[str, Any] = pictures_context(db, user_id) | {
         "upload_error": upload_error,
         "link_error": link_error,  # the link form's refusal, shown with the link as typed
@@ -106,10 +158,10 @@ def profile_response(
         "refusals": _chosen_refusals(settings_of(request.app.state).max_upload_bytes),
         "suggestion_max_bytes": settings_of(request.app.state).suggestion_max_bytes,
         "suggestion_edge": copy_edge(),
+        "recommended_px": imaging.RECOMMENDED_MIN_PX,
+        "notices": notices,
     }
-    if notices is not None:
-        context["notices"] = notices
-    name = "profile_swap.html" if request.headers.get("hx-request") else "profile.html"
+    name = "profile_swap.html" if htmx(request) else "profile.html"
     headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
     return Template(name, context=context, status_code=status, headers=headers)
 
@@ -199,9 +251,11 @@ def store_refused(request: Request[Any, Any, Any], answer: Answer) -> Response[A
 
 def _refused_on_profile(
     request: Request[Any, Any, Any], user_id: int, answer: Answer, message: str
-) -> Template:
+) -> Response[Any]:
     # Said in the form that was sent (refused before its body was read: the link is not known).
     link = request.url.path == LINK_FORM
+    if not htmx(request) and request.url.path in (UPLOAD_FORM, LINK_FORM):
+        return refusal_redirect(request, LINK if link else UPLOAD, message)
     with Session(engine_of(request.app.state)) as db:
         page = profile_response(
             request,

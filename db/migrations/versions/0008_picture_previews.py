@@ -6,7 +6,7 @@ before it get their average colour, which the upload had already recorded in the
 migration never reads the media store.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from web.services.imaging.edits import NO_EDITS, Edits
 from web.services.imaging.types import (
     Ceilings,
     Crop,
+    CropChoices,
     ImageRejected,
     Limits,
     Processed,
@@ -99,6 +100,11 @@ def rotated(master: bytes, turns: int, limits: Limits = DEFAULT_LIMITS) -> bytes
 def suggest_crop(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Suggestion:
     """imaging.suggest_crop in the cage."""
     return run(limits.ceilings, imaging.suggest_crop, data, limits=limits)
+
+
+def crop_choices(master: bytes, *, turns: int = 0, limits: Limits = DEFAULT_LIMITS) -> CropChoices:
+    """imaging.crop_choices in the cage."""
+    return run(limits.ceilings, imaging.crop_choices, master, turns=turns, limits=limits)
 
 
 def run(ceilings: Ceilings, fn: Callable[..., T], data: bytes, /, **kwargs: Any) -> T:

@@ -2,10 +2,12 @@
 
 The frontal-face Haar cascade (`alt2`: as accurate as `default` here, and faster) ships inside
 `opencv-python-headless` (`cv2.data`): nothing is downloaded. It runs on the decoded frame (the
-JPEG draft scale) cut down by a whole factor to at most DETECT_SIDE pixels on its long edge, in
-grey, on the calling thread: a few milliseconds (bench/pipeline.py). The largest face wins; the
-square is FACE_MARGIN times its side (hair above, chin and neck below), nudged up a little,
-never smaller than MIN_SIZE of the picture's short side, and kept inside the picture.
+JPEG draft scale), in grey, on the calling thread, in two passes (_PASSES; their cost and
+what they find: bench/faces.py): faces of a tenth of the long edge and more, on the frame cut
+to SEARCH_SIDE / 2 pixels; only when none is there, the smaller ones down to SMALLEST_FACE, at
+SEARCH_SIDE. The largest face wins; the square is FACE_MARGIN times its side (hair above, chin
+and neck below), nudged up a little, never smaller than MIN_SIZE of the picture's short side,
+and kept inside the picture.
 """
 
 from __future__ import annotations
@@ -20,17 +22,26 @@ from PIL import Image
 from web.services.imaging.types import Crop
 
 _CASCADE = "haarcascade_frontalface_alt2.xml"
-# 200: a phone photo's 1008 px draft frame is searched at 168 px (a sixth), where the
-# smallest face looked for (_MIN_FACE) is the cascade's own 20 px window; at 252 px (320) the
-# search took twice as long (13.7 -> 6.4 ms) and found the same faces (bench/pipeline.py).
-DETECT_SIDE = 200
+WINDOW = 20  # the cascade's own window (getOriginalWindowSize): the smallest face it sees
+# Faces down to a sixteenth of the long edge are found (the issue's panorama had one of 1/13).
+# The search reaches a fifth further, to a twentieth: a face at the cascade's smallest window
+# rarely gathers the neighbouring hits it needs to count. On bench/faces.py's grid of 343
+# placements of a real face (1/16 to 1/7 of the long edge, 7 canvases from 1008x756 to
+# 4032x3024 and 3:1 panoramas), 334 are found, 48 of the 49 at 1/16; searched at 320 px (where
+# 1/16 is the window itself) 255 and 4; before (one pass at 200 px, from a tenth) 64 and 0.
+SMALLEST_FACE = 1 / 16
+SEARCH_SIDE = round(WINDOW / SMALLEST_FACE * 1.25)  # 400 px
+# The two passes: how much the search picture is cut down, the cascade's scale step, the
+# largest face looked for (pixels of the cut picture; 0: any). The first finds faces of a tenth
+# of the long edge and more, as the search always did (at 200 px, step 1.15): a portrait costs
+# what it did. The second, only when the first finds none, looks at the smaller ones, up to one
+# step past the first's smallest so that a face on the boundary keeps its hits in one pass,
+# with a finer step: at 1.15 a small face gathers too few hits (319 of the 343, 37 at 1/16).
+_PASSES = ((2, 1.15, 0), (1, 1.1, round(2 * WINDOW * 1.15)))
 FACE_MARGIN = 2.6
 MIN_SIZE = 0.5
 # A face box runs from the brows to the chin: the hair above takes more room than the neck.
 _LIFT = 0.12
-# Faces under a tenth of the long edge are not looked for: they make no portrait, and the
-# smallest windows are most of the cascade's cost.
-_MIN_FACE = 0.1
 _local = threading.local()  # a CascadeClassifier is not to be shared between threads
 
 
@@ -50,18 +61,49 @@ def face_crop(frame: Image.Image) -> Crop | None:
 
 
 def largest_face(frame: Image.Image) -> tuple[float, float, float] | None:
-    """Left, top and side (in frame pixels) of the largest face found, or None."""
-    factor = -(-max(frame.size) // DETECT_SIDE)  # a whole factor: reduce() is 4x a resize
+    """Left, top and side (in frame pixels) of the largest face found, or None.
+
+    A face the first pass finds is larger than any the second would, so the second runs only
+    when the first finds none: a portrait costs what the search at SEARCH_SIDE / 2 costs.
+    """
+    search = searched(frame)
+    for cut, step, largest in _PASSES:
+        grey = search.reduce(cut) if cut > 1 else search
+        found = _detect(grey, step, largest)
+        if found is not None:
+            x, y, side = found
+            sx, sy = frame.width / grey.width, frame.height / grey.height
+            return x * sx, y * sy, side * sx
+    return None
+
+
+def searched(frame: Image.Image) -> Image.Image:
+    """The frame in grey with its long edge at most SEARCH_SIDE: a whole-factor reduce()
+    (4x faster than a resize), then a small bilinear step to the exact side."""
+    factor = max(1, max(frame.size) // SEARCH_SIDE)
     small = (frame.reduce(factor) if factor > 1 else frame).convert("L")
-    smallest = max(20, round(_MIN_FACE * max(small.size)))
+    ratio = SEARCH_SIDE / max(small.size)
+    if ratio >= 1:
+        return small
+    size = (max(1, round(small.width * ratio)), max(1, round(small.height * ratio)))
+    return small.resize(size, Image.Resampling.BILINEAR)
+
+
+def _detect(grey: Image.Image, step: float, largest: int) -> tuple[int, int, int] | None:
+    """The largest face from WINDOW up to `largest` pixels (0: any size) in grey."""
+    if min(grey.size) < WINDOW:
+        return None
     found = _cascade().detectMultiScale(
-        np.asarray(small), scaleFactor=1.15, minNeighbors=3, minSize=(smallest, smallest)
+        np.asarray(grey),
+        scaleFactor=step,
+        minNeighbors=3,
+        minSize=(WINDOW, WINDOW),
+        maxSize=(largest, largest),  # OpenCV: (0, 0) is no bound
     )
     if len(found) == 0:
         return None
     x, y, w, h = max(found, key=lambda box: int(box[2]) * int(box[3]))
-    sx, sy = frame.width / small.width, frame.height / small.height
-    return float(x * sx), float(y * sy), float(max(w, h) * sx)
+    return int(x), int(y), max(int(w), int(h))
 
 
 def _cascade() -> cv2.CascadeClassifier:

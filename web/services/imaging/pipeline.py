@@ -10,13 +10,21 @@ from PIL import Image, ImageFile
 
 from web.services.imaging import decode as dec
 from web.services.imaging import encode as enc
+from web.services.imaging import faces
 from web.services.imaging.animation import ANIMATED_FORMATS, animated
 from web.services.imaging.edits import NO_EDITS, Edits
 from web.services.imaging.header import Header, read_header
 from web.services.imaging.retouch import retouched
 from web.services.imaging.source import load_source, upright
 from web.services.imaging.still import still
-from web.services.imaging.types import Crop, Limits, Processed, Suggestion, rejected
+from web.services.imaging.types import (
+    Crop,
+    CropChoices,
+    Limits,
+    Processed,
+    Suggestion,
+    rejected,
+)
 
 DEFAULT_LIMITS = Limits()
 _TURNS = {
@@ -96,6 +104,23 @@ def preview(
     buf = io.BytesIO()
     retouched(square, edits).save(buf, "WEBP", quality=80, method=2)
     return buf.getvalue()
+
+
+def crop_choices(master: bytes, *, turns: int = 0, limits: Limits = DEFAULT_LIMITS) -> CropChoices:
+    """What the re-crop page offers for a master made by process(), turned `turns` quarter turns
+    clockwise: its size and the square on its largest face (none in an animation, which keeps
+    the centre as process() does)."""
+    header, im = _opened(master, limits)
+    with im:
+        if header.frames > 1 and header.format in ANIMATED_FORMATS:
+            face, size = None, im.size
+        else:
+            source, frame = upright(im, header, None, limits)
+            if turns % 4:
+                frame = frame.transpose(_TURNS[turns % 4])
+            face, size = faces.face_crop(frame), source.size
+    turned = turns % 2 == 1
+    return CropChoices((size[1], size[0]) if turned else size, face)
 
 
 def _opened(data: bytes, limits: Limits) -> tuple[Header, ImageFile.ImageFile]:

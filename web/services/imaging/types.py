@@ -9,6 +9,15 @@ ACCEPTED = "JPEG, PNG, GIF, WebP, HEIC/HEIF or AVIF"
 
 SIZES: dict[str, int] = {"xs": 24, "sm": 40, "md": 96, "lg": 192}
 VARIANT_PX: tuple[int, ...] = tuple(sorted({css * dpr for css in SIZES.values() for dpr in (1, 2)}))
+# The largest variant's side: a square cut smaller than this is enlarged to make it, and looks
+# blurred. The upload form recommends it; a smaller square is kept with a warning.
+RECOMMENDED_MIN_PX = max(VARIANT_PX)
+SMALL_PICTURE = (
+    "The square cut from this picture is only {side}×{side} pixels: it will look blurred at the "
+    "larger sizes. {min}×{min} pixels or more is recommended."
+)
+# The named squares of the re-crop page, each the whole short side against one edge.
+POSITIONS = ("centre", "left", "right", "top", "bottom")
 # The type of each file extension the store writes.
 EXT_MIME: dict[str, str] = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
 # Animated variants stop here: past it, a frame costs more than anyone sees in an avatar.
@@ -63,6 +72,10 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "no_edits_animated": (
         422,
         "Enhance and background work on still pictures only: upload this animation without them.",
+    ),
+    "bad_choice": (
+        422,
+        "Choose one of the crops offered: face, centre, left, right, top, bottom or exact.",
     ),
     "no_rotate": (422, "Animated pictures can't be rotated; upload a turned copy instead."),
     "infected": (422, "This file was flagged by the virus scanner and was not stored."),
@@ -170,8 +183,41 @@ def _fit_edge(start: float, extent: float) -> float:
 
 
 def centre_crop(width: int, height: int) -> Crop:
+    return positioned("centre", width, height)
+
+
+def positions_for(width: int, height: int) -> tuple[str, ...]:
+    """The named squares that differ from one another on a picture of this shape."""
+    if width > height:
+        return ("left", "centre", "right")
+    return ("top", "centre", "bottom") if height > width else ("centre",)
+
+
+def positioned(name: str, width: int, height: int) -> Crop:
+    """The whole-short-side square against the named edge (centred along the other axis)."""
+    if name not in POSITIONS:
+        raise rejected("bad_choice")
     short = min(width, height)
-    return Crop((width - short) / 2 / width, (height - short) / 2 / height, 1.0)
+    across = {"left": 0.0, "right": 2.0}.get(name, 1.0)  # halves of the room left over
+    down = {"top": 0.0, "bottom": 2.0}.get(name, 1.0)
+    return Crop((width - short) * across / 2 / width, (height - short) * down / 2 / height, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class CropChoices:
+    """What a kept master offers the re-crop page: its size (turned as asked) and the square on
+    its largest face (None: no face found, or an animation)."""
+
+    size: tuple[int, int]
+    face: Crop | None
+
+
+@dataclass(frozen=True, slots=True)
+class PictureWarning:
+    """Something the member should know about a picture that was kept (the API's `warnings`)."""
+
+    code: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,3 +265,11 @@ class Processed:
     crop: Crop  # the square cut from the master: its variants can be made again from it
     crop_source: str = "member"  # or "face" or "centre": how crop was chosen
     edits: tuple[str, ...] = ()  # the labels of the edits applied to the variants (edits.py)
+
+    def warnings(self) -> tuple[PictureWarning, ...]:
+        """A square cut smaller than RECOMMENDED_MIN_PX: kept, but said."""
+        side = round(min(self.crop.size, 1.0) * min(self.source_width, self.source_height))
+        if side >= RECOMMENDED_MIN_PX:
+            return ()
+        message = SMALL_PICTURE.format(side=side, min=RECOMMENDED_MIN_PX)
+        return (PictureWarning("small_picture", message),)

@@ -11,15 +11,9 @@ from web.services.audit import Actor
 from web.services.imaging import cage
 from web.services.pictures import reads
 from web.services.pictures.access import authorise, refusals_audited
+from web.services.pictures.crops import EXACT, CropFields, chosen
 from web.services.pictures.storage import MediaStore
-from web.services.pictures.uploads import (
-    SOURCE_DIGEST,
-    CropFields,
-    Source,
-    Uploaded,
-    crop_from,
-    keep,
-)
+from web.services.pictures.uploads import SOURCE_DIGEST, Source, Uploaded, keep
 
 
 def recrop(
@@ -32,17 +26,19 @@ def recrop(
     crop: CropFields,
     turns: int = 0,
     limits: imaging.Limits = imaging.DEFAULT_LIMITS,
+    choice: str = EXACT,
     edits: imaging.Edits = imaging.NO_EDITS,
 ) -> Uploaded:
     """A new version cut from a kept version's master. `turns` quarter turns clockwise
-    (negative: anticlockwise) rotate the master first; `edits` are applied to its variants."""
+    (negative: anticlockwise) rotate the master first; `choice` is the re-crop page's
+    (crops.py: exact takes `crop`); `edits` are applied to its variants."""
     authorise(session, actor=actor, user_id=user_id, action="picture.recrop")
     with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
         source = reads.version_row(session, user_id, version)
         key, _mime = reads.master_key_of(store, source)
-        processed = cage.recrop(
-            store.read(key), crop=crop_from(crop), turns=turns, limits=limits, edits=edits
-        )
+        master = store.read(key)
+        square = chosen(master, choice, crop, turns, limits)
+        processed = cage.recrop(master, crop=square, turns=turns, limits=limits, edits=edits)
         # The same upload, cut again: it keeps the name and the digest of the bytes it came
         # from; its size is its own source's, the kept copy (turned, when it was).
         own = Source(

@@ -29,12 +29,11 @@ from web.services.imaging import cage
 from web.services.imaging.encode import threads
 from web.services.pictures import idempotency, reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
+from web.services.pictures.crops import NO_CROP, CropFields, crop_from
 from web.services.pictures.names import files_path, new_name, preview_uri
 from web.services.pictures.storage import MediaStore
 
 Scanner = Callable[[bytes], str | None]  # clamav.scan with its socket: a virus's name or None
-CropFields = tuple[str, str, str]  # left, top, side: fractions of the picture, as typed
-NO_CROP: CropFields = ("", "", "")
 SOURCE_DIGEST = "source_sha256"  # metadata: the SHA-256 of the uploaded bytes
 log = logging.getLogger("ppsync.pictures")
 
@@ -53,11 +52,13 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Uploaded:
-    """The new version (`change` None: a retry, answered from its Idempotency-Key)."""
+    """The new version (`change` None: a retry, answered from its Idempotency-Key), and what
+    the member should know about it (a square too small to look sharp)."""
 
     change: Change | None
     version: int
     state: reads.PictureState
+    warnings: tuple[imaging.PictureWarning, ...] = ()
 
 
 def upload(
@@ -95,7 +96,7 @@ def upload(
         except BaseException:
             idempotency.release(session, user_id=actor.user_id, key=idempotency_key)
             raise
-        body = msgspec.to_builtins(done.state)
+        body = msgspec.to_builtins(done.state) | {"warnings": msgspec.to_builtins(done.warnings)}
         idempotency.complete(
             session, user_id=actor.user_id, key=idempotency_key, status=201, body=body
         )
@@ -130,16 +131,6 @@ def clean_name(raw: str) -> str:
     name = raw.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
     return name.strip()[:120] or "picture"
-
-
-def crop_from(fields: CropFields) -> imaging.Crop | None:
-    if not any(field.strip() for field in fields):
-        return None
-    try:
-        x, y, size = (float(field) for field in fields)
-    except ValueError:
-        raise imaging.rejected("bad_crop") from None
-    return imaging.Crop(x, y, size)
 
 
 def read_capped(file: IO[bytes] | None, limits: imaging.Limits) -> bytes:
@@ -198,9 +189,10 @@ def source_digest(data: bytes) -> str:
 def _replayed(session: Session, user_id: int, body: dict[str, Any]) -> Uploaded:
     try:
         first = msgspec.convert(body, reads.PictureState, strict=False)
+        said = msgspec.convert(body.get("warnings", []), list[imaging.PictureWarning])
     except msgspec.ValidationError:  # stored by an older release in another shape
-        first = reads.state(session, user_id)
-    return Uploaded(None, first.version or 0, first)
+        first, said = reads.state(session, user_id), []
+    return Uploaded(None, first.version or 0, first, tuple(said))
 
 
 def _scan(scan: Scanner, data: bytes, user_id: int) -> None:
@@ -248,7 +240,7 @@ def keep(
             filename,
         )
         raise
-    return Uploaded(change, version, reads.state(session, user_id))
+    return Uploaded(change, version, reads.state(session, user_id), processed.warnings())
 
 
 def _stage(
