@@ -116,6 +116,8 @@ class ProfilePicture(SQLModel, table=True):
     purged_at: datetime | None = _when()
     # A re-crop's source version (its number); None for an upload or an import.
     recrop_of: int | None = None
+    # The edits applied to its variants, as labels ("enhance", "background:blur"); None: none.
+    edits: list[str] | None = Field(default=None, sa_column=Column("edits", JSON, nullable=True))
     # "metadata" is reserved by SQLAlchemy's declarative base, so the attribute is `meta`.
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON))
     # What a page paints before the picture arrives: a data: URI of a tiny WebP (a blurred

@@ -142,6 +142,7 @@ def test_each_page_loads_only_the_scripts_it_uses(client: TestClient[Any], membe
         "downsize.js",
         "focus-after-swap.js",
         "copy.js",  # the member id's copy button
+        "edits-preview.js",  # the edit choices' live preview ([data-edits][data-preview-url])
     }
 
 

@@ -1,6 +1,6 @@
 """The Jinja setup every page and partial renders with: the templates' two folders (web/'s pages,
 components/' partials), the globals they share (asset and media URLs, the avatar sizes, the htmx
-version, the members a live stream may follow) and the one filter they need."""
+version, the members a live stream may follow) and the filters they need."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar.template.config import TemplateConfig
 
 from web.plumbing import responsive
 from web.plumbing.assets import AssetUrls
+from web.services.imaging.edits import describe
 from web.services.imaging.types import ANIMATED_MAX_PX, SIZES
 from web.services.pictures.names import MediaUrls
 from web.settings import HTMX_VERSION
@@ -35,6 +36,7 @@ def templates(media_urls: MediaUrls, live_members: int) -> TemplateConfig[JinjaT
             LIVE_MEMBERS_MAX=live_members,
         )
         engine.engine.filters["filesize"] = filesize
+        engine.engine.filters["edit_name"] = describe  # "background:blur": "background blurred"
         engine.engine.trim_blocks = True
         engine.engine.lstrip_blocks = True
 

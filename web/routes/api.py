@@ -13,11 +13,9 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, MultipartBody, PathParameter
-from msgspec import Struct
 
 from db.models import MAX_ID
 from web.api.bodies import (
@@ -29,7 +27,6 @@ from web.api.bodies import (
     SyncAnswer,
     SyncPicture,
     UpdatePicture,
-    UserIdDigits,
     history_body,
     state_body,
     sync_body,
@@ -46,21 +43,16 @@ from web.api.common import (
 )
 from web.api.errors import ERROR_TEXT, IMPORT_TEXTS, conflict_doc, error_docs
 from web.api.examples import Documented
+from web.api.forms import UploadForm
 from web.api.uploaded import NewPicture, new_picture_body
 from web.plumbing.deps import DB, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
+from web.services import imaging
 from web.services.accounts.tokens import ApiCaller
 from web.services.pictures import changes, from_link, reads, uploads
 
 Caller = NamedDependency[ApiCaller]
 PathUserId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="The member's id.")]
-
-
-class UploadForm(Struct, rename="camel"):
-    """multipart/form-data: the picture file and the member it is for."""
-
-    profile_picture: UploadFile
-    user_id: UserIdDigits
 
 
 class ApiController(Controller):
@@ -122,6 +114,7 @@ class ApiController(Controller):
             limits=settings.image_limits(),
             scan=uploads.scanner(settings.clamd_socket),
             idempotency_key=idempotency_key,
+            edits=imaging.edits_from(data.enhance, data.background, data.background_color),
         )
         replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
         return Response(new_picture_body(done, media), status_code=201, headers=replayed)

@@ -36,6 +36,7 @@ class HistoryItem:
     animated: bool
     crop: tuple[float, float, float] | None = None  # left, top, side: the square it was cut to
     recrop_of: int | None = None  # the version a re-crop was cut from (None: an upload)
+    edits: tuple[str, ...] = ()  # the edits applied to its variants (imaging/edits.py labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +252,7 @@ def _item(picture: ProfilePicture) -> HistoryItem:
         animated=bool(picture.meta.get("animated")),
         crop=_crop_of(picture.meta),
         recrop_of=picture.recrop_of,
+        edits=tuple(picture.edits or ()),
     )
 
 
