@@ -195,7 +195,8 @@ def bare_server(_var: Path) -> Any:
 
 # --- the clients ---------------------------------------------------------------------------
 
-PATHS = {"app": "/events", "stream": "/events-stream", "bare": "/events"}
+# The app's stream follows the members its URL names: member 1 is the one that changes.
+PATHS = {"app": "/events?members=1", "stream": "/events-stream", "bare": "/events"}
 
 
 def stream_request(variant: str) -> bytes:

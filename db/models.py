@@ -27,6 +27,8 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 # 32-bit INTEGERs on every backend. A bigger number names nothing; SQLite's driver cannot even
 # bind one past 2**63 (OverflowError), so every way in refuses it first (web/plumbing/ids.py).
 MAX_ID = 2**31 - 1
+# A preview's data: URI (profile_pictures.preview): a tiny WebP is about 160 characters.
+PREVIEW_MAX = 512
 
 
 def is_id(value: int) -> bool:
@@ -114,8 +116,13 @@ class ProfilePicture(SQLModel, table=True):
     purged_at: datetime | None = _when()
     # A re-crop's source version (its number); None for an upload or an import.
     recrop_of: int | None = None
+    # The edits applied to its variants, as labels ("enhance", "background:blur"); None: none.
+    edits: list[str] | None = Field(default=None, sa_column=Column("edits", JSON, nullable=True))
     # "metadata" is reserved by SQLAlchemy's declarative base, so the attribute is `meta`.
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON))
+    # What a page paints before the picture arrives: a data: URI of a tiny WebP (a blurred
+    # preview), or of the average colour for versions older than migration 0008.
+    preview: str = Field(max_length=PREVIEW_MAX)
 
 
 class UserProfile(SQLModel, table=True):

@@ -25,12 +25,14 @@ from litestar.types import (
 from web import errors, parts
 from web.api.common import openapi_config
 from web.errors import Answer
-from web.live import events
+from web.live import events, subscriptions
 from web.overrides.litestar_entry import enter_app
 from web.overrides.upload_memory import keep_uploads_in_memory
 from web.plumbing import deps
 from web.plumbing.answered import AnsweredInSession
+from web.plumbing.assets import AssetUrls
 from web.plumbing.body_limit import BodyLimitMiddleware
+from web.plumbing.caching import compression, static_cache
 from web.plumbing.guards import FormUploadLimitMiddleware
 from web.plumbing.headers import security_headers
 from web.plumbing.ids import IdBoundsMiddleware
@@ -43,6 +45,7 @@ from web.routes import (
     avatar_url,
     components,
     crop,
+    edits,
     health,
     history,
     media,
@@ -77,11 +80,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(),
         include_in_schema=False,  # only the JSON API is described; its controller opts in
         request_max_body_size=settings.max_upload_bytes + FORM_ROOM,
+        compression_config=compression(),
         state=held.state(),
         before_send=[
             security_headers(
                 production=settings.production, media_url_base=settings.media_url_base
             ),
+            static_cache(AssetUrls(ROOT / "static")),
             log_response,
         ],
         on_startup=held.on_startup(),
@@ -111,10 +116,12 @@ def _routes() -> list[ControllerRouterHandler]:
         tokens.TokensController,
         api.ApiController,
         crop.CropController,
+        edits.EditsPreviewController,
         media.avatar_file,
         components.avatar_fragment,
         *avatar_url.ROUTES,
         events.sync_avatars,
+        subscriptions.change_subscriptions,
         admin.sync_page,
         health.healthz,
         health.readyz,

@@ -102,7 +102,7 @@ def build(settings: Settings) -> Parts:
         settings=settings,
         engine=engine,
         media_urls=media_urls,
-        templates=templates(media_urls),
+        templates=templates(media_urls, settings.events_members_per_stream),
         sessions=_sessions(settings),
         channels=channels,
         live=live,

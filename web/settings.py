@@ -44,12 +44,18 @@ class Settings:
     # and a body cap far under the upload's (static/js/downsize.js keeps the copy under it).
     suggestions_per_minute: int = 30
     suggestion_max_bytes: int = 256 * 1024
+    # Edit previews (POST /profile/picture/preview-edits) a member may ask for per minute, and
+    # the bytes of the small copy each sends (docs/editing.md).
+    previews_per_minute: int = 30
+    preview_max_bytes: int = 256 * 1024
     media_store: str | None = None  # s3://BUCKET/PREFIX; None: disk under media_root
     media_url_base: str | None = None  # where variants are public (a CDN), else /media/
     aws_endpoint_url: str | None = None
     aws_region: str | None = None
     # Open /events streams per client address (per process); a large value lifts it.
     events_per_client: int = 32
+    # Members one /events stream may follow (web/live/subscriptions.py); the viewer is beside.
+    events_members_per_stream: int = 500
     # Proxies whose X-Forwarded-For names the client (web/plumbing/client.py); none by default.
     trusted_proxies: tuple[Network, ...] = ()
     # Seconds a request's headers may take to arrive, and the bytes they may hold
@@ -201,11 +207,14 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str], object]], ..
     ("uploads_per_minute", "UPLOADS_PER_MINUTE", _positive_int),
     ("suggestions_per_minute", "SUGGESTIONS_PER_MINUTE", _positive_int),
     ("suggestion_max_bytes", "SUGGESTION_MAX_BYTES", _positive_int),
+    ("previews_per_minute", "PREVIEWS_PER_MINUTE", _positive_int),
+    ("preview_max_bytes", "PREVIEW_MAX_BYTES", _positive_int),
     ("media_store", "MEDIA_STORE", _media_store),
     ("media_url_base", "MEDIA_URL_BASE", _url_base),
     ("aws_endpoint_url", "AWS_ENDPOINT_URL", _text),
     ("aws_region", "AWS_REGION", _region),
     ("events_per_client", "EVENTS_PER_CLIENT", _positive_int),
+    ("events_members_per_stream", "EVENTS_MEMBERS_PER_STREAM", _positive_int),
     ("trusted_proxies", "TRUSTED_PROXIES", _networks),
     ("header_timeout", "HEADER_TIMEOUT", _positive_int),
     ("max_header_bytes", "MAX_HEADER_BYTES", _positive_int),

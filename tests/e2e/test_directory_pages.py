@@ -8,7 +8,7 @@ import re
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.e2e.conftest import ConsoleErrors, Server
 from tests.e2e.pages import api, api_upload, card, expect_live, expect_picture
@@ -132,4 +132,26 @@ def test_a_card_loaded_by_scrolling_is_live_too(
     with api(server, server.token(on_second_page)) as client:
         api_upload(client, on_second_page, "blue")
     expect_picture(card(page, on_second_page), 1, 96)
+    assert console_errors == []
+
+
+def test_a_search_overtakes_a_page_still_loading(
+    server: Server, browser: Browser, console_errors: ConsoleErrors
+) -> None:
+    """The next page of the whole directory, still loading when a search is typed, is given up:
+    its cards and link never land in the search's list."""
+    server.new_member("quincy", "Quincy Quartermain")
+    page = console_errors.watch(browser.new_context().new_page())
+    held: list[Route] = []
+    page.route(re.compile(r"/members\?after="), lambda route: held.append(route))  # unanswered
+    page.goto(f"{server.url}/members")
+    with page.expect_request(re.compile(r"/members\?after=")):
+        page.get_by_role("link", name="More members").scroll_into_view_if_needed()
+    with page.expect_event("requestfailed") as failed:
+        page.get_by_label("Search members").fill("quartermain")
+    assert "after=" in failed.value.url  # aborted by the search (hx-sync)
+    listed = page.get_by_role("list", name="Members").get_by_role("listitem")
+    expect(listed).to_have_count(1)
+    expect(listed.first).to_contain_text("Quincy Quartermain")
+    expect(page.locator("a[rel=next]")).to_have_count(0)
     assert console_errors == []

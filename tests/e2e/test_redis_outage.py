@@ -34,18 +34,21 @@ SLACK = 3.0  # seconds past the catch-up interval: a loaded CI machine, the reco
 
 
 class SseReader:
-    """GET /events in a thread; each frame with the monotonic time it arrived."""
+    """GET /events in a thread, following `member`; each frame with the monotonic time it
+    arrived."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, member: int) -> None:
         self.frames: queue.Queue[tuple[float, bytes]] = queue.Queue()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read, args=(url,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._read, args=(f"{url}/events?members={member}",), daemon=True
+        )
         self._thread.start()
 
     def _read(self, url: str) -> None:
         with (
             httpx.Client(timeout=httpx.Timeout(5, read=None)) as client,
-            client.stream("GET", f"{url}/events") as response,
+            client.stream("GET", url) as response,
         ):
             buffer = b""
             for chunk in response.iter_bytes():
@@ -126,7 +129,7 @@ def test_change_made_while_redis_is_down_reaches_the_open_stream_once_in_order(
     with api(server, token) as client:
         upload(client, alice, "red")
         upload(client, alice, "blue")
-        stream = SseReader(server.url)
+        stream = SseReader(server.url, alice)
         try:
             stream.ready()
             redis_server.kill()
@@ -186,7 +189,7 @@ def test_change_on_one_process_during_an_outage_reaches_a_stream_on_another(
             wait_for_events_state(second, "ok", 10)
             with api(first, token) as client:
                 upload(client, alice, "red")
-                stream = SseReader(second.url)
+                stream = SseReader(second.url, alice)
                 try:
                     stream.ready()
                     redis_server.kill()

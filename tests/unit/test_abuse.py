@@ -524,7 +524,7 @@ def test_a_new_token_is_shown_in_the_answer_and_never_stored_in_the_session(
     )
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
-    token = one(response.text, "input#new-token")["value"]
+    token = one(response.text, "textarea#new-token").get_text()
     assert token.startswith("pps_")
     stored = b"".join(row.value for row in db.exec(select(WebSession)).all())
     assert token.encode() not in stored

@@ -48,6 +48,9 @@ def test_the_next_link_loads_its_cards_into_the_list_with_htmx(
     assert more["hx-select"] == "#member-list > li"
     assert more["hx-select-oob"] == "#more-members:outerMorph"
     assert more["id"] == "more-members"
+    # It queues with the search form: a search gives up a page still loading.
+    assert more["hx-sync"] == "#member-search:drop"
+    assert one(client.get("/members").text, "#member-search")["hx-sync"] == "this:replace"
     # htmx asks for the same page a browser gets: the cards are there to select.
     htmx = client.get(more["href"], headers={"HX-Request": "true"})
     assert len(parse(htmx.text).select("#member-list > li")) == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,7 +39,7 @@ from web.services.sync_sessions import LiveSession, save_sessions
 class SseClient:
     """One GET /events, driven directly: frames as they are sent, disconnect when we say."""
 
-    def __init__(self, app: Litestar, headers: dict[str, str]) -> None:
+    def __init__(self, app: Litestar, headers: dict[str, str], members: Iterable[int] = ()) -> None:
         raw = [(b"host", b"test"), (b"accept", b"text/event-stream")]
         raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         self.scope: dict[str, Any] = {
@@ -51,7 +51,7 @@ class SseClient:
             "path": "/events",
             "raw_path": b"/events",
             "root_path": "",
-            "query_string": b"",
+            "query_string": b"members=%s" % ",".join(map(str, members)).encode(),
             "headers": raw,
             "client": ("127.0.0.1", 50000),
             "server": ("test", 80),
@@ -138,8 +138,9 @@ async def running(app: Litestar) -> AsyncIterator[Callable[..., SseClient]]:
     """The app started, a way to open streams, and every stream closed afterwards."""
     opened: list[SseClient] = []
 
-    def open_stream(**headers: str) -> SseClient:
-        opened.append(SseClient(app, headers))
+    def open_stream(members: Iterable[int] = (), **headers: str) -> SseClient:
+        """A stream following `members` (and the viewer its cookie names, if any)."""
+        opened.append(SseClient(app, headers, members))
         return opened[-1]
 
     async with app.lifespan():
@@ -167,7 +168,7 @@ async def test_stream_is_event_stream_opening_with_retry_and_the_newest_id(
 @pytest.mark.anyio
 async def test_change_is_sent_as_the_published_bytes(app: Litestar, alice: int) -> None:
     async with running(app) as open_stream:
-        client = open_stream()
+        client = open_stream([alice])
         await client.start()
         await client.frames(1)
         made = change(app, alice)
@@ -187,15 +188,17 @@ async def test_reconnect_replays_missed_events_then_goes_live_without_gap_or_dup
     racing: list[Change] = []
     replay_since = sync.replay_since
 
-    def replay_after_a_racing_change(session: Session, last: int | None) -> sync.Replay:
+    def replay_after_a_racing_change(
+        session: Session, last: int | None, **members: Any
+    ) -> sync.Replay:
         # Committed and published after the stream subscribed, before its replay query: it is
         # both in the replay and in the live queue, and must reach the tab once.
         racing.append(change(app, alice, "restored"))
-        return replay_since(session, last)
+        return replay_since(session, last, **members)
 
     monkeypatch.setattr(live_hub.sync, "replay_since", replay_after_a_racing_change)
     async with running(app) as open_stream:
-        client = open_stream(**{"Last-Event-ID": str(seen.event_id)})
+        client = open_stream([alice], **{"Last-Event-ID": str(seen.event_id)})
         await client.start()
         opening = await client.frames(4)
         later = change(app, alice)
@@ -300,7 +303,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_then_replays(
     app: Litestar, alice: int
 ) -> None:
     async with running(app) as open_stream:
-        client = open_stream()
+        client = open_stream([alice])
         await client.start()
         await client.frames(1)
         client.send_gate = asyncio.Event()  # the client's socket is full: sends wait
@@ -479,6 +482,8 @@ def test_every_page_carries_the_live_sync_element_and_script(client: TestClient[
     element = one(page, "[data-live-sync]")
     assert element["hx-sse:connect"] == "/events"
     assert element["data-live-sync"] == "/events/sync"
+    assert element["data-live-subscribe"] == "/events/subscriptions"
+    assert element["data-live-members-max"] == "500"  # EVENTS_MEMBERS_PER_STREAM
     assert one(page, "script[src^='/static/js/live-sync.js']")
 
 
@@ -501,7 +506,7 @@ async def test_a_stream_opened_during_a_catch_up_gets_each_event_once(
         monkeypatch.setattr(feed, "_read", slow_read)
         hub_of(app).catch_up_soon()
         await to_thread.run_sync(reading.wait, 3)
-        client = open_stream(**{"Last-Event-ID": str(seen.event_id)})  # mid-catch-up
+        client = open_stream([alice], **{"Last-Event-ID": str(seen.event_id)})  # mid-catch-up
         await client.start()
         opening = await client.frames(3)
         release.set()

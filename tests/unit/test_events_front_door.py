@@ -69,7 +69,7 @@ async def test_a_member_s_stream_reads_the_session_and_sends_no_cookie(
 async def test_a_stream_opened_while_the_database_is_away_is_503_with_retry_after(
     app: Litestar, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unreachable(_hub: LiveHub, _last: int | None) -> None:
+    def unreachable(_hub: LiveHub, _last: int | None, _members: object) -> None:
         raise exc.TimeoutError("QueuePool limit reached")
 
     monkeypatch.setattr(LiveHub, "_replay", unreachable)

@@ -207,7 +207,9 @@ async def test_publish_from_a_worker_thread_reaches_streams(
 ) -> None:
     hub = live_hub(app)
     async with app.lifespan():
-        stream, _replay = await hub.open(viewer_id=None, user_agent="", last_event_id=None)
+        stream, _replay = await hub.open(
+            viewer_id=None, user_agent="", last_event_id=None, members=frozenset({alice})
+        )
         made = change(db, alice)
         # Sync handlers publish from worker threads; an asyncio queue must not be touched there.
         await to_thread.run_sync(hub.publish, made)

@@ -249,7 +249,9 @@ async def test_change_made_while_redis_is_down_reaches_an_open_stream_once_in_or
     async with redis_app.lifespan():
         hub = live_hub(redis_app)
         await eventually(lambda: hub.events_state == "ok")
-        stream, _replay = await hub.open(viewer_id=None, user_agent="t", last_event_id=None)
+        stream, _replay = await hub.open(
+            viewer_id=None, user_agent="t", last_event_id=None, members=frozenset({alice})
+        )
         before = change_and_publish(redis_app, alice)
         redis_server.kill()
         await eventually(lambda: hub.events_state == "reconnecting")
@@ -275,7 +277,9 @@ async def test_an_error_delivering_one_event_is_logged_and_the_next_still_goes_o
 ) -> None:
     async with app.lifespan():
         hub = live_hub(app)
-        stream, _replay = await hub.open(viewer_id=None, user_agent="t", last_event_id=None)
+        stream, _replay = await hub.open(
+            viewer_id=None, user_agent="t", last_event_id=None, members=frozenset({alice})
+        )
         arrive = hub.feed.arrive
         failures = [RuntimeError("a bug")]
 

@@ -71,7 +71,8 @@ def tab(viewer_id: int | None) -> LiveSession:
 
 def test_the_fan_out_sends_a_members_tokens_frame_to_their_own_streams_only() -> None:
     registry = StreamRegistry()
-    own, other, anonymous = registry.add(tab(42)), registry.add(tab(7)), registry.add(tab(None))
+    # Each follows member 42 (the viewer 42 always does): only 42's own hears their tokens.
+    own, other, anonymous = (registry.add(tab(v), frozenset({42})) for v in (42, 7, None))
     registry.deliver(sse_frame(Change(12, 42, 7, "tokens")))
     registry.deliver(sse_frame(Change(13, 42, 8, "removed")))
     assert [own.subscriber.qsize, other.subscriber.qsize, anonymous.subscriber.qsize] == [2, 1, 1]
@@ -95,7 +96,8 @@ async def test_a_members_stream_hears_their_tokens_and_no_one_elses(
         log_in(http, "alice")
         cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
     async with running(app) as open_stream:
-        alices, anonymous = open_stream(Cookie=cookie), open_stream()
+        # Both follow alice (hers as the viewer) and alice's follows bob: his tokens stay his.
+        alices, anonymous = open_stream([bob], Cookie=cookie), open_stream([alice])
         for client in (alices, anonymous):
             await client.start()
             await client.frames(1)

@@ -102,3 +102,39 @@ def test_0007_keys_the_members_already_there_on_sqlite(tmp_path: Path) -> None:
 def test_0007_keys_the_members_already_there_on_postgres() -> None:
     with fresh_postgres_database() as url:
         check_directory_keys(url)
+
+
+def test_migration_0008_gives_older_versions_their_average_colour_as_preview(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    migrate.upgrade(url, "0006")
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, handle, display_name, password_hash, created_at, is_admin)"
+                " VALUES (1, 'alice', 'Alice', 'x', '2026-01-01 00:00:00', 0)"
+            )
+        )
+        for version, meta in ((1, '{"placeholder": "#2a7fc0"}'), (2, '{"placeholder": "red"}')):
+            connection.execute(
+                text(
+                    "INSERT INTO profile_pictures (user_id, version, filename, original_name,"
+                    " file_path, file_size, mime_type, width, height, upload_date, is_active,"
+                    " metadata) VALUES (1, :v, 'f', 'o', 'p', 1, 'image/jpeg', 1, 1,"
+                    " '2026-01-01 00:00:00', 0, :meta)"
+                ),
+                {"v": version, "meta": meta},
+            )
+    engine.dispose()
+    migrate.upgrade(url)
+    engine = create_engine(normalise_url(url))
+    with engine.connect() as connection:
+        previews = dict(
+            connection.execute(text("SELECT version, preview FROM profile_pictures")).all()
+        )
+    engine.dispose()
+    assert previews[1].startswith("data:image/svg+xml,")
+    assert "fill='%232a7fc0'" in previews[1]
+    assert "fill='%23888888'" in previews[2]  # not a colour: the grey pages drew before

@@ -55,7 +55,7 @@ def test_create_without_js_answers_with_the_page_showing_the_token_once(
     assert response.status_code == 200  # not a 303: the token would wait in the session
     assert response.headers["cache-control"] == "no-store"
     page = response.text
-    token = one(page, "input#new-token")["value"]
+    token = one(page, "textarea#new-token").get_text()
     assert isinstance(token, str) and token.startswith("pps_")
     assert one(page, ".flash:not(.new-token)").get_text(strip=True) == "Token created."
     assert "not shown again" in one(page, ".new-token").get_text()
@@ -64,7 +64,7 @@ def test_create_without_js_answers_with_the_page_showing_the_token_once(
     assert one(page, "code#member-id").get_text() == str(member)  # the API's userId
     assert state(client, token, member).status_code == 200  # it works at once
     again = client.get("/profile/tokens").text
-    assert parse(again).select("input#new-token") == []
+    assert parse(again).select("textarea#new-token") == []
     assert token not in again
     assert token_names(again) == ["CRM sync"]
 
@@ -74,9 +74,9 @@ def test_create_with_htmx_swaps_in_the_token(client: TestClient[Any], member: in
     assert response.status_code == 200
     page = parse(response.text)
     assert page.select_one("html") is None
-    assert one(response.text, "input#new-token")["value"]
+    assert one(response.text, "textarea#new-token").get_text()
     assert token_names(response.text) == ["Laptop script"]
-    assert parse(client.get("/profile/tokens").text).select("input#new-token") == []
+    assert parse(client.get("/profile/tokens").text).select("textarea#new-token") == []
 
 
 def test_list_shows_name_prefix_created_and_last_use(
@@ -95,7 +95,7 @@ def test_list_shows_name_prefix_created_and_last_use(
 
 
 def test_only_the_hash_is_stored(client: TestClient[Any], db: Session, member: int) -> None:
-    token = one(create(client, "x").text, "input#new-token")["value"]
+    token = one(create(client, "x").text, "textarea#new-token").get_text()
     row = db.exec(select(ApiToken)).one()
     assert row.token_hash != token and len(row.token_hash) == 64
 

@@ -15,6 +15,7 @@ from litestar.params import KwargDefinition
 from msgspec import Meta, Struct
 
 from db.models import MAX_ID
+from web.api.fields import EditLabels, digits_up_to
 from web.services.imaging.types import SIZES
 from web.services.pictures import reads
 from web.services.pictures.names import MediaUrls, PictureRef
@@ -24,17 +25,6 @@ PROBLEM_JSON = "application/problem+json"  # RFC 9457's media type
 # Ids stay within a 32-bit INTEGER column on every backend (MAX_ID); bigger ones are refused with
 # a 400, not passed on to the database.
 # The seed's contract types userId as a String; numbers are accepted too. Answers carry a string.
-
-
-def digits_up_to(limit: int) -> str:
-    """A regular expression for the decimal numbers 1..limit, without leading zeros."""
-    text = str(limit)
-    options = [f"[1-9][0-9]{{0,{len(text) - 2}}}"] if len(text) > 1 else []
-    for i, digit in enumerate(text):
-        low = 1 if i == 0 else 0
-        if int(digit) > low:
-            options.append(f"{text[:i]}[{low}-{int(digit) - 1}][0-9]{{{len(text) - i - 1}}}")
-    return "^(?:" + "|".join([*options, text]) + ")$"
 
 
 _ID_DIGITS = digits_up_to(MAX_ID)
@@ -134,6 +124,7 @@ class HistoryEntry(Struct, rename="camel"):
     animated: bool
     urls: PictureUrls
     recrop_of: int | None = None
+    edits: EditLabels = msgspec.field(default_factory=list)
 
 
 class History(Struct, rename="camel"):
@@ -288,6 +279,7 @@ def history_body(user_id: int, items: list[reads.HistoryItem], media: MediaUrls)
             animated=item.animated,
             urls=picture_urls(item.picture, media),
             recrop_of=item.recrop_of,
+            edits=list(item.edits),
         )
         for item in items
     ]

@@ -20,6 +20,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import HeaderParameter
 from sqlmodel import Session
 
+from web.api.reference import ApiReference
 from web.plumbing.client import client_address
 from web.plumbing.deps import CALLER_KEY, commits_of, engine_of
 from web.plumbing.throttle import API_UNAUTHENTICATED, Throttled, throttle_of, wait_text
@@ -162,6 +163,17 @@ def _integral(value: Any) -> Any:
     return value
 
 
+# --- conditional answers ----------------------------------------------------------------------
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: `*`, or a list of (possibly weak) tags."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
 # --- the OpenAPI document ---------------------------------------------------------------------
 
 
@@ -177,24 +189,33 @@ def openapi_config() -> OpenAPIConfig:
                 "BearerToken": SecurityScheme(
                     type="http",
                     scheme="bearer",
-                    description="An API token from /profile or `ppsync token add`.",
+                    description=BEARER_TEXT,
                 )
             }
         ),
-        # The document itself at /schema: a UI page would load scripts from a CDN, which the
-        # pages' Content-Security-Policy (rightly) refuses.
+        # One server, this one: no server menu to choose from in the reference.
+        servers=[],
+        # The document itself at /schema (and as JSON or YAML by name); the reference that
+        # people read at /schema/reference (web/api/reference.py).
         render_plugins=[
             JsonRenderPlugin(path=["/", "/openapi.json"]),
             YamlRenderPlugin(path=["/openapi.yaml"]),
+            ApiReference(),
         ],
     )
 
 
+BEARER_TEXT = """\
+An API token, sent as `Authorization: Bearer <token>`. A member makes one on the "API tokens" \
+page (/profile/tokens, linked from /profile; it is shown once); an operator runs \
+`ppsync token add HANDLE`. A token acts for its own member (that member's `userId`) only."""
+
 API_DESCRIPTION = """\
 Members' profile pictures: upload, read, restore, delete and sync.
 
-Every call needs `Authorization: Bearer <token>`; a member creates tokens on /profile (each is
-shown once). A token acts for its own member only: another `userId` is 403 (and audited);
-an admin's token acts for any member. Errors are RFC 9457 problem details
-(`application/problem+json`). Every change is pushed to the member's open pages at once.
+Every call needs `Authorization: Bearer <token>`; a member creates tokens on the API tokens page
+(/profile/tokens, linked from /profile; each is shown once). A token acts for its own member
+only: another `userId` is 403 (and audited); an admin's token acts for any member. Errors are
+RFC 9457 problem details (`application/problem+json`). Every change is pushed to the member's
+open pages at once.
 """

@@ -34,6 +34,10 @@ def add_media(command: AddParser) -> None:
     )
     copy.add_argument("--to", required=True, metavar="s3://BUCKET/PREFIX", type=_bucket_url)
     copy.set_defaults(run=_media_copy)
+    previews = media.add_parser(
+        "previews", help="give versions from before migration 0008 a blurred preview"
+    )
+    previews.set_defaults(run=_media_previews)
 
 
 def add_check(command: AddParser) -> None:
@@ -75,6 +79,18 @@ def _media_sweep(settings: Settings, args: argparse.Namespace) -> int:
     for key in removed:
         print(f"removed {key}")
     print(f"{len(removed)} orphan files removed")
+    return 0
+
+
+def _media_previews(settings: Settings, _args: argparse.Namespace) -> int:
+    from web.services.pictures import previews
+    from web.services.pictures.stores import media_store
+
+    with shared.session(settings) as session:
+        done = previews.refresh(session, media_store(settings))
+    for key in done.missing:
+        print(f"{key}: missing (the version keeps its colour; `ppsync check --repair` remakes it)")
+    print(f"{done.made} previews made, {len(done.missing)} versions without their 48 px file")
     return 0
 
 

@@ -1,13 +1,15 @@
 """Live events: one channel for every avatar change (and every change to a member's token
-list), memory or Redis backed.
+list), memory or Redis backed, and one for the streams' subscription changes that reach a
+process other than the stream's.
 
 A change is encoded once, as the exact SSE frame bytes, and those same bytes go to every stream
-(a token list's only to its member's own: `private_to`).
-The process's hub alone subscribes to the channel; it puts each event, once and in id order
-(web/live/feed.py), into every stream's small queue. A stream is that queue, the request's own
-task and one task waiting for the disconnect; keep-alives come from one process-wide timer through
-the same queues, so an idle stream holds no timer. The streams: web/live/events.py and
-web/live/streams.py; the Redis transport: web/live/transport.py.
+that follows its member (a token list's only to its member's own: `private_to`). The process's
+hub alone subscribes to the channels; it puts each event, once and in id order
+(web/live/feed.py), into the small queue of each stream following the member
+(web/live/streams.py). A stream is that queue, the request's own task and one task waiting for
+the disconnect; keep-alives come from one process-wide timer through the same queues, so an idle
+stream holds no timer. The streams: web/live/events.py, web/live/streams.py and
+web/live/subscriptions.py; the Redis transport: web/live/transport.py.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from web.services.sync import TOKENS, Replay
 from web.settings import Settings
 
 CHANNEL = "avatars"
+CONTROL = "subscriptions"  # a stream's new member set, for the process that holds the stream
 RETRY_MS = 1000  # reconnect hint; the htmx SSE extension doubles it per failed attempt
 BACKLOG = 64  # frames a stream may fall behind before it is cut off (it then reconnects)
 KEEPALIVE = b": keep-alive\n\n"
@@ -59,13 +62,36 @@ def is_sent_to(change: Change, viewer_id: int | None) -> bool:
     return change.kind != TOKENS or change.user_id == viewer_id
 
 
+_EVENT = b"\nevent: "
+
+
 def frame_event_id(frame: bytes) -> int:
     """The id of a frame made by `sse_frame` (b"id: 42\\n...")."""
     return int(frame[4 : frame.index(b"\n", 4)])
 
 
-def opening_frames(replay: Replay, viewer_id: int | None = None) -> bytes:
-    """Missed events (or a resync), then `sync-ready` carrying the retry hint and the tab's id.
+def frame_member_id(frame: bytes) -> int | None:
+    """The member a frame made by `sse_frame` is about (`avatar-42`, `tokens-42`: 42); None for
+    a frame about no one (a resync)."""
+    if not frame.startswith(b"id: "):
+        return None
+    at = frame.index(_EVENT)
+    end = frame.index(b"\n", at + 1)
+    return int(frame[frame.rindex(b"-", at, end) + 1 : end])
+
+
+def subscribed_frame(seq: int) -> bytes:
+    """Told to a stream once its member set `seq` is in force: from here on it is sent every
+    event of those members, so the page checks the ones it added (static/js/live-sync.js)."""
+    return b'event: subscribed\ndata: {"seq":%d}\n\n' % seq
+
+
+def opening_frames(
+    replay: Replay, viewer_id: int | None = None, stream_id: str = "", seq: int = 0
+) -> bytes:
+    """Missed events (or a resync), then `sync-ready` carrying the retry hint, the tab's id, the
+    stream's own id (what its subscription changes name: web/live/subscriptions.py) and the
+    number of the member set in force (the one its URL gave).
 
     The id always goes out, so a tab that reconnects says where it was even when no event came.
     """
@@ -74,10 +100,13 @@ def opening_frames(replay: Replay, viewer_id: int | None = None) -> bytes:
     )
     if replay.resync:
         missed += RESYNC
-    ready = b'retry: %d\nid: %d\nevent: sync-ready\ndata: {"lastEventId":%d}\n\n' % (
+    last = replay.last_event_id
+    stream = b',"stream":"%s","seq":%d' % (stream_id.encode(), seq) if stream_id else b""
+    ready = b'retry: %d\nid: %d\nevent: sync-ready\ndata: {"lastEventId":%d%s}\n\n' % (
         RETRY_MS,
-        replay.last_event_id,
-        replay.last_event_id,
+        last,
+        last,
+        stream,
     )
     return missed + ready
 
@@ -138,9 +167,9 @@ def redis_transport(settings: Settings, redis: Redis) -> RedisTransport:
 
 def channels_plugin(backend: ChannelsBackend) -> ChannelsPlugin:
     """The plugin carries frames between the transport and the hub, which alone subscribes (one
-    unbounded queue it reads at once: web/live/link.py) and fans out to the streams
+    unbounded queue per channel it reads at once: web/live/link.py) and fans out to the streams
     (web/live/streams.py)."""
-    return ChannelsPlugin(backend=backend, channels=[CHANNEL])
+    return ChannelsPlugin(backend=backend, channels=[CHANNEL, CONTROL])
 
 
 def publish_outside_app(settings: Settings, change: Change) -> bool:

@@ -1,5 +1,7 @@
-"""GET /events: the live stream, one per browser (see static/js/live-sync.js); and
-GET /events/sync: the one-request check of every avatar on a page, for when there is no stream.
+"""GET /events: the live stream, one per browser (see static/js/live-sync.js), of the members
+named in its URL (`?members=42,43`, web/live/topics.py) and the viewer; and GET /events/sync:
+the one-request check of every avatar on a page, for when there is no stream. What a stream
+follows changes with POST /events/subscriptions (web/live/subscriptions.py).
 
 The stream is a plain ASGI callable that the app's front door (web/app.py) calls before any of
 Litestar's wrappers: no middleware, exception handler or before-send hook sits between the queue
@@ -27,9 +29,10 @@ from litestar.response import Response
 from litestar.types import Message, Receive, Scope, Send
 
 from db.unavailable import unavailable_cause
-from web.live.channel import KEEPALIVE, LiveSubscriber, frame_event_id, opening_frames
+from web.live.channel import LiveSubscriber, frame_event_id, opening_frames
 from web.live.hub import LiveHub, live_hub
 from web.live.streams import Stream
+from web.live.topics import members_of_query
 from web.overrides.litestar_entry import run_before_send
 from web.overrides.sessions import read_session
 from web.plumbing.client import client_address
@@ -69,12 +72,20 @@ async def stream(scope: Scope, receive: Receive, send: Send) -> None:
     if hub.draining:  # shutting down: the tab retries, and reaches the next process
         await _refuse(scope, send, 503, raw_headers(retry_after(RETRY_AFTER_DRAINING)))
         return
+    settings = settings_of(scope["app"].state)
+    try:
+        members, seq = members_of_query(
+            scope.get("query_string", b""), settings.events_members_per_stream
+        )
+    except ValueError as error:  # a tab sends a good set: what it gets wrong, said in the body
+        await _refuse(scope, send, 400, [(b"content-type", b"text/plain")], str(error).encode())
+        return
     address = client_address(scope)
-    if not hub.admit(address, settings_of(scope["app"].state).events_per_client):
+    if not hub.admit(address, settings.events_per_client):
         await _refuse(scope, send, 429, raw_headers(retry_after(RETRY_AFTER_STREAMS)))
         return
     try:
-        if (opened := await _open_or_refuse(hub, scope, send)) is not None:
+        if (opened := await _open_or_refuse(hub, scope, send, members, seq)) is not None:
             await _serve(hub, opened, receive, send)
     finally:
         hub.leave(address)
@@ -93,17 +104,19 @@ async def _serve(hub: LiveHub, opened: tuple[Stream, int], receive: Receive, sen
         hub.close(stream)
 
 
-async def _open_or_refuse(hub: LiveHub, scope: Scope, send: Send) -> tuple[Stream, int] | None:
+async def _open_or_refuse(
+    hub: LiveHub, scope: Scope, send: Send, members: frozenset[int], seq: int
+) -> tuple[Stream, int] | None:
     """Register, replay, send the opening; or answer as an exception handler would have: 503
     while the database is away (the tab retries), 500 for a bug."""
     try:
-        opened, replay = await _register(hub, scope)
+        opened, replay = await _register(hub, scope, members, seq)
     except Exception as error:
         await _refuse_error(scope, send, error)
         return None
     try:
         await _start(scope, send, 200, list(STREAM_HEADERS))  # a copy: the hooks append to it
-        body = opening_frames(replay, opened.tab.viewer_id)
+        body = opening_frames(replay, opened.tab.viewer_id, opened.tab.id, seq)
         await send({"type": "http.response.body", "body": body, "more_body": True})
     except BaseException:
         hub.close(opened)
@@ -111,7 +124,9 @@ async def _open_or_refuse(hub: LiveHub, scope: Scope, send: Send) -> tuple[Strea
     return opened, replay.last_event_id
 
 
-async def _register(hub: LiveHub, scope: Scope) -> tuple[Stream, Replay]:
+async def _register(
+    hub: LiveHub, scope: Scope, members: frozenset[int], seq: int
+) -> tuple[Stream, Replay]:
     """Its own function: what it reads (headers, the session) is let go before the stream
     settles down for hours."""
     headers = Headers.from_scope(scope)
@@ -120,6 +135,8 @@ async def _register(hub: LiveHub, scope: Scope) -> tuple[Stream, Replay]:
         viewer_id=member if isinstance(member, int) else None,
         user_agent=headers.get("user-agent", ""),
         last_event_id=_last_event_id(headers.get("last-event-id", "")),
+        members=members,
+        seq=seq,
     )
 
 
@@ -134,10 +151,10 @@ async def _refuse_error(scope: Scope, send: Send, error: Exception) -> None:
 
 async def _pump(opened: Stream, send: Send, replayed_up_to: int) -> None:
     """Queue to socket: the hot path, per stream per event. Frames at or below the replay's
-    last id were in the replay."""
+    last id were in the replay; frames without an id (keep-alive, resync, subscribed) pass."""
     subscriber, tab = opened.subscriber, opened.tab
     while (frame := await subscriber.next()) is not None:
-        if frame is not KEEPALIVE:
+        if frame.startswith(b"id: "):
             event_id = frame_event_id(frame)
             if event_id <= replayed_up_to:
                 continue
@@ -164,10 +181,10 @@ async def _start(scope: Scope, send: Send, status: int, headers: list[tuple[byte
 
 
 async def _refuse(
-    scope: Scope, send: Send, status: int, headers: list[tuple[bytes, bytes]]
+    scope: Scope, send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b""
 ) -> None:
-    await _start(scope, send, status, [*headers, (b"content-length", b"0")])
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    await _start(scope, send, status, [*headers, (b"content-length", b"%d" % len(body))])
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def _last_event_id(raw: str) -> int | None:

@@ -2,15 +2,17 @@
 the app talks to (`publish`, `open` and the stream's cap for web/live/events.py, `watch` for the
 read cache, `events_state` for /readyz). It is made of parts, each in its own module:
 
-- web/live/streams.py: who listens: the open streams, their cap per client address, the fan-out;
-- web/live/link.py: the broker link: the channels plugin subscription, publishing, catch-ups;
+- web/live/streams.py: who listens: the open streams, their cap per client address, the members
+  each follows, the fan-out;
+- web/live/link.py: the broker link: the channels plugin subscriptions, publishing, catch-ups,
+  and subscription changes for streams held by another process;
 - web/live/feed.py: each event once and in id order, the database filling any gap;
 - web/live/upkeep.py: the one timer: keep-alives, the streams' `sync_sessions` rows, pruning;
 - web/live/freezer.py: long-lived streams kept out of the garbage collector's walks;
 - web/live/shutdown.py: ending the streams first when the server is told to stop.
 
-The hub itself opens a stream, the one step that needs both the registry and the database, and
-starts and stops the parts in order.
+The hub itself opens a stream, the one step that needs both the registry and the database,
+changes what a stream follows wherever its process is, and starts and stops the parts in order.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from typing import Literal
 
+import msgspec
 from anyio import to_thread
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
@@ -33,6 +37,7 @@ from web.live.freezer import Freezer
 from web.live.link import BrokerLink
 from web.live.shutdown import drain_on_signals
 from web.live.streams import Stream, StreamRegistry
+from web.live.topics import Subscription
 from web.live.upkeep import TICK_SECONDS, Upkeep
 from web.services import sync
 from web.services.commits import Change
@@ -40,6 +45,10 @@ from web.services.sync import Replay
 from web.services.sync_sessions import LiveSession
 
 DRAIN_SECONDS = 5.0  # how long stop() waits for drained streams to end
+
+# What became of a subscription change: in force here, sent to the other processes, or neither
+# (no process can hold the stream, or Redis is away): the tab then reconnects with its set.
+Outcome = Literal["applied", "forwarded", "unknown", "unsent"]
 
 
 class LiveHub:
@@ -56,22 +65,30 @@ class LiveHub:
         self.registry = StreamRegistry()
         self.freezer = Freezer()
         self.link = BrokerLink(channels, transport, EventFeed(engine, self.registry.deliver))
+        self.link.on_control = self._heard
         self.upkeep = Upkeep(engine, self.registry, self.freezer)
         self._restore_signals: Callable[[], None] | None = None
 
     async def open(
-        self, *, viewer_id: int | None, user_agent: str, last_event_id: int | None
+        self,
+        *,
+        viewer_id: int | None,
+        user_agent: str,
+        last_event_id: int | None,
+        members: frozenset[int] = frozenset(),
+        seq: int = 0,
     ) -> tuple[Stream, Replay]:
         """Register first, then read what the tab missed: nothing can fall between the two.
 
-        From registration on, the stream is sent every event past the feed's `last` (in order,
-        even while a catch-up reads); the replay covers everything up to its own newest id, at
-        least that `last`. The stream drops what the replay sent (web/live/events.py).
+        From registration on, the stream is sent every event of its members (the viewer always
+        among them) past the feed's `last` (in order, even while a catch-up reads); the replay
+        covers their events up to its own newest id, at least that `last`. The stream drops
+        what the replay sent (web/live/events.py). `seq` numbers the set: a later change wins.
         """
         tab = LiveSession(uuid.uuid4().hex, viewer_id, user_agent, utcnow(), self.feed.last or 0)
-        stream = self.registry.add(tab)
+        stream = self.registry.add(tab, _with_viewer(members, viewer_id), seq)
         try:
-            replay = await to_thread.run_sync(self._replay, last_event_id)
+            replay = await to_thread.run_sync(self._replay, last_event_id, stream.members)
         except BaseException:
             self.registry.discard(stream)
             raise
@@ -79,9 +96,31 @@ class LiveHub:
         self.freezer.settle()
         return stream, replay
 
+    async def resubscribe(self, change: Subscription) -> Outcome:
+        """Make `change` the set its stream follows: here, if this process holds the stream,
+        else in whichever process does, told through Redis (web/live/link.py)."""
+        if (stream := self.registry.by_id.get(change.stream)) is not None:
+            self._apply(stream, change)
+            return "applied"
+        if self.link.redis is None:
+            return "unknown"
+        sent = await self.link.forward(msgspec.json.encode(change))
+        return "forwarded" if sent else "unsent"
+
+    def _heard(self, message: bytes) -> None:
+        """Another process's forwarded change: applied if the stream is here, else not ours."""
+        change = msgspec.json.decode(message, type=Subscription)
+        if (stream := self.registry.by_id.get(change.stream)) is not None:
+            self._apply(stream, change)
+
+    def _apply(self, stream: Stream, change: Subscription) -> None:
+        members = _with_viewer(frozenset(change.members), stream.tab.viewer_id)
+        self.registry.resubscribe(stream, members, change.seq)
+
     def publish(self, change: Change) -> None:
         """Call after the change's transaction has committed, never before; from any thread.
-        The event is encoded here, once: every stream is sent these same bytes."""
+        The event is encoded here, once: every stream following the member is sent these same
+        bytes."""
         self.link.publish(sse_frame(change))
 
     # The registry's side, for web/live/events.py and the tests.
@@ -148,9 +187,14 @@ class LiveHub:
         await self.upkeep.flush()  # the ended streams' rows: closed
         self.link.loop = None  # publish() from here on goes straight to the plugin
 
-    def _replay(self, last_event_id: int | None) -> Replay:
+    def _replay(self, last_event_id: int | None, members: tuple[int, ...]) -> Replay:
         with session_scope(self.engine) as session:
-            return sync.replay_since(session, last_event_id)
+            return sync.replay_since(session, last_event_id, members=members)
+
+
+def _with_viewer(members: frozenset[int], viewer_id: int | None) -> frozenset[int]:
+    """The viewer follows their own member always: their own pages change with it."""
+    return members if viewer_id is None else members | {viewer_id}
 
 
 def live_hub(app: Litestar) -> LiveHub:

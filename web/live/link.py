@@ -1,11 +1,16 @@
-"""The hub's link to the broker: its one subscription to the channels plugin's `avatars` channel
-(memory, or Redis through web/live/transport.py), and publishing on it.
+"""The hub's link to the broker: its subscriptions to the channels plugin's `avatars` channel
+(memory, or Redis through web/live/transport.py) and `subscriptions` channel, and publishing on
+them.
 
 One task reads the subscription and hands each frame to the feed (web/live/feed.py), which
 delivers events once and in order. Catch-ups (the feed's database read) go through the same
 queue, as an empty frame, so they run on that one task, between frames, never two at once.
 A catch-up is asked for when the Redis transport subscribes again after an outage and every
 CATCH_UP_SECONDS (the safety net for doorbells that never rang).
+
+The `subscriptions` channel carries a stream's new member set from the process a tab's POST
+reached to the process that holds its stream (web/live/subscriptions.py); it is read by a task
+of its own, as its messages need no order with the events.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.subscriber import Subscriber
 
-from web.live.channel import CHANNEL
+from web.live.channel import CHANNEL, CONTROL
 from web.live.feed import CATCH_UP_SECONDS, EventFeed
 from web.live.transport import RedisTransport
 
@@ -39,6 +45,9 @@ class BrokerLink:
         self._catch_up_asked = False
         self._feeding: asyncio.Task[None] | None = None
         self._ringing: asyncio.Task[None] | None = None
+        self._control: Subscriber | None = None
+        self._controlling: asyncio.Task[None] | None = None
+        self.on_control: Callable[[bytes], None] = lambda _message: None  # set by the hub
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -50,11 +59,13 @@ class BrokerLink:
             self.redis.on_subscribed = self.catch_up_soon
         self._feeding = asyncio.create_task(self._feed())
         self._ringing = asyncio.create_task(self._ring_every(CATCH_UP_SECONDS))
+        self._control = await self.channels.subscribe(CONTROL)
+        self._controlling = asyncio.create_task(self._hear_control(self._control))
 
     async def stop(self) -> None:
         """Stop reading and let go of the subscription. `loop` stays set: publish() may still
         be called from worker threads while the hub writes its last rows."""
-        for task in (self._ringing, self._feeding):
+        for task in (self._ringing, self._feeding, self._controlling):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -64,6 +75,9 @@ class BrokerLink:
         if self._inbox is not None:
             await self.channels.unsubscribe(self._inbox, CHANNEL)
             self._inbox = None
+        if self._control is not None:
+            await self.channels.unsubscribe(self._control, CONTROL)
+            self._control = None
 
     def publish(self, frame: bytes) -> None:
         """Any thread may call: handlers run in worker threads, and the plugin's queue is the
@@ -73,6 +87,14 @@ class BrokerLink:
             loop.call_soon_threadsafe(self.channels.publish, frame, CHANNEL)
         else:
             self.channels.publish(frame, CHANNEL)
+
+    async def forward(self, message: bytes) -> bool:
+        """Tell every process a stream's new member set; False when no other process can hear
+        it (no Redis: this process is the only one that could hold the stream) or Redis is
+        away."""
+        if self.redis is None:
+            return False
+        return await self.redis.send(message, [CONTROL])
 
     def catch_up_soon(self) -> None:
         """Ask the feed to read the database, after whatever is queued (asked twice: once)."""
@@ -103,6 +125,13 @@ class BrokerLink:
             except Exception:  # a bug must not end live sync: logged, and the next item runs
                 log.exception("live: could not deliver an event")
         log.warning("live: event feed stopped")
+
+    async def _hear_control(self, inbox: Subscriber) -> None:
+        async for message in inbox.iter_events():
+            try:
+                self.on_control(message)
+            except Exception:  # a bug must not end the channel: logged, and the next one runs
+                log.exception("live: could not apply a subscription change")
 
     async def _ring_every(self, seconds: float) -> None:
         """The safety net: doorbells that never rang (Redis away) are caught up within this."""

@@ -12,8 +12,8 @@ class AssetUrls:
         self.root = root
 
     def url(self, name: str) -> str:
-        return f"/static/{name}?v={self._digest(name)}"
+        return f"/static/{name}?v={self.digest(name)}"
 
     @cache  # noqa: B019  (one instance per app; files do not change while it runs)
-    def _digest(self, name: str) -> str:
+    def digest(self, name: str) -> str:
         return hashlib.sha256((self.root / name).read_bytes()).hexdigest()[:12]

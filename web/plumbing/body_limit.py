@@ -9,7 +9,8 @@ A user middleware runs outside the CSRF middleware (Litestar wraps CSRF inside t
 middleware list), so the declared Content-Length is refused before a byte is read, and a body
 sent without one (chunked) is refused as soon as it passes the limit. The upload routes say
 `opt={"upload": True}` and get MAX_UPLOAD_BYTES plus room for the multipart framing; the crop
-suggestion (also `FORM_SUGGESTION`) gets SUGGESTION_MAX_BYTES plus that room.
+suggestion (also `FORM_SUGGESTION`) gets SUGGESTION_MAX_BYTES plus that room, the edit preview
+(`FORM_PREVIEW`) PREVIEW_MAX_BYTES.
 
 A body must also keep coming: after BODY_GRACE_S it must have arrived at MIN_BODY_RATE or
 better, else 408 and the connection is closed (a client sending a byte every 2 s would hold a
@@ -30,7 +31,7 @@ from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENT
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from web.plumbing.deps import signed_in_id
-from web.plumbing.guards import FORM_SUGGESTION, members_form
+from web.plumbing.guards import FORM_PREVIEW, FORM_SUGGESTION, members_form
 
 FORM_MAX_BYTES = 64 * 1024
 BODY_GRACE_S = 10.0  # seconds any body may take, whatever its size
@@ -62,11 +63,11 @@ def body_limit(scope: Scope) -> int:
     if members_form(scope) and signed_in_id(scope) is None:
         return FORM_MAX_BYTES
     settings = scope["app"].state["settings"]
-    cap: int = (
-        settings.suggestion_max_bytes
-        if handler.opt.get(FORM_SUGGESTION)
-        else settings.max_upload_bytes
-    )
+    cap: int = settings.max_upload_bytes
+    if handler.opt.get(FORM_SUGGESTION):
+        cap = settings.suggestion_max_bytes
+    elif handler.opt.get(FORM_PREVIEW):
+        cap = settings.preview_max_bytes
     return cap + MULTIPART_ROOM
 
 

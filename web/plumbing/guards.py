@@ -1,6 +1,7 @@
 """The upload limit: UPLOADS_PER_MINUTE per member, one count across the forms and every token;
 and the crop suggestions' own allowance, SUGGESTIONS_PER_MINUTE per member (a suggestion is no
-upload: choosing files never uses up the uploads).
+upload: choosing files never uses up the uploads); and the edit previews' own allowance,
+PREVIEWS_PER_MINUTE per member, likewise.
 
 Counted where the member is first known and before a body is read: for the forms, a middleware
 (it runs before the CSRF middleware, which reads the whole multipart body to find its token);
@@ -23,6 +24,7 @@ from web.plumbing.deps import CALLER_KEY, settings_of, signed_in_id
 from web.plumbing.throttle import (
     Limit,
     Throttled,
+    previews_per_member,
     suggestions_per_member,
     throttle_of,
     uploads_per_member,
@@ -32,10 +34,14 @@ from web.services.accounts.tokens import ApiCaller
 
 FORM_UPLOAD = "upload_limited"  # the opt key of the form routes that count as uploads
 FORM_SUGGESTION = "suggestion_limited"  # the opt key of the crop suggestion's route
+FORM_PREVIEW = "preview_limited"  # the opt key of the edit preview's route
 TOO_MANY_UPLOADS = "Too many uploads in a short time: try again in {wait}."
 TOO_MANY_SUGGESTIONS = (
     "Too many crop suggestions in a short time: try again in {wait}. "
     "You can still place the circle yourself and upload."
+)
+TOO_MANY_PREVIEWS = (
+    "Too many previews in a short time: try again in {wait}. Your choices still apply on upload."
 )
 
 
@@ -43,7 +49,9 @@ def members_form(scope: Scope) -> bool:
     """Whether the route is one of a member's counted forms (an upload, or a suggestion)."""
     handler = scope.get("route_handler")
     return handler is not None and bool(
-        handler.opt.get(FORM_UPLOAD) or handler.opt.get(FORM_SUGGESTION)
+        handler.opt.get(FORM_UPLOAD)
+        or handler.opt.get(FORM_SUGGESTION)
+        or handler.opt.get(FORM_PREVIEW)
     )
 
 
@@ -83,4 +91,7 @@ class FormUploadLimitMiddleware:
                 per_minute = settings_of(scope["app"].state).suggestions_per_minute
                 limit = suggestions_per_member(per_minute)
                 await _take(scope, signed_in_id(scope), limit, TOO_MANY_SUGGESTIONS)
+            elif handler.opt.get(FORM_PREVIEW):
+                limit = previews_per_member(settings_of(scope["app"].state).previews_per_minute)
+                await _take(scope, signed_in_id(scope), limit, TOO_MANY_PREVIEWS)
         await self.app(scope, receive, send)

@@ -40,6 +40,11 @@ SIGNUPS_PER_ADDRESS = Limit("signup", hits=5, seconds=60 * 60)
 API_UNAUTHENTICATED = Limit("api-anon", hits=60, seconds=60)
 
 
+def previews_per_member(per_minute: int) -> Limit:
+    """Edit previews per member: their own allowance, apart from uploads."""
+    return Limit("edit-previews", hits=per_minute, seconds=60)
+
+
 def uploads_per_member(per_minute: int) -> Limit:
     """Uploads and recrops per member, on the forms and every token together."""
     return Limit("uploads", hits=per_minute, seconds=60)

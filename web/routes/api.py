@@ -13,11 +13,9 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, MultipartBody, PathParameter
-from msgspec import Struct
 
 from db.models import MAX_ID
 from web.api.bodies import (
@@ -29,7 +27,6 @@ from web.api.bodies import (
     SyncAnswer,
     SyncPicture,
     UpdatePicture,
-    UserIdDigits,
     history_body,
     state_body,
     sync_body,
@@ -40,25 +37,22 @@ from web.api.common import (
     SECURITY,
     IdempotencyKey,
     bearer_guard,
+    etag_matches,
     provide_caller,
     strict_json_body,
 )
 from web.api.errors import ERROR_TEXT, IMPORT_TEXTS, conflict_doc, error_docs
+from web.api.examples import Documented
+from web.api.forms import UploadForm
 from web.api.uploaded import NewPicture, new_picture_body
 from web.plumbing.deps import DB, Media, media_of, settings_of
 from web.plumbing.guards import upload_allowance
+from web.services import imaging
 from web.services.accounts.tokens import ApiCaller
 from web.services.pictures import changes, from_link, reads, uploads
 
 Caller = NamedDependency[ApiCaller]
 PathUserId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="The member's id.")]
-
-
-class UploadForm(Struct, rename="camel"):
-    """multipart/form-data: the picture file and the member it is for."""
-
-    profile_picture: UploadFile
-    user_id: UserIdDigits
 
 
 class ApiController(Controller):
@@ -72,6 +66,7 @@ class ApiController(Controller):
     @post(
         "/upload-picture",
         operation_id="uploadPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         guards=[upload_allowance],
         opt={"upload": True},
@@ -119,6 +114,7 @@ class ApiController(Controller):
             limits=settings.image_limits(),
             scan=uploads.scanner(settings.clamd_socket),
             idempotency_key=idempotency_key,
+            edits=imaging.edits_from(data.enhance, data.background, data.background_color),
         )
         replayed = {"Idempotent-Replayed": "true"} if done.change is None else None
         return Response(new_picture_body(done, media), status_code=201, headers=replayed)
@@ -127,6 +123,7 @@ class ApiController(Controller):
         "/import-picture",
         before_request=strict_json_body,
         operation_id="importPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         guards=[upload_allowance],
         status_code=201,
@@ -166,6 +163,7 @@ class ApiController(Controller):
     @get(
         "/picture/{userId:int}",
         operation_id="getPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="The member's picture (or default avatar), its version, URLs and updatedAt",
         response_headers=[ETAG_DOC],
@@ -186,13 +184,14 @@ class ApiController(Controller):
         state = state_body(reads.read(db, actor=caller.actor, user_id=userId), media)
         etag = '"' + hashlib.sha256(msgspec.json.encode(state)).hexdigest()[:32] + '"'
         headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
-        if _matches(request.headers.get("if-none-match"), etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return cast("Response[PictureState]", Response(b"", status_code=304, headers=headers))
         return Response(state, headers=headers)
 
     @get(
         "/picture/{userId:int}/history",
         operation_id="getPictureHistory",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="Every kept version of the member's picture, newest first",
         responses=error_docs(404),
@@ -206,6 +205,7 @@ class ApiController(Controller):
         "/update-picture",
         before_request=strict_json_body,
         operation_id="updatePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         summary="Make an earlier version the picture again",
         responses=error_docs(404)
@@ -231,6 +231,7 @@ class ApiController(Controller):
         "/delete-picture",
         before_request=strict_json_body,
         operation_id="deletePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Delete the current picture (kept 30 days, restorable)",
@@ -249,6 +250,7 @@ class ApiController(Controller):
         "/remove-picture",
         before_request=strict_json_body,
         operation_id="removePicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Show the default avatar instead of a picture; every version is kept",
@@ -268,6 +270,7 @@ class ApiController(Controller):
         "/sync-picture",
         before_request=strict_json_body,
         operation_id="syncPicture",
+        operation_class=Documented,
         sync_to_thread=True,
         status_code=200,
         summary="Is the caller's copy of the picture current? Records the sync",
@@ -286,11 +289,3 @@ class ApiController(Controller):
             seen=data.sync_timestamp,
         )
         return sync_body(check, media)
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 If-None-Match: `*`, or a list of (possibly weak) tags."""
-    if not if_none_match:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag in tags

@@ -21,10 +21,15 @@ from litestar.response import Response
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
 from web.caches.reads import BytesLru, member_reads
+from web.plumbing.caching import IMMUTABLE
 
 Size = Literal["xs", "sm", "md", "lg"]
 FragmentKey = tuple[int, str, bool, int]
-IMMUTABLE = "public, max-age=31536000, immutable"
+# The current version, asked for without one: shown stale for a minute at most while it is
+# revalidated (an integrator's page, a CDN); live refetches name their version, so never wait.
+CURRENT = "public, max-age=0, stale-while-revalidate=60"
+# Another version than the one asked for (the event came before its commit was visible here):
+# never reused, not even stale.
 REVALIDATE = "no-cache"
 
 
@@ -67,7 +72,8 @@ async def avatar_fragment(
         raise NotFoundException(f"No member has the id {user_id}.")
     etag = avatar_etag(user_id, avatar.version, size)
     # Asked for another version than the current one: answer the current, but not for keeps.
-    cache_control = IMMUTABLE if v == avatar.version else REVALIDATE
+    # Asked for none: the current, revalidated (CURRENT).
+    cache_control = IMMUTABLE if v == avatar.version else CURRENT if v is None else REVALIDATE
     if etag in if_none_match:
         return _answer(b"", etag, cache_control, HTTP_304_NOT_MODIFIED)
     key = (user_id, size, lazy, avatar.version)

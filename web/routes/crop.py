@@ -47,6 +47,9 @@ class CropForm:
     turns: int = 0  # quarter turns clockwise of the master before the crop (0-3)
     # face, centre, left, right, top, bottom or exact (crops.CHOICES); empty: exact
     cropChoice: str = ""  # noqa: N815
+    enhance: str = ""  # the edits, as the upload form names them (docs/editing.md)
+    background: str = ""
+    backgroundColor: str = ""  # noqa: N815
 
 
 CROP = "crop"  # the form a refusal is said in
@@ -143,6 +146,7 @@ class CropController(Controller):
                 turns=data.turns % 4,
                 limits=settings_of(request.app.state).image_limits(),
                 choice=data.cropChoice,
+                edits=imaging.edits_from(data.enhance, data.background, data.backgroundColor),
             )
         except imaging.ImageRejected as error:
             turned = f"?turns={data.turns % 4}" if data.turns % 4 else ""

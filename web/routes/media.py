@@ -19,6 +19,7 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_410_GONE
 
 from web.caches.reads import FileCache, ReadCache, read_cache
+from web.plumbing.caching import IMMUTABLE
 from web.plumbing.deps import media_of
 from web.plumbing.media_files import send
 from web.services.imaging.types import EXT_MIME
@@ -26,7 +27,7 @@ from web.services.pictures.names import VARIANT_FILE, variant_key
 from web.services.pictures.storage import CHUNK, Blob, MediaStore
 
 MEDIA_HEADERS = {
-    "Cache-Control": "public, max-age=31536000, immutable",
+    "Cache-Control": IMMUTABLE,
     "X-Content-Type-Options": "nosniff",
     # Opened directly, a picture runs nothing and loads nothing.
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",

@@ -1,5 +1,5 @@
-"""The HTML pages: the directory (paged and searched: web/services/accounts/directory.py), a
-member's page and the member's own profile."""
+"""The HTML pages: the landing page, the directory (paged and searched:
+web/services/accounts/directory.py) and a member's page."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from web.plumbing.caching import REVALIDATE
 from web.plumbing.deps import DB, CurrentViewer
 from web.services.accounts import directory, members
 
@@ -23,10 +24,13 @@ def _next_url(q: str, after: str | None) -> str | None:
 
 class PagesController(Controller):
     @get("/", sync_to_thread=False)
-    def home(self, viewer: CurrentViewer) -> Redirect:
-        return Redirect("/profile" if viewer else "/members", status_code=303)
+    def home(self, viewer: CurrentViewer) -> Redirect | Template:
+        """A member's home is their profile; a visitor's, the page that says what this is."""
+        if viewer:
+            return Redirect("/profile", status_code=303)
+        return Template("landing.html", context={"viewer": None})
 
-    @get("/members", sync_to_thread=True)
+    @get("/members", sync_to_thread=True, opt={REVALIDATE: True})
     def directory_page(
         self, db: DB, viewer: CurrentViewer, q: FromQuery[str] = "", after: FromQuery[str] = ""
     ) -> Template:
@@ -47,7 +51,7 @@ class PagesController(Controller):
         context |= {"members": page.members, "next_url": _next_url(q, page.after)}
         return Template("members.html", context=context)
 
-    @get("/members/{handle:str}", sync_to_thread=True)
+    @get("/members/{handle:str}", sync_to_thread=True, opt={REVALIDATE: True})
     def member_page(self, db: DB, viewer: CurrentViewer, handle: FromPath[str]) -> Template:
         member = members.member_by_handle(db, handle)
         if member is None:

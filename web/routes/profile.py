@@ -55,6 +55,9 @@ class UploadForm:
     # Who the page was for: a page left open while another member signed in (in another tab,
     # after a sign-out) must not upload to their picture.
     memberId: str = ""  # noqa: N815
+    enhance: str = ""  # the edits (docs/editing.md): on/true; keep/blur/color; #rrggbb
+    background: str = ""
+    backgroundColor: str = ""  # noqa: N815
 
 
 @dataclass
@@ -102,6 +105,7 @@ class ProfileController(Controller):
                 crop=(data.cropX, data.cropY, data.cropSize),
                 limits=settings.image_limits(),
                 scan=uploads.scanner(settings.clamd_socket),
+                edits=imaging.edits_from(data.enhance, data.background, data.backgroundColor),
             )
         except imaging.ImageRejected as error:
             if not htmx(request):

@@ -42,6 +42,7 @@ LINK_FORM = "/profile/picture/from-link"  # the link form's action
 UPLOAD, LINK = "upload", "link"  # the /profile forms a refusal is said in
 TOKENS = "/profile/tokens"  # the member's API tokens: a page of its own
 SUGGEST = "/profile/picture/suggest-crop"  # the cropper's suggestion (JSON), not a page
+PREVIEW_EDITS = "/profile/picture/preview-edits"  # the edits preview (JSON refusals): likewise
 # What the upload form says the moment a file is chosen (static/js/upload-check.js), in the
 # server's own words: the upload is refused with the same sentence.
 CHOSEN_REFUSALS = ("empty", "unsupported_format", "too_large")
@@ -214,6 +215,10 @@ def suggestion_too_large(settings: Settings) -> str:
     )
 
 
+def _big_copy() -> str:
+    return "The copy sent for the preview is too large; your choices still apply on upload."
+
+
 def upload_refused(request: Request[Any, Any, Any], answer: Answer) -> Response[Any]:
     """413 from the body limit and 429 from the upload or suggestion limits, shown in the form
     like any refusal (the suggestion's as its JSON), the wait as Retry-After says it."""
@@ -223,8 +228,10 @@ def upload_refused(request: Request[Any, Any, Any], answer: Answer) -> Response[
             {"detail": answer.detail}, status_code=answer.status, headers=answer.headers
         )
     settings = settings_of(request.app.state)
-    if request.url.path == SUGGEST:
-        text = suggestion_too_large(settings) if answer.status == 413 else answer.detail
+    if request.url.path in (SUGGEST, PREVIEW_EDITS):
+        text = answer.detail
+        if answer.status == 413:
+            text = suggestion_too_large(settings) if request.url.path == SUGGEST else _big_copy()
         return Response({"error": text}, status_code=answer.status, headers=answer.headers)
     if answer.status == 413:
         message = _chosen_refusals(settings.max_upload_bytes)["too_large"]

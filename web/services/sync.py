@@ -6,7 +6,7 @@ after id 11 would never be sent an id 10 that committed later: see `record_chang
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -74,9 +74,18 @@ def _serialise_event_ids(session: Session) -> None:
 
 
 def replay_since(
-    session: Session, last_event_id: int | None, *, limit: int = REPLAY_LIMIT
+    session: Session,
+    last_event_id: int | None,
+    *,
+    members: Collection[int] | None = None,
+    limit: int = REPLAY_LIMIT,
 ) -> Replay:
-    """The events a tab missed after `last_event_id` (None: a fresh tab, nothing to replay)."""
+    """The events a tab missed after `last_event_id` (None: a fresh tab, nothing to replay);
+    with `members`, only theirs (the members its stream follows).
+
+    A tab is current to the newest event once sent its members' missed ones, so the replay's
+    `last_event_id` is the newest event's, whoever it was about.
+    """
     oldest, newest = session.execute(select(func.min(SyncEvent.id), func.max(SyncEvent.id))).one()
     newest = newest or 0
     if last_event_id is None:
@@ -84,15 +93,17 @@ def replay_since(
     # An id this database never issued (it was reset), or one older than the kept window.
     if last_event_id > newest or (oldest is not None and last_event_id + 1 < oldest):
         return Replay((), newest, resync=True)
-    rows = session.exec(
-        select(SyncEvent)
-        .where(col(SyncEvent.id) > last_event_id)
-        .order_by(col(SyncEvent.id))
-        .limit(limit + 1)
-    ).all()
+    if members is not None and not members:
+        return Replay((), newest)
+    query = select(SyncEvent).where(col(SyncEvent.id) > last_event_id)
+    if members is not None:
+        query = query.where(col(SyncEvent.user_id).in_(sorted(members)))
+    rows = session.exec(query.order_by(col(SyncEvent.id)).limit(limit + 1)).all()
     if len(rows) > limit:
         return Replay((), max(newest, _id(rows[-1])), resync=True)
     changes = tuple(Change(_id(r), r.user_id, r.picture_version, r.kind) for r in rows)
+    if members is not None:
+        return Replay(changes, max(newest, changes[-1].event_id if changes else 0))
     return Replay(changes, changes[-1].event_id if changes else last_event_id)
 
 

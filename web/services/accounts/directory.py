@@ -46,7 +46,10 @@ from web.services.accounts.members import Member
 PAGE_SIZE = 48  # cards a page: 2, 3, 4, 6 or 8 to a row, and well under 100 KB of HTML
 MAX_SEARCH_CHARS = 100  # longer than any name a member types (80) or handle (30)
 TRIGRAM = 3  # the fewest characters a trigram index can look up
-SPARSE_MATCHES = 2000  # up to this many matches are sorted; more: the key index is walked
+# Up to this many matches are sorted; more: the key index is walked. Not lower: a first name is
+# what people search for most, and its holders all sit together in the order (the key starts
+# with the name), so a walk to them can be most of a pass; 2,000 sorted cost about as much.
+SPARSE_MATCHES = 2000
 
 _key = col(User.directory_key)
 _SEARCH = table("users_search", sql_column("rowid"), sql_column("directory_key"))

@@ -198,7 +198,11 @@ def _member(
         display_name=user.display_name,
         version=version or 0,
         picture=picture_ref(
-            picture.user_id, picture.filename, picture.meta, animate=animates(preferences)
+            picture.user_id,
+            picture.filename,
+            picture.meta,
+            picture.preview,
+            animate=animates(preferences),
         )
         if picture
         else None,

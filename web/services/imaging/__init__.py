@@ -6,15 +6,18 @@ at the JPEG draft scale, EXIF orientation, 8-bit sRGB, a square crop (the member
 on the largest face in a still picture, else the centre) resized in one chain from
 large to small, and fresh encodes of the pixels only. The pieces: pipeline (the entry points),
 header (isobmff for HEIF/AVIF), decode, source (frame 0 and its square), faces, still and
-animation, encode, results, types. Callers import the names below from here.
+animation, encode, results, types; the optional edits (enhance, background) are edits,
+retouch, enhance and background. Callers import the names below from here.
 """
 
 from __future__ import annotations
 
+from web.services.imaging.edits import NO_EDITS, Edits, describe, edits_from
 from web.services.imaging.header import sniff_format
 from web.services.imaging.pipeline import (
     DEFAULT_LIMITS,
     crop_choices,
+    preview,
     process,
     recrop,
     rotated,
@@ -45,12 +48,14 @@ from web.services.imaging.types import (
 __all__ = [
     "DEFAULT_LIMITS",
     "MIME_TYPES",
+    "NO_EDITS",
     "POSITIONS",
     "RECOMMENDED_MIN_PX",
     "SIZES",
     "VARIANT_PX",
     "Ceilings",
     "Crop",
+    "Edits",
     "CropChoices",
     "ImageRejected",
     "Limits",
@@ -60,6 +65,9 @@ __all__ = [
     "Suggestion",
     "Variant",
     "centre_crop",
+    "describe",
+    "edits_from",
+    "preview",
     "crop_choices",
     "positioned",
     "positions_for",

@@ -31,6 +31,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from web.services import imaging
 from web.services.imaging import DEFAULT_LIMITS, handover
+from web.services.imaging.edits import NO_EDITS, Edits
 from web.services.imaging.types import (
     Ceilings,
     Crop,
@@ -59,16 +60,36 @@ _MMAP_THRESHOLD = 4 * 2**20
 _MEMORY_WORDS = ("memory", "alloc")
 
 
-def process(data: bytes, *, crop: Crop | None = None, limits: Limits = DEFAULT_LIMITS) -> Processed:
+def process(
+    data: bytes,
+    *,
+    crop: Crop | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    edits: Edits = NO_EDITS,
+) -> Processed:
     """imaging.process in the cage."""
-    return run(limits.ceilings, imaging.process, data, crop=crop, limits=limits)
+    return run(limits.ceilings, imaging.process, data, crop=crop, limits=limits, edits=edits)
 
 
 def recrop(
-    master: bytes, *, crop: Crop | None, turns: int = 0, limits: Limits = DEFAULT_LIMITS
+    master: bytes,
+    *,
+    crop: Crop | None,
+    turns: int = 0,
+    limits: Limits = DEFAULT_LIMITS,
+    edits: Edits = NO_EDITS,
 ) -> Processed:
     """imaging.recrop in the cage."""
-    return run(limits.ceilings, imaging.recrop, master, crop=crop, turns=turns, limits=limits)
+    return run(
+        limits.ceilings, imaging.recrop, master, crop=crop, turns=turns, limits=limits, edits=edits
+    )
+
+
+def preview(
+    data: bytes, *, crop: Crop | None, edits: Edits, limits: Limits = DEFAULT_LIMITS
+) -> bytes:
+    """imaging.preview in the cage."""
+    return run(limits.ceilings, imaging.preview, data, crop=crop, edits=edits, limits=limits)
 
 
 def rotated(master: bytes, turns: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
@@ -176,13 +197,14 @@ def _tune_malloc() -> None:
 
 
 def _warm_up() -> None:
-    """One small picture through the pipeline: its threads, arenas and the face model are made
-    now, so that the memory ceiling counts what a job adds, not what every worker needs."""
+    """One small picture through the pipeline: its threads, arenas, the face model and the
+    segmentation model are made now, so that the memory ceiling counts what a job adds, not
+    what every worker needs."""
     from PIL import Image
 
     buf = io.BytesIO()
     Image.new("RGB", (640, 480), (90, 120, 150)).save(buf, "JPEG")
-    imaging.process(buf.getvalue())
+    imaging.process(buf.getvalue(), edits=Edits(enhance=True, background="blur"))
 
 
 def _address_space() -> int:

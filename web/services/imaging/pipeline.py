@@ -12,7 +12,9 @@ from web.services.imaging import decode as dec
 from web.services.imaging import encode as enc
 from web.services.imaging import faces
 from web.services.imaging.animation import ANIMATED_FORMATS, animated
+from web.services.imaging.edits import NO_EDITS, Edits
 from web.services.imaging.header import Header, read_header
+from web.services.imaging.retouch import retouched
 from web.services.imaging.source import load_source, upright
 from web.services.imaging.still import still
 from web.services.imaging.types import (
@@ -32,20 +34,34 @@ _TURNS = {
 }
 
 
-def process(data: bytes, *, crop: Crop | None = None, limits: Limits = DEFAULT_LIMITS) -> Processed:
+PREVIEW_PX = 192  # the side of an edits preview (the largest avatar at 1x)
+
+
+def process(
+    data: bytes,
+    *,
+    crop: Crop | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    edits: Edits = NO_EDITS,
+) -> Processed:
     """The upload pipeline: a refusal (ImageRejected), or the master and every variant."""
-    return _run(data, crop, limits, keep_master=False)
+    return _run(data, crop, limits, edits, keep_master=False)
 
 
 def recrop(
-    master: bytes, *, crop: Crop | None, turns: int = 0, limits: Limits = DEFAULT_LIMITS
+    master: bytes,
+    *,
+    crop: Crop | None,
+    turns: int = 0,
+    limits: Limits = DEFAULT_LIMITS,
+    edits: Edits = NO_EDITS,
 ) -> Processed:
     """Variants for a new crop of a master made by process(); its bytes are kept as they are,
     unless `turns` quarter turns clockwise (negative: anticlockwise) rotate it first: then the
     rotated master is the new version's, and `crop` is in its coordinates."""
     if turns % 4:
         master = rotated(master, turns, limits)
-    return _run(master, crop, limits, keep_master=True)
+    return _run(master, crop, limits, edits, keep_master=True)
 
 
 def rotated(master: bytes, turns: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
@@ -73,6 +89,23 @@ def suggest_crop(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Suggestion:
     return Suggestion(source.crop, source.crop_source)
 
 
+def preview(
+    data: bytes, *, crop: Crop | None = None, edits: Edits, limits: Limits = DEFAULT_LIMITS
+) -> bytes:
+    """A small WebP of the square an upload of data with these edits would get: made by the
+    same code as the variants, so that the preview shows what the upload will."""
+    header, im = _opened(data, limits)
+    with im:
+        if header.frames > 1 and header.format in ANIMATED_FORMATS and edits.any:
+            raise rejected("no_edits_animated")
+        source, frame = upright(im, header, crop, limits)
+    source.around_face(frame)
+    square = enc.squares(frame.convert("RGB"), source.box(frame), (PREVIEW_PX,))[PREVIEW_PX]
+    buf = io.BytesIO()
+    retouched(square, edits).save(buf, "WEBP", quality=80, method=2)
+    return buf.getvalue()
+
+
 def crop_choices(master: bytes, *, turns: int = 0, limits: Limits = DEFAULT_LIMITS) -> CropChoices:
     """What the re-crop page offers for a master made by process(), turned `turns` quarter turns
     clockwise: its size and the square on its largest face (none in an animation, which keeps
@@ -98,10 +131,14 @@ def _opened(data: bytes, limits: Limits) -> tuple[Header, ImageFile.ImageFile]:
         return header, dec.open_image(data, header, limits)
 
 
-def _run(data: bytes, crop: Crop | None, limits: Limits, *, keep_master: bool) -> Processed:
+def _run(
+    data: bytes, crop: Crop | None, limits: Limits, edits: Edits, *, keep_master: bool
+) -> Processed:
     header, im = _opened(data, limits)
     with im:
         kept = data if keep_master else None
         if header.frames > 1 and header.format in ANIMATED_FORMATS:
+            if edits.any:
+                raise rejected("no_edits_animated")
             return animated(im, header, crop, limits, kept)
-        return still(im, header, crop, limits, kept)
+        return still(im, header, crop, limits, kept, edits)

@@ -36,9 +36,12 @@ def processed(
     alpha: bool,
     images: dict[int, Image.Image],
     variants: list[Variant],
+    edits: tuple[str, ...] = (),
 ) -> Processed:
     digest = hashlib.sha256(master.data)
     digest.update(b"\0crop:" + source.token.encode())
+    if edits:  # the same master and crop, edited, is another picture
+        digest.update(b"\0edits:" + ",".join(edits).encode())
     return Processed(
         digest=digest.hexdigest()[:32],
         source_format=source.header.format,
@@ -48,8 +51,10 @@ def processed(
         animated=any(v.animated for v in variants),
         has_alpha=alpha,
         placeholder=enc.placeholder(images[min(images)]),
+        preview=enc.preview(images[min(images)], alpha),
         master=master,
         variants=tuple(sorted(variants, key=lambda v: (v.px, v.animated, v.ext))),
         crop=source.crop,
         crop_source=source.crop_source,
+        edits=edits,
     )

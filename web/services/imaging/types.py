@@ -63,6 +63,16 @@ REFUSALS: dict[str, tuple[int, str]] = {
         "please save it again from a photo app or editor.",
     ),
     "bad_crop": (422, "The crop must be a square that lies inside the picture."),
+    "bad_enhance": (422, "Enhance must be on or off (send on, true, or nothing)."),
+    "bad_background": (422, "The background must be keep, blur or color."),
+    "bad_background_color": (
+        422,
+        "The background colour must be a colour like #1a2b3c (# and six hexadecimal digits).",
+    ),
+    "no_edits_animated": (
+        422,
+        "Enhance and background work on still pictures only: upload this animation without them.",
+    ),
     "bad_choice": (
         422,
         "Choose one of the crops offered: face, centre, left, right, top, bottom or exact.",
@@ -249,10 +259,12 @@ class Processed:
     animated: bool
     has_alpha: bool
     placeholder: str
+    preview: bytes  # a tiny WebP of the square, for a blurred placeholder (encode.preview)
     master: Master
     variants: tuple[Variant, ...]
     crop: Crop  # the square cut from the master: its variants can be made again from it
     crop_source: str = "member"  # or "face" or "centre": how crop was chosen
+    edits: tuple[str, ...] = ()  # the labels of the edits applied to the variants (edits.py)
 
     def warnings(self) -> tuple[PictureWarning, ...]:
         """A square cut smaller than RECOMMENDED_MIN_PX: kept, but said."""

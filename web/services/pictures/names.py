@@ -8,6 +8,7 @@ private master is "masters/<member>/<name>.<ext>", never served.
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ class PictureRef:
     name: str
     fallback_ext: str  # "jpg", or "png" when the picture has transparency
     placeholder: str  # "#rrggbb", the average colour
+    preview: str  # a data: URI the page paints until the picture arrives (preview_uri)
     animated: bool = False  # plays "<name>-<px>.anim.webp" where the size has one
 
     def key(self, px: int, ext: str | None = None, *, animated: bool = False) -> str:
@@ -86,15 +88,21 @@ class MediaUrls:
 
 
 def picture_ref(
-    user_id: int, name: str, meta: dict[str, Any], *, animate: bool = True
+    user_id: int, name: str, meta: dict[str, Any], preview: str, *, animate: bool = True
 ) -> PictureRef:
     return PictureRef(
         user_id=user_id,
         name=name,
         fallback_ext="png" if meta.get("has_alpha") else "jpg",
         placeholder=str(meta.get("placeholder", "#888888")),
+        preview=preview,
         animated=animate and bool(meta.get("animated")),
     )
+
+
+def preview_uri(webp: bytes) -> str:
+    """What profile_pictures.preview holds for a version's tiny WebP (imaging's preview)."""
+    return "data:image/webp;base64," + base64.b64encode(webp).decode("ascii")
 
 
 def _check(name: str, ext: str) -> None:

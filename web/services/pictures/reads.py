@@ -36,6 +36,7 @@ class HistoryItem:
     animated: bool
     crop: tuple[float, float, float] | None = None  # left, top, side: the square it was cut to
     recrop_of: int | None = None  # the version a re-crop was cut from (None: an upload)
+    edits: tuple[str, ...] = ()  # the edits applied to its variants (imaging/edits.py labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,9 @@ def state(session: Session, user_id: int) -> PictureState:
     return PictureState(
         user_id=user_id,
         version=picture.version if picture else None,
-        picture=picture_ref(user_id, picture.filename, picture.meta) if picture else None,
+        picture=picture_ref(user_id, picture.filename, picture.meta, picture.preview)
+        if picture
+        else None,
         initials=initials(user.display_name),
         colour=colour(user_id),
         picture_version=profile.picture_version,
@@ -162,7 +165,9 @@ def deleted(session: Session, user_id: int, *, now: datetime | None = None) -> l
     return [
         DeletedItem(
             version=picture.version,
-            picture=picture_ref(user_id, picture.filename, picture.meta, animate=False),
+            picture=picture_ref(
+                user_id, picture.filename, picture.meta, picture.preview, animate=False
+            ),
             deleted=picture.deleted_at,
             purge_after=picture.deleted_at + RETENTION,
             kept_days=RETENTION.days,
@@ -215,7 +220,7 @@ def own_variant_of(
     """The storage key and type of the still variant at px of one of the member's versions,
     deleted or not (until purged): a deleted version's files are served to no one else."""
     picture = version_row(session, user_id, version)
-    ref = picture_ref(user_id, picture.filename, picture.meta, animate=False)
+    ref = picture_ref(user_id, picture.filename, picture.meta, picture.preview, animate=False)
     key = ref.key(px)
     if not store.exists(key):
         raise PictureError(404, f"Version {version} has no {px} px picture.")
@@ -237,7 +242,7 @@ def media_status(session: Session, user_id: int, name: str) -> str | None:
 def _item(picture: ProfilePicture) -> HistoryItem:
     return HistoryItem(
         version=picture.version,
-        picture=picture_ref(picture.user_id, picture.filename, picture.meta),
+        picture=picture_ref(picture.user_id, picture.filename, picture.meta, picture.preview),
         original_name=picture.original_name,
         file_size=picture.file_size,
         width=picture.width,
@@ -247,6 +252,7 @@ def _item(picture: ProfilePicture) -> HistoryItem:
         animated=bool(picture.meta.get("animated")),
         crop=_crop_of(picture.meta),
         recrop_of=picture.recrop_of,
+        edits=tuple(picture.edits or ()),
     )
 
 

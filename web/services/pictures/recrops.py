@@ -27,17 +27,18 @@ def recrop(
     turns: int = 0,
     limits: imaging.Limits = imaging.DEFAULT_LIMITS,
     choice: str = EXACT,
+    edits: imaging.Edits = imaging.NO_EDITS,
 ) -> Uploaded:
     """A new version cut from a kept version's master. `turns` quarter turns clockwise
     (negative: anticlockwise) rotate the master first; `choice` is the re-crop page's
-    (crops.py: exact takes `crop`)."""
+    (crops.py: exact takes `crop`); `edits` are applied to its variants."""
     authorise(session, actor=actor, user_id=user_id, action="picture.recrop")
     with refusals_audited(session, actor=actor, action="picture.recrop", user_id=user_id):
         source = reads.version_row(session, user_id, version)
         key, _mime = reads.master_key_of(store, source)
         master = store.read(key)
         square = chosen(master, choice, crop, turns, limits)
-        processed = cage.recrop(master, crop=square, turns=turns, limits=limits)
+        processed = cage.recrop(master, crop=square, turns=turns, limits=limits, edits=edits)
         # The same upload, cut again: it keeps the name and the digest of the bytes it came
         # from; its size is its own source's, the kept copy (turned, when it was).
         own = Source(

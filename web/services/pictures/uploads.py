@@ -15,6 +15,7 @@ import logging
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any
 
 import msgspec
@@ -29,7 +30,7 @@ from web.services.imaging.encode import threads
 from web.services.pictures import idempotency, reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
 from web.services.pictures.crops import NO_CROP, CropFields, crop_from
-from web.services.pictures.names import files_path, new_name
+from web.services.pictures.names import files_path, new_name, preview_uri
 from web.services.pictures.storage import MediaStore
 
 Scanner = Callable[[bytes], str | None]  # clamav.scan with its socket: a virus's name or None
@@ -72,23 +73,26 @@ def upload(
     limits: imaging.Limits = imaging.DEFAULT_LIMITS,
     scan: Scanner | None = None,
     idempotency_key: str | None = None,
+    edits: imaging.Edits = imaging.NO_EDITS,
 ) -> Uploaded:
-    """A new version from an uploaded file, made the member's picture. `crop` as the member
-    typed it: left, top and side as fractions of the picture; all empty, a centred square."""
+    """A new version from a file, made the member's picture (crop and edits: see _upload)."""
     authorise(session, actor=actor, user_id=user_id, action="picture.upload")
     with refusals_audited(session, actor=actor, action="picture.upload", user_id=user_id):
-        data = _read_capped(file, limits)
+        data = read_capped(file, limits)
+        made = partial(
+            _upload, session, store, actor, user_id, data, original_name, crop, limits, scan, edits
+        )
         if idempotency_key is None:
-            return _upload(session, store, actor, user_id, data, original_name, crop, limits, scan)
+            return made()
         assert actor.user_id is not None  # keys belong to the calling member
-        fingerprint = idempotency.fingerprint(str(user_id).encode(), data)
+        fingerprint = _fingerprint(user_id, data, edits)
         stored = idempotency.claim(
             session, user_id=actor.user_id, key=idempotency_key, fingerprint=fingerprint
         )
         if stored is not None:
             return _replayed(session, user_id, stored.body)
         try:
-            done = _upload(session, store, actor, user_id, data, original_name, crop, limits, scan)
+            done = made()
         except BaseException:
             idempotency.release(session, user_id=actor.user_id, key=idempotency_key)
             raise
@@ -99,12 +103,17 @@ def upload(
         return done
 
 
+def _fingerprint(user_id: int, data: bytes, edits: imaging.Edits) -> str:
+    asked = [",".join(edits.labels()).encode()] if edits.any else []  # older keys still match
+    return idempotency.fingerprint(str(user_id).encode(), data, *asked)
+
+
 def suggest_crop(
     file: IO[bytes] | None, limits: imaging.Limits, scan: Scanner | None = None, *, user_id: int
 ) -> imaging.Suggestion:
     """The square an upload of this file would be cut to without a crop, for the cropper to
     start from: read with the same cap, scan and checks as an upload; nothing is kept."""
-    data = _read_capped(file, limits)
+    data = read_capped(file, limits)
     if scan is not None:
         _scan(scan, data, user_id)
     return cage.suggest_crop(data, limits=limits)
@@ -124,7 +133,7 @@ def clean_name(raw: str) -> str:
     return name.strip()[:120] or "picture"
 
 
-def _read_capped(file: IO[bytes] | None, limits: imaging.Limits) -> bytes:
+def read_capped(file: IO[bytes] | None, limits: imaging.Limits) -> bytes:
     if file is None:
         raise imaging.ImageRejected(400, "missing", "Choose a picture to upload first.")
     data = file.read(limits.max_bytes + 1)
@@ -143,10 +152,15 @@ def _upload(
     crop: CropFields,
     limits: imaging.Limits,
     scan: Scanner | None,
+    edits: imaging.Edits,
 ) -> Uploaded:
-    # hashlib lets go of the GIL on large inputs: the digest is made while the photo decodes.
+    # crop as typed (left, top and side as fractions; all empty: a centred square); the edits go
+    # to the variants, never to the master. hashlib lets go of the GIL on large inputs: the
+    # digest is made while the photo decodes.
     digest = threads().submit(source_digest, data)
-    processed = checked(data, crop=crop_from(crop), limits=limits, scan=scan, user_id=user_id)
+    processed = checked(
+        data, crop=crop_from(crop), limits=limits, scan=scan, user_id=user_id, edits=edits
+    )
     own = Source(clean_name(original_name), len(data), digest.result())
     return keep(session, store, actor, user_id, processed, own)
 
@@ -158,11 +172,12 @@ def checked(
     limits: imaging.Limits,
     scan: Scanner | None,
     user_id: int,
+    edits: imaging.Edits = imaging.NO_EDITS,
 ) -> imaging.Processed:
     """What an upload's bytes go through before anything is kept: the scan, then the pipeline."""
     if scan is not None:
         _scan(scan, data, user_id)
-    return cage.process(data, crop=crop, limits=limits)
+    return cage.process(data, crop=crop, limits=limits, edits=edits)
 
 
 def source_digest(data: bytes) -> str:
@@ -248,7 +263,9 @@ def _stage(
             width=processed.source_width,
             height=processed.source_height,
             recrop_of=source.recrop_of,
+            edits=list(processed.edits) or None,
             meta=_meta(processed) | ({SOURCE_DIGEST: source.digest} if source.digest else {}),
+            preview=preview_uri(processed.preview),
         )
         session.add(picture)
         versions.activate(session, profile, picture)
