@@ -141,7 +141,9 @@ def _blast(port: int, head: bytes, chunks: Iterable[bytes]) -> Blast:
             except BlockingIOError:
                 time.sleep(0.001)
             except OSError:
-                break  # the server closed the connection after answering
+                # The server answered and closed while we were still sending: its answer waits
+                # in our receive buffer (readable before the reset's error), so read it.
+                chunk, pending = b"", iter(())
             try:
                 received = sock.recv(65536)
             except BlockingIOError:
