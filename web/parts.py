@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from db.engine import POOL_CAPACITY, make_engine
 from web.caches.reads import ReadCache
+from web.followups import Followups
 from web.live.channel import channels_plugin, transport
 from web.live.hub import LiveHub
 from web.overrides.sessions import STATE_KEY as SESSION_CONFIG
@@ -62,6 +63,7 @@ class Parts:
     commits: Commits
     stores: dict[str, Store]
     purger: MemoryPurger
+    followups: Followups
 
     def state(self) -> State:
         return State(
@@ -73,9 +75,10 @@ class Parts:
                 "throttle_lock": anyio.Lock(),
                 "live": self.live,
                 "commits": self.commits,
-                "fragments": FragmentCache(),
+                "fragments": self.followups.fragments,
+                "followups": self.followups,
                 "reads": self.reads,
-                "media": media_store(self.settings),
+                "media": self.followups.store,
                 "media_urls": self.media_urls,
                 SESSION_CONFIG: self.sessions,  # the stream reads it outside the middleware
             }
@@ -87,7 +90,7 @@ class Parts:
         return [configure_logging, self.live.start, self.purger.start, warm_cage, _freeze_gc]
 
     def on_shutdown(self) -> list[Callable[[], Any]]:
-        return [self.live.stop, self.purger.stop, self.engine.dispose]
+        return [self.followups.stop, self.live.stop, self.purger.stop, self.engine.dispose]
 
 
 def build(settings: Settings) -> Parts:
@@ -98,6 +101,9 @@ def build(settings: Settings) -> Parts:
     live = LiveHub(engine, channels, backend)
     reads = ReadCache(engine)
     stores = app_stores(settings, engine)
+    followups = Followups(
+        engine, media_store(settings), reads, FragmentCache(), settings.image_limits().ceilings
+    )
     return Parts(
         settings=settings,
         engine=engine,
@@ -107,9 +113,10 @@ def build(settings: Settings) -> Parts:
         channels=channels,
         live=live,
         reads=reads,
-        commits=_listeners(live, reads),
+        commits=_listeners(live, reads, followups),
         stores=stores,
         purger=MemoryPurger(stores["rate_limit"]),
+        followups=followups,
     )
 
 
@@ -123,7 +130,7 @@ def _sessions(settings: Settings) -> SessionConfig:
     )
 
 
-def _listeners(live: LiveHub, reads: ReadCache) -> Commits:
+def _listeners(live: LiveHub, reads: ReadCache, followups: Followups) -> Commits:
     """Who hears of a change: the read cache and the hub, of this process's commits (told by
     the session that made them) and, through the hub, of other processes'."""
     live.watch(reads.on_frame)
@@ -131,6 +138,7 @@ def _listeners(live: LiveHub, reads: ReadCache) -> Commits:
     commits.on_change(reads.changed)  # first: dropped before the hub can deliver its frame
     commits.on_change(live.publish)
     commits.on_member_added(reads.forget_missing)
+    commits.on_followup(followups.submit)  # a new version's AVIF copies, after the answer
     return commits
 
 

@@ -270,3 +270,18 @@ def test_media_url_base_origin_is_allowed_in_the_pages_img_src(
     csp = cdn_client.get("/login").headers["content-security-policy"]
     img_src = next(part for part in csp.split(";") if part.strip().startswith("img-src"))
     assert s3_server.endpoint in img_src.split()
+
+
+def test_avif_copies_made_after_the_answer_land_in_the_bucket(
+    app: Litestar, client: TestClient[Any], db: Session, store: MediaStore, member: int
+) -> None:
+    photo = (Path(__file__).parents[1] / "fixtures" / "pillow_hopper.jpg").read_bytes()
+    assert upload(client, photo).status_code == 303
+    app.state["followups"].settle()
+    row = picture(db, 1)
+    assert 384 in row.meta["avif"]
+    key = variant_key(member, row.filename, 384, "avif")
+    assert key in objects(store)
+    response = client.get(variant_url(row, 384, "avif"))
+    assert response.status_code == 200 and response.content == store.read(key)
+    assert response.headers["content-type"] == "image/avif"

@@ -214,6 +214,11 @@ class BytesLru(Generic[K]):
                 self._items.move_to_end(key)
             return body
 
+    def drop_where(self, doomed: Callable[[K], bool]) -> None:
+        with self._lock:
+            for key in [key for key in self._items if doomed(key)]:
+                self._used -= self._weigh(self._items.pop(key))
+
     def put(self, key: K, body: bytes) -> None:
         weight = self._weigh(body)
         with self._lock:

@@ -5,6 +5,10 @@ descriptors), and how many directory cards load eagerly.
 The browser picks the smallest file that covers the drawn width times its pixel density: a
 phone (1.75x) drawing a card's 56 px avatar takes the 96 px file, not the 192 px one a 2x
 descriptor made it take (uses-responsive-images).
+
+A version with AVIF copies (at the sizes where they beat the WebP: web/services/imaging/avif.py)
+gets an AVIF source with the same widths: each width's AVIF where it has one, else its WebP.
+Every browser that takes an `image/avif` source decodes WebP too.
 """
 
 from __future__ import annotations
@@ -50,3 +54,17 @@ def srcset_of(media_urls: MediaUrls) -> Callable[..., str]:
         )
 
     return srcset
+
+
+def avif_srcset_of(media_urls: MediaUrls) -> Callable[[PictureRef, str], str]:
+    def avif_srcset(picture: PictureRef, size: str) -> str:
+        """The AVIF source's srcset; empty when no width offered has an AVIF."""
+        offered = widths(size)
+        if not set(offered) & set(picture.avif):
+            return ""
+        return ", ".join(
+            f"{media_urls(picture, px, 'avif' if px in picture.avif else 'webp')} {px}w"
+            for px in offered
+        )
+
+    return avif_srcset

@@ -27,6 +27,7 @@ def templates(media_urls: MediaUrls, live_members: int) -> TemplateConfig[JinjaT
         engine.engine.globals.update(
             media_url=media_urls,
             srcset=responsive.srcset_of(media_urls),
+            avif_srcset=responsive.avif_srcset_of(media_urls),
             avatar_sizes=responsive.sizes,
             EAGER_CARDS=responsive.EAGER_CARDS,
             static=assets.url,

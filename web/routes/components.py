@@ -39,6 +39,10 @@ class FragmentCache(BytesLru[FragmentKey]):
     def __init__(self, capacity: int = 4096) -> None:
         super().__init__(capacity, weigh=lambda _body: 1)
 
+    def forget_member(self, user_id: int) -> None:
+        """Drops the member's fragments: their version's files changed (AVIF copies added)."""
+        self.drop_where(lambda key: key[0] == user_id)
+
 
 def fragment_cache(state: State) -> FragmentCache:
     cache: FragmentCache = state["fragments"]

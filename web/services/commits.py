@@ -7,9 +7,11 @@ on the session; `members.create_member` notes a new member. The session carries 
 given where the session is made (the app's request sessions, the CLI's), and when the session's
 transaction commits, every note is told to that Commits' subscribers, in the committing thread:
 the app's read cache drops the member and its live hub publishes the event; the CLI rings the
-servers through Redis. A rollback forgets the notes, of the whole transaction or of a savepoint
-within it; so does a session closed without a commit. A session that carries no Commits (one
-made to read) tells no one, and costs nothing.
+servers through Redis. A `Followup` noted (`note_followup`: work an answer need not wait for,
+such as a new version's AVIF copies) is handed to the `on_followup` subscribers the same way:
+the app runs it in the background; a Commits with none drops it. A rollback forgets the notes,
+of the whole transaction or of a savepoint within it; so does a session closed without a
+commit. A session that carries no Commits (one made to read) tells no one, and costs nothing.
 
 The session's hooks are SQLAlchemy events on that session alone, added with its first note: a
 request that changes nothing pays for none.
@@ -28,11 +30,18 @@ from sqlalchemy.orm import Session, SessionTransaction
 log = logging.getLogger(__name__)
 
 MEMBER_ADDED: Final = "member added"
-Note: TypeAlias = "Change | Literal['member added']"
+Note: TypeAlias = "Change | Literal['member added'] | Followup"
 S = TypeVar("S", bound=Session)
 _COMMITS = "ppsync.commits"  # session.info keys
 _NOTES = "ppsync.commit_notes"
 _COMMITTED = "ppsync.committed"
+
+
+class Followup:
+    """Work to do once its transaction has committed, off the answer's path: the base class of
+    what `note_followup` takes (web/services/pictures/avif.py's Wanted)."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +61,16 @@ class Commits:
     def __init__(self) -> None:
         self._changed: list[Callable[[Change], None]] = []
         self._added: list[Callable[[], None]] = []
+        self._followups: list[Callable[[Followup], None]] = []
 
     def on_change(self, subscriber: Callable[[Change], None]) -> None:
         self._changed.append(subscriber)
 
     def on_member_added(self, subscriber: Callable[[], None]) -> None:
         self._added.append(subscriber)
+
+    def on_followup(self, subscriber: Callable[[Followup], None]) -> None:
+        self._followups.append(subscriber)
 
     def attach(self, session: S) -> S:
         """The session's committed notes are told to these subscribers; returns the session."""
@@ -69,6 +82,9 @@ class Commits:
             if isinstance(note, str):
                 for added in self._added:
                     _safely(added)
+            elif isinstance(note, Followup):
+                for followup in self._followups:
+                    _safely(followup, note)
             else:
                 for changed in self._changed:
                     _safely(changed, note)
@@ -89,6 +105,11 @@ def note_change(session: Session, change: Change) -> None:
 def note_member_added(session: Session) -> None:
     """Tell the session's subscribers a member was added once its transaction commits."""
     _note(session, MEMBER_ADDED)
+
+
+def note_followup(session: Session, work: Followup) -> None:
+    """Hand `work` to the session's followup subscribers once its transaction commits."""
+    _note(session, work)
 
 
 def _note(session: Session, note: Note) -> None:

@@ -25,12 +25,14 @@ import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
 from web.services import imaging
 from web.services.imaging import DEFAULT_LIMITS, handover
+from web.services.imaging.avif import avif_variants
 from web.services.imaging.edits import NO_EDITS, Edits
 from web.services.imaging.types import (
     Ceilings,
@@ -39,6 +41,7 @@ from web.services.imaging.types import (
     ImageRejected,
     Limits,
     Processed,
+    Square,
     Suggestion,
     rejected,
 )
@@ -107,6 +110,24 @@ def crop_choices(master: bytes, *, turns: int = 0, limits: Limits = DEFAULT_LIMI
     return run(limits.ceilings, imaging.crop_choices, master, turns=turns, limits=limits)
 
 
+def avif(square: Square, *, webps: dict[int, bytes], ceilings: Ceilings) -> dict[int, bytes]:
+    """imaging.avif_variants in the cage: under the same ceilings as every decode, in workers
+    of their own at the lowest priority (`after_answer`), so that no upload waits for them."""
+    return run(
+        after_answer(ceilings),
+        avif_variants,
+        square.pixels,
+        mode=square.mode,
+        side=square.side,
+        webps=webps,
+    )
+
+
+def after_answer(ceilings: Ceilings) -> Ceilings:
+    """The pool for work done after an upload's answer: one worker, at nice 19."""
+    return replace(ceilings, workers=1, nice=19)
+
+
 def run(ceilings: Ceilings, fn: Callable[..., T], data: bytes, /, **kwargs: Any) -> T:
     """fn(data, **kwargs) in a caged worker: its result, its ImageRejected, or a refusal for a
     ceiling it hit. fn must be a module-level function (it is sent by name)."""
@@ -156,7 +177,7 @@ def _pool(ceilings: Ceilings) -> ProcessPool:
                 max_workers=ceilings.workers or os.cpu_count() or 1,
                 max_tasks=_JOBS_PER_WORKER,
                 initializer=_start_worker,
-                initargs=(ceilings.memory_mb,),
+                initargs=(ceilings.memory_mb, ceilings.nice),
                 context=context,
             )
             _pools[ceilings] = pool
@@ -173,11 +194,13 @@ def _nothing(data: bytes) -> None:
     return None
 
 
-def _start_worker(memory_mb: int) -> None:
+def _start_worker(memory_mb: int, nice: int = 0) -> None:
     # The pool stops a worker past its deadline with SIGTERM: die at once, even inside a decoder
     # (pebble's handler would wait for the decoder to return to Python, then SIGKILL after 3 s).
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would otherwise dump a core
+    if nice:
+        os.nice(nice)
     _tune_malloc()
     _warm_up()
     ceiling = _address_space() + memory_mb * 2**20

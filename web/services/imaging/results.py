@@ -10,7 +10,7 @@ from PIL import Image
 from web.services.imaging import encode as enc
 from web.services.imaging.header import Header
 from web.services.imaging.source import Source
-from web.services.imaging.types import Master, Processed, Variant
+from web.services.imaging.types import Master, Processed, Square, Variant
 
 _EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "HEIF": "heic", "AVIF": "avif"}
 MIME_TYPES = {
@@ -38,6 +38,8 @@ def processed(
     variants: list[Variant],
     edits: tuple[str, ...] = (),
 ) -> Processed:
+    animated = any(v.animated for v in variants)
+    largest = images[max(images)]
     digest = hashlib.sha256(master.data)
     digest.update(b"\0crop:" + source.token.encode())
     if edits:  # the same master and crop, edited, is another picture
@@ -48,7 +50,7 @@ def processed(
         source_width=source.size[0],
         source_height=source.size[1],
         orientation_applied=source.orientation,
-        animated=any(v.animated for v in variants),
+        animated=animated,
         has_alpha=alpha,
         placeholder=enc.placeholder(images[min(images)]),
         preview=enc.preview(images[min(images)], alpha),
@@ -57,4 +59,5 @@ def processed(
         crop=source.crop,
         crop_source=source.crop_source,
         edits=edits,
+        square=None if animated else Square(largest.mode, largest.width, largest.tobytes()),
     )

@@ -19,7 +19,12 @@ SMALL_PICTURE = (
 # The named squares of the re-crop page, each the whole short side against one edge.
 POSITIONS = ("centre", "left", "right", "top", "bottom")
 # The type of each file extension the store writes.
-EXT_MIME: dict[str, str] = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
+EXT_MIME: dict[str, str] = {
+    "webp": "image/webp",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "avif": "image/avif",
+}
 # Animated variants stop here: past it, a frame costs more than anyone sees in an avatar.
 ANIMATED_MAX_PX = 192
 
@@ -117,6 +122,7 @@ class Ceilings:
     cpu_seconds: int = 10  # CPU time of one job, every thread counted
     deadline_seconds: float = 20.0  # wall clock of one job, from its start in a worker
     workers: int = 0  # 0: one a core
+    nice: int = 0  # added to the workers' nice value: 19 for work done after an answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +256,16 @@ class Master:
 
 
 @dataclass(frozen=True, slots=True)
+class Square:
+    """The largest still variant's pixels, raw: what its AVIF copies are made from after the
+    answer (imaging/avif.py), the very pixels its WebP was encoded from."""
+
+    mode: str
+    side: int
+    pixels: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Processed:
     digest: str
     source_format: str
@@ -265,6 +281,7 @@ class Processed:
     crop: Crop  # the square cut from the master: its variants can be made again from it
     crop_source: str = "member"  # or "face" or "centre": how crop was chosen
     edits: tuple[str, ...] = ()  # the labels of the edits applied to the variants (edits.py)
+    square: Square | None = None  # a still picture's largest square (None: an animation)
 
     def warnings(self) -> tuple[PictureWarning, ...]:
         """A square cut smaller than RECOMMENDED_MIN_PX: kept, but said."""

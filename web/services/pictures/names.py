@@ -17,8 +17,9 @@ from typing import Any
 MEDIA_URL = "/media/"
 FOLDERS = ("avatars", "masters")  # every key lives under one of these
 VARIANT_FILE = re.compile(
-    r"(?P<name>[0-9a-f]{32})-(?P<px>\d{2,3})(?P<anim>\.anim)?\.(?P<ext>webp|jpg|png)"
+    r"(?P<name>[0-9a-f]{32})-(?P<px>\d{2,3})(?P<anim>\.anim)?\.(?P<ext>webp|jpg|png|avif)"
 )
+AVIF_META = "avif"  # metadata: the sizes that have an AVIF copy; absent: none made (yet)
 _NAME = re.compile(r"[0-9a-f]{32}")
 _EXT = re.compile(r"[a-z0-9]{1,5}")
 
@@ -67,6 +68,7 @@ class PictureRef:
     placeholder: str  # "#rrggbb", the average colour
     preview: str  # a data: URI the page paints until the picture arrives (preview_uri)
     animated: bool = False  # plays "<name>-<px>.anim.webp" where the size has one
+    avif: tuple[int, ...] = ()  # the sizes with a "<name>-<px>.avif", smaller than the WebP
 
     def key(self, px: int, ext: str | None = None, *, animated: bool = False) -> str:
         """The variant at px: WebP, the fallback (ext None) or the animated WebP."""
@@ -97,6 +99,7 @@ def picture_ref(
         placeholder=str(meta.get("placeholder", "#888888")),
         preview=preview,
         animated=animate and bool(meta.get("animated")),
+        avif=tuple(int(px) for px in meta.get(AVIF_META) or ()),
     )
 
 

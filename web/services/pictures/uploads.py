@@ -27,7 +27,7 @@ from web.services.audit import Actor
 from web.services.commits import Change
 from web.services.imaging import cage
 from web.services.imaging.encode import threads
-from web.services.pictures import idempotency, reads, versions
+from web.services.pictures import avif, idempotency, reads, versions
 from web.services.pictures.access import PictureError, authorise, refusals_audited
 from web.services.pictures.crops import NO_CROP, CropFields, crop_from
 from web.services.pictures.names import files_path, new_name, preview_uri
@@ -224,6 +224,7 @@ def keep(
     keys = store.write_processed(user_id, filename, processed)
     try:
         change, version = _stage(session, actor, user_id, processed, filename, source)
+        avif.note(session, user_id, filename, processed)  # made after the answer, if committed
     except BaseException:
         store.remove(keys)
         raise
