@@ -25,7 +25,8 @@ one fails.
 Then, in this process against the same database, each search's two ways
 (web/services/accounts/directory.py) timed apart: the trigram index's matches sorted, and the
 key index walked in order (what every search would cost without the trigram index), with the
-ratio of the two. The way the service picks is the faster, or within a bound of it.
+ratio of the two. The way the service picks is the faster, or within a bound of it. On
+PostgreSQL, last, EXPLAIN ANALYZE of the worst search's statement ("zq").
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
-from sqlalchemy import Engine, select, update  # noqa: E402
+from sqlalchemy import Engine, event, select, update  # noqa: E402
 from sqlmodel import Session, col  # noqa: E402
 
 from db.engine import make_engine  # noqa: E402
@@ -119,6 +120,8 @@ def bench(backend: str, args: argparse.Namespace) -> bool:
             dress_first_page(engine)
             passed = report(server, targets(engine), args.rounds)
             compare_ways(engine, args.rounds)
+            if backend == "postgresql":
+                explain(engine, SEARCHES["search 2, nobody"])
         finally:
             engine.dispose()
             server.stop()
@@ -244,6 +247,28 @@ def compare_ways(engine: Engine, rounds: int) -> None:
             print(f"  {name:<20}{chosen:>10.1f}{shown}{walk:>9.1f}{ratio}")
     print("  (index: every match from the trigram index, sorted; walk: the key index in order;")
     print("   '-': a text the index cannot narrow, always walked)")
+
+
+def explain(engine: Engine, q: str) -> None:
+    """EXPLAIN ANALYZE of the statement that finds a search's keys, as the service sends it."""
+    sent: list[tuple[str, object]] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        sent.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with Session(engine) as db:
+            directory.page(db, q=q)
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    statement, params = next((s, p) for s, p in sent if "directory_key" in s)
+    with engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+        print(f"  EXPLAIN ANALYZE of search {q!r}:")
+        for (line,) in cursor.fetchall():
+            print(f"    {line}")
 
 
 def _ms(run: Callable[[], object], rounds: int, sparse: int | None = None) -> float:

@@ -244,3 +244,17 @@ def test_the_search_index_follows_a_member_who_leaves_or_is_renamed(session: Ses
     session.commit()
     assert found(session, "lidd") == []
     assert found(session, "brown") == ["alina"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("key", ["王小明\nwang", "happy 😀 face\nsmiley", "zq", "a", "100% sure"])
+def test_the_pairs_index_holds_every_pair_the_search_asks_for(
+    postgres_engine: Engine, key: str
+) -> None:
+    """Migration 0010's ppsync_grams counts characters as Python does: each of a text's pairs
+    (directory.pairs) is among the pairs of any key that holds it."""
+    with postgres_engine.connect() as connection:
+        grams = connection.execute(text("SELECT ppsync_grams(:key)"), {"key": key}).scalar_one()
+    for start in range(len(key)):
+        for end in range(start + 1, len(key) + 1):
+            assert set(directory.pairs(key[start:end])) <= set(grams)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from itertools import islice
 
-from sqlalchemy import JSON, Insert, exists, func, insert, literal, select
+from sqlalchemy import JSON, Insert, exists, func, insert, literal, select, text
 from sqlmodel import Session
 
 from db.keys import directory_key, fold
@@ -73,6 +73,11 @@ def add_members(session: Session, count: int, password_hash: str) -> int:
     session.execute(_empty_profiles(newest, now))
     commits.note_member_added(session)  # ids read as missing may be theirs now
     session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        # The planner's statistics now, not at autovacuum's next pass: the search chooses its
+        # index by how common a text's characters are (web/services/accounts/directory.py).
+        session.execute(text("ANALYZE users"))
+        session.commit()
     return newest + 1
 
 

@@ -15,10 +15,12 @@ whichever is bounded for the text at hand:
 - many matches, or a text the index cannot narrow (one or two characters; on PostgreSQL, no
   three letters or digits in a row): the key index is read in order and each key tested for
   the text, until a page is full; with many matches that is soon, and at worst it is one pass
-  over the key index.
+  over the key index. On PostgreSQL, a text the trigram index cannot narrow is also offered to
+  a GIN index of every key's characters and pairs of characters (migration 0010), and the
+  planner picks: a rare text's keys from there, sorted; a common one's by the walk.
 
 Neither way reads more than about one pass over the key index, whatever the text: the worst
-search is a short text that few keys hold (bench/directory.py, docs/performance.md).
+search is a short text that few keys hold, on SQLite (bench/directory.py, docs/performance.md).
 
 Why trigrams, and not a B-tree index on a lower-cased key: a B-tree finds the keys that start
 with the text, and a member is looked for by any part of the name or handle (a surname, the
@@ -33,8 +35,9 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, table
+from sqlalchemy import ColumnElement, Text, func, table
 from sqlalchemy import column as sql_column
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -75,9 +78,10 @@ def page(session: Session, *, q: str = "", after: str = "") -> Page:
     holds `q` (everyone when it is empty), at most PAGE_SIZE of them."""
     _check(q, after)
     text = search_text(q)
-    few = _few_matches(session, text) if _indexable(session, text) else None
+    indexable = _indexable(session, text)
+    few = _few_matches(session, text) if indexable else None
     if few is None:  # the keys in order, tested: one statement with the members' reads
-        walk = select(_key).where(_key > after, *_holds(session, text))
+        walk = select(_key).where(_key > after, *_holds(session, text, narrow=not indexable))
         keys: list[str] | SelectOfScalar[str] = walk.order_by(_key).limit(PAGE_SIZE + 1)
     else:  # Python orders str by code point, as both backends order the keys (db/keys.py)
         keys = heapq.nsmallest(PAGE_SIZE + 1, (key for key in few if key > after))
@@ -127,13 +131,27 @@ def _few_matches(session: Session, text: str) -> list[str] | None:
     return found if len(found) <= SPARSE_MATCHES else None
 
 
-def _holds(session: Session, text: str) -> list[ColumnElement[bool]]:
+def _holds(session: Session, text: str, *, narrow: bool) -> list[ColumnElement[bool]]:
     """The key holds `text` (no test when it is empty), tested key by key: a plain substring
-    test, which no trigram index serves, so the planner keeps to the key index's order."""
+    test, which no trigram index serves, so the planner keeps to the key index's order. With
+    `narrow`, on PostgreSQL, a text the trigram index cannot narrow is also looked up in the
+    pairs index (migration 0010): the planner, knowing how common its pairs are, reads a rare
+    one's few keys from there and sorts them, and walks the key index for a common one."""
     if not text:
         return []
-    position = func.strpos if _dialect(session) == "postgresql" else func.instr
-    return [position(_key, text) > 0]
+    if _dialect(session) != "postgresql":
+        return [func.instr(_key, text) > 0]
+    holds = [func.strpos(_key, text) > 0]
+    if narrow:
+        grams = func.ppsync_grams(_key, type_=ARRAY(Text()))
+        holds.append(grams.contains(pairs(text)))
+    return holds
+
+
+def pairs(text: str) -> list[str]:
+    """The pairs of characters in `text` (the character itself for one): a key holding `text`
+    holds every one of them (migration 0010's ppsync_grams)."""
+    return sorted({text[i : i + 2] for i in range(len(text) - 1)}) or [text]
 
 
 def _dialect(session: Session) -> str:
