@@ -56,6 +56,15 @@ TRIGRAM = 3  # the fewest characters a trigram index can look up
 SPARSE_MATCHES = 2000
 
 _key = col(User.directory_key)
+# For this transaction, as the walk beside the pairs index needs: a plan made for the text at
+# hand (psycopg prepares a statement sent five times, and PostgreSQL's generic plan for it
+# cannot know how common the pairs are: it walked for "zq", 39-54 ms against 0.03), and no
+# parallel workers (told the keys are rarer than they are, the planner shares a walk among
+# workers whose start costs more than the walk: 王 took 22 ms, 1.6 serially).
+_PLANNED = sql_text(
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+    " set_config('max_parallel_workers_per_gather', '0', true)"
+)
 _SEARCH = table("users_search", sql_column("rowid"), sql_column("directory_key"))
 
 
@@ -146,9 +155,7 @@ def _holds(session: Session, text: str, *, narrow: bool) -> list[ColumnElement[b
     if narrow:
         grams = func.ppsync_grams(_key, type_=ARRAY(Text()))
         holds.append(grams.contains(pairs(text)))
-        # Told the keys are rarer than they are, the planner shares the walk among parallel
-        # workers, whose start costs more than the walk (王: 22 ms against 1.6 serially).
-        session.execute(sql_text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        session.execute(_PLANNED)
     return holds
 
 
