@@ -61,6 +61,11 @@ _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
 _MMAP_THRESHOLD = 4 * 2**20
 # What a failed allocation says inside the C libraries (libjpeg, libheif, libavif, libwebp).
 _MEMORY_WORDS = ("memory", "alloc")
+# How long work after an answer waits for the decodes running to finish (a stream of uploads
+# never leaves the cage idle: it then starts anyway, at nice 19).
+IDLE_WAIT_SECONDS = 10.0
+_jobs = threading.Condition()
+_running = 0  # jobs of the answer's path in the cage now, every pool together
 
 
 def process(
@@ -112,7 +117,10 @@ def crop_choices(master: bytes, *, turns: int = 0, limits: Limits = DEFAULT_LIMI
 
 def avif(square: Square, *, webps: dict[int, bytes], ceilings: Ceilings) -> dict[int, bytes]:
     """imaging.avif_variants in the cage: under the same ceilings as every decode, in workers
-    of their own at the lowest priority (`after_answer`), so that no upload waits for them."""
+    of their own at the lowest priority (`after_answer`), so that no upload waits for them;
+    started once no other job is running (or after IDLE_WAIT_SECONDS), so that its CPU, its
+    writes and its commit do not fall beside an upload's."""
+    idle()
     return run(
         after_answer(ceilings),
         avif_variants,
@@ -123,6 +131,12 @@ def avif(square: Square, *, webps: dict[int, bytes], ceilings: Ceilings) -> dict
     )
 
 
+def idle() -> None:
+    """Returns once no job of an answer's path runs in the cage, or after IDLE_WAIT_SECONDS."""
+    with _jobs:
+        _jobs.wait_for(lambda: _running == 0, timeout=IDLE_WAIT_SECONDS)
+
+
 def after_answer(ceilings: Ceilings) -> Ceilings:
     """The pool for work done after an upload's answer: one worker, at nice 19."""
     return replace(ceilings, workers=1, nice=19)
@@ -131,6 +145,20 @@ def after_answer(ceilings: Ceilings) -> Ceilings:
 def run(ceilings: Ceilings, fn: Callable[..., T], data: bytes, /, **kwargs: Any) -> T:
     """fn(data, **kwargs) in a caged worker: its result, its ImageRejected, or a refusal for a
     ceiling it hit. fn must be a module-level function (it is sent by name)."""
+    if ceilings.nice:  # work after an answer: not counted as running (see avif)
+        return _run(ceilings, fn, data, **kwargs)
+    global _running
+    with _jobs:
+        _running += 1
+    try:
+        return _run(ceilings, fn, data, **kwargs)
+    finally:
+        with _jobs:
+            _running -= 1
+            _jobs.notify_all()
+
+
+def _run(ceilings: Ceilings, fn: Callable[..., T], data: bytes, /, **kwargs: Any) -> T:
     with handover.handed(data) as path:
         future = _pool(ceilings).schedule(
             _job,

@@ -61,6 +61,7 @@ def add(
     ).first()
     if picture is None or picture.purged_at is not None:
         return None
+    cage.idle()  # the writes and the commit, too, between uploads rather than beside one
     store.write(
         [(variant_key(wanted.user_id, wanted.name, px, "avif"), made[px]) for px in sorted(made)]
     )
