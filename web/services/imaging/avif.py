@@ -31,17 +31,24 @@ def avif_variants(
     pixels: bytes, *, mode: str, side: int, webps: dict[int, bytes]
 ) -> dict[int, bytes]:
     """The AVIF per size in AVIF_PX that matches its WebP (`webps`, by px) and is smaller."""
-    top = Image.frombytes(mode, (side, side), pixels)
-    # The same chain as the variants (encode.squares from the largest): the same pixels.
-    images = enc.squares(top, (0, 0, side, side), [px for px in VARIANT_PX if px >= min(AVIF_PX)])
     made = {}
     for px in AVIF_PX:
         webp = webps.get(px)
-        if webp is not None and px in images:
-            found = smaller_match(images[px], webp)
-            if found is not None:
-                made[px] = found
+        found = (
+            None if webp is None else avif_variant(pixels, mode=mode, side=side, px=px, webp=webp)
+        )
+        if found is not None:
+            made[px] = found
     return made
+
+
+def avif_variant(pixels: bytes, *, mode: str, side: int, px: int, webp: bytes) -> bytes | None:
+    """The AVIF at px that matches this WebP and is smaller, if any (the cage runs one size a job,
+    so that a job is short: see cage.avif)."""
+    top = Image.frombytes(mode, (side, side), pixels)
+    # The same chain as the variants (encode.squares from the largest): the same pixels.
+    images = enc.squares(top, (0, 0, side, side), [size for size in VARIANT_PX if size >= px])
+    return smaller_match(images[px], webp) if px in images else None
 
 
 def smaller_match(im: Image.Image, webp: bytes) -> bytes | None:

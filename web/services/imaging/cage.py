@@ -32,7 +32,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from web.services import imaging
 from web.services.imaging import DEFAULT_LIMITS, handover
-from web.services.imaging.avif import avif_variants
+from web.services.imaging.avif import avif_variant
 from web.services.imaging.edits import NO_EDITS, Edits
 from web.services.imaging.types import (
     Ceilings,
@@ -116,19 +116,23 @@ def crop_choices(master: bytes, *, turns: int = 0, limits: Limits = DEFAULT_LIMI
 
 
 def avif(square: Square, *, webps: dict[int, bytes], ceilings: Ceilings) -> dict[int, bytes]:
-    """imaging.avif_variants in the cage: under the same ceilings as every decode, in workers
-    of their own at the lowest priority (`after_answer`), so that no upload waits for them;
-    started once no other job is running (or after IDLE_WAIT_SECONDS), so that its CPU, its
-    writes and its commit do not fall beside an upload's."""
-    idle()
-    return run(
-        after_answer(ceilings),
-        avif_variants,
-        square.pixels,
-        mode=square.mode,
-        side=square.side,
-        webps=webps,
-    )
+    """imaging's AVIF copies in the cage, under every decode's ceilings, in a worker of their own
+    at nice 19 (`after_answer`): one short job a size, each started once the cage is `idle`."""
+    made = {}
+    for px, webp in sorted(webps.items()):
+        idle()
+        found = run(
+            after_answer(ceilings),
+            avif_variant,
+            square.pixels,
+            mode=square.mode,
+            side=square.side,
+            px=px,
+            webp=webp,
+        )
+        if found is not None:
+            made[px] = found
+    return made
 
 
 def idle() -> None:
