@@ -13,6 +13,8 @@ and kept inside the picture.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from functools import partial
 from importlib.resources import files
 
 import cv2
@@ -45,9 +47,16 @@ _LIFT = 0.12
 _local = threading.local()  # a CascadeClassifier is not to be shared between threads
 
 
+Face = tuple[float, float, float]  # left, top and side, in pixels of the frame searched
+
+
 def face_crop(frame: Image.Image) -> Crop | None:
     """A square on the largest face in the upright frame, as fractions of it; None without one."""
-    face = largest_face(frame)
+    return square_on(frame, largest_face(frame))
+
+
+def square_on(frame: Image.Image, face: Face | None) -> Crop | None:
+    """The square face_crop cuts around a face largest_face found in frame; None without one."""
     if face is None:
         return None
     x, y, side = face
@@ -60,21 +69,35 @@ def face_crop(frame: Image.Image) -> Crop | None:
     return Crop(left / width, top / height, size / short)
 
 
-def largest_face(frame: Image.Image) -> tuple[float, float, float] | None:
+def largest_face(frame: Image.Image) -> Face | None:
     """Left, top and side (in frame pixels) of the largest face found, or None.
 
     A face the first pass finds is larger than any the second would, so the second runs only
     when the first finds none: a portrait costs what the search at SEARCH_SIDE / 2 costs.
     """
+    first, second = passes(frame)
+    found = first()
+    return found if found is not None else second()
+
+
+def passes(frame: Image.Image) -> tuple[Callable[[], Face | None], Callable[[], Face | None]]:
+    """largest_face's two passes, each a call of its own, to run in order until one finds a
+    face: still.py runs the second on another thread beside the centre square's variants."""
     search = searched(frame)
-    for cut, step, largest in _PASSES:
-        grey = search.reduce(cut) if cut > 1 else search
-        found = _detect(grey, step, largest)
-        if found is not None:
-            x, y, side = found
-            sx, sy = frame.width / grey.width, frame.height / grey.height
-            return x * sx, y * sy, side * sx
-    return None
+    first, second = (partial(_one_pass, frame, search, *each) for each in _PASSES)
+    return first, second
+
+
+def _one_pass(
+    frame: Image.Image, search: Image.Image, cut: int, step: float, largest: int
+) -> Face | None:
+    grey = search.reduce(cut) if cut > 1 else search
+    found = _detect(grey, step, largest)
+    if found is None:
+        return None
+    x, y, side = found
+    sx, sy = frame.width / grey.width, frame.height / grey.height
+    return x * sx, y * sy, side * sx
 
 
 def searched(frame: Image.Image) -> Image.Image:
