@@ -2,10 +2,10 @@
 
 The frontal-face Haar cascade (`alt2`: as accurate as `default` here, and faster) ships inside
 `opencv-python-headless` (`cv2.data`): nothing is downloaded. It runs on the decoded frame (the
-JPEG draft scale), in grey, on the calling thread, in two passes (_PASSES; their cost and
-what they find: bench/faces.py): faces of a tenth of the long edge and more, on the frame cut
-to SEARCH_SIDE / 2 pixels; only when none is there, the smaller ones down to SMALLEST_FACE, at
-SEARCH_SIDE. The largest face wins; the square is FACE_MARGIN times its side (hair above, chin
+JPEG draft scale), in grey, one thread a pass, in two passes (_PASSES; their cost and what they
+find: bench/faces.py): faces of a tenth of the long edge and more, on the frame cut to
+SEARCH_SIDE / 2 pixels; only when none is there, the smaller ones down to SMALLEST_FACE, at
+SEARCH_SIDE (an upload runs this one beside the centre square's variants: still.py). The largest face wins; the square is FACE_MARGIN times its side (hair above, chin
 and neck below), nudged up a little, never smaller than MIN_SIZE of the picture's short side,
 and kept inside the picture.
 """
