@@ -2,10 +2,10 @@
 
 The frontal-face Haar cascade (`alt2`: as accurate as `default` here, and faster) ships inside
 `opencv-python-headless` (`cv2.data`): nothing is downloaded. It runs on the decoded frame (the
-JPEG draft scale), in grey, one thread a pass, in two passes (_PASSES; their cost and what they
-find: bench/faces.py): faces of a tenth of the long edge and more, on the frame cut to
-SEARCH_SIDE / 2 pixels; only when none is there, the smaller ones down to SMALLEST_FACE, at
-SEARCH_SIDE (an upload runs this one beside the centre square's variants: still.py). The largest face wins; the square is FACE_MARGIN times its side (hair above, chin
+JPEG draft scale), in grey, on the calling thread, in two passes (_PASSES; their cost and
+what they find: bench/faces.py): faces of a tenth of the long edge and more, on the frame cut
+to SEARCH_SIDE / 2 pixels; only when none is there, the smaller ones down to SMALLEST_FACE, at
+SEARCH_SIDE. The largest face wins; the square is FACE_MARGIN times its side (hair above, chin
 and neck below), nudged up a little, never smaller than MIN_SIZE of the picture's short side,
 and kept inside the picture.
 """
@@ -13,8 +13,6 @@ and kept inside the picture.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from functools import partial
 from importlib.resources import files
 
 import cv2
@@ -47,16 +45,9 @@ _LIFT = 0.12
 _local = threading.local()  # a CascadeClassifier is not to be shared between threads
 
 
-Face = tuple[float, float, float]  # left, top and side, in pixels of the frame searched
-
-
 def face_crop(frame: Image.Image) -> Crop | None:
     """A square on the largest face in the upright frame, as fractions of it; None without one."""
-    return square_on(frame, largest_face(frame))
-
-
-def square_on(frame: Image.Image, face: Face | None) -> Crop | None:
-    """The square face_crop cuts around a face largest_face found in frame; None without one."""
+    face = largest_face(frame)
     if face is None:
         return None
     x, y, side = face
@@ -69,35 +60,21 @@ def square_on(frame: Image.Image, face: Face | None) -> Crop | None:
     return Crop(left / width, top / height, size / short)
 
 
-def largest_face(frame: Image.Image) -> Face | None:
+def largest_face(frame: Image.Image) -> tuple[float, float, float] | None:
     """Left, top and side (in frame pixels) of the largest face found, or None.
 
     A face the first pass finds is larger than any the second would, so the second runs only
     when the first finds none: a portrait costs what the search at SEARCH_SIDE / 2 costs.
     """
-    first, second = passes(frame)
-    found = first()
-    return found if found is not None else second()
-
-
-def passes(frame: Image.Image) -> tuple[Callable[[], Face | None], Callable[[], Face | None]]:
-    """largest_face's two passes, each a call of its own, to run in order until one finds a
-    face: still.py runs the second on another thread beside the centre square's variants."""
     search = searched(frame)
-    first, second = (partial(_one_pass, frame, search, *each) for each in _PASSES)
-    return first, second
-
-
-def _one_pass(
-    frame: Image.Image, search: Image.Image, cut: int, step: float, largest: int
-) -> Face | None:
-    grey = search.reduce(cut) if cut > 1 else search
-    found = _detect(grey, step, largest)
-    if found is None:
-        return None
-    x, y, side = found
-    sx, sy = frame.width / grey.width, frame.height / grey.height
-    return x * sx, y * sy, side * sx
+    for cut, step, largest in _PASSES:
+        grey = search.reduce(cut) if cut > 1 else search
+        found = _detect(grey, step, largest)
+        if found is not None:
+            x, y, side = found
+            sx, sy = frame.width / grey.width, frame.height / grey.height
+            return x * sx, y * sy, side * sx
+    return None
 
 
 def searched(frame: Image.Image) -> Image.Image:

@@ -32,14 +32,9 @@ class Source:
         """With no crop from the member, the square on the largest face in frame, if any."""
         if self.crop_source != "centre":
             return
-        self.take(faces.face_crop(frame))
-
-    def take(self, face: Crop | None) -> bool:
-        """The square on a face found in the frame, if one was: whether the crop moved."""
-        if face is None:
-            return False
-        self.crop, self.token, self.crop_source = face, face.token(*self.size), "face"
-        return True
+        face = faces.face_crop(frame)
+        if face is not None:
+            self.crop, self.token, self.crop_source = face, face.token(*self.size), "face"
 
     def box(self, frame: Image.Image) -> Box:
         """The crop box in the coordinates of frame, a scaled-down decode of the source."""
