@@ -312,5 +312,6 @@ def test_uvicorn_workers_are_spawned_with_the_config_which_they_load_before_serv
     relied_on(spawned, said, WORKERS)
     loads = "config.load()" in inspect.getsource(uvicorn.Server._serve)
     relied_on(loads, "uvicorn.Server calls config.load() in the worker before serving", WORKERS)
-    said = "Multiprocess replaces a worker that died (keep_subprocess_alive)"
-    relied_on(callable(getattr(Multiprocess, "keep_subprocess_alive", None)), said, WORKERS)
+    keeps = getattr(Multiprocess, "keep_subprocess_alive", None)
+    said = "Multiprocess replaces a worker that died, and stops when one exits STARTUP_FAILURE"
+    relied_on(keeps is not None and "STARTUP_FAILURE" in inspect.getsource(keeps), said, WORKERS)

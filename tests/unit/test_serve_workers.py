@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from uvicorn.config import STARTUP_FAILURE
 
 from tests.cli import ppsync
 from web.cli import _parser, workers
@@ -80,3 +81,15 @@ def test_the_worker_config_pickles_and_makes_the_limited_protocol_in_the_worker(
     assert issubclass(made, ServerLimits)
     assert (made.header_timeout, made.max_header_bytes, made.max_connections) == (7, 4096, 99)
     assert in_worker.loaded_app.state["settings"] == settings
+
+
+def test_a_worker_that_cannot_make_the_app_exits_so_that_the_supervisor_stops(
+    settings: Settings,
+) -> None:
+    broken = replace(settings, database_url="nosuch://x")  # no such database dialect
+    config = WorkerConfig(
+        partial(protocol_class, 10), app=partial(workers.app_of, broken), factory=True
+    )
+    with pytest.raises(SystemExit) as stopped:
+        config.load()
+    assert stopped.value.code == STARTUP_FAILURE
