@@ -19,7 +19,7 @@ from web.overrides.worker_config import WorkerConfig
 from web.settings import Settings
 
 
-def test_serve_runs_one_worker_unless_told(tmp_path: Path) -> None:
+def test_serve_runs_one_worker_unless_told() -> None:
     assert _parser().parse_args(["serve"]).workers == 1
     assert _parser().parse_args(["serve", "--workers", "3"]).workers == 3
 
