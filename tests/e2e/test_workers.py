@@ -1,6 +1,6 @@
 """`ppsync serve --workers 2` with Redis (web/cli/workers.py): a change answered by one worker
-reaches a stream held by the other; a worker killed with `kill -9` is replaced while the other
-keeps serving, and live sync goes on.
+reaches a stream held by the other, and both workers' read caches answer the new version; a
+worker killed with `kill -9` is replaced while the other keeps serving, and live sync goes on.
 
 Which worker holds a stream: each request's log line names the pid that answered, and a stream's
 line is written before its opening frames are sent, so once a stream has read its `sync-ready`
@@ -128,6 +128,34 @@ def test_an_upload_answered_by_one_worker_reaches_a_stream_held_by_the_other(
     (other,) = (stream for pid, stream in held.items() if pid != uploaded_by)
     assert other.wait_for(f"event: avatar-{alice}\n".encode(), REACHES_THE_OTHER_WORKER_S)
     assert held[uploaded_by].wait_for(f"event: avatar-{alice}\n".encode(), FRAME_S)
+
+
+def test_both_workers_answer_the_new_version_once_their_streams_have_the_change(
+    workers: Server, streams: ExitStack
+) -> None:
+    alice = workers.add_member("alice", "Alice Liddell")
+    held = streams_on_two_workers(workers, alice, streams)
+    before = fragments_by_worker(workers, alice)  # each worker's read cache now holds alice
+    upload(workers, alice, "red")
+    for stream in held.values():  # the read cache is told before the streams (web/live/streams.py)
+        assert stream.wait_for(f"event: avatar-{alice}\n".encode(), FRAME_S)
+    after = fragments_by_worker(workers, alice)
+    assert set(before) == set(after) == set(held)
+    assert set(before.values()) == {f'"a{alice}-v0-sm"'}
+    assert set(after.values()) == {f'"a{alice}-v1-sm"'}
+
+
+def fragments_by_worker(server: Server, member: int) -> dict[int, str]:
+    """The ETag of the member's partial as each of two workers answers it (new connections
+    until both have answered)."""
+    path = f"/components/avatar/{member}"
+    etags: dict[int, str] = {}
+    deadline = time.monotonic() + START_S
+    while len(etags) < 2 and time.monotonic() < deadline:
+        response = httpx.get(f"{server.url}{path}?size=sm", timeout=FRAME_S)
+        assert response.status_code == 200, response.text
+        etags.setdefault(answered_by(server, path)[-1], response.headers["etag"])
+    return etags
 
 
 def test_a_worker_killed_with_kill_9_is_replaced_and_live_sync_goes_on(
