@@ -1,6 +1,7 @@
 """`ppsync serve --workers 2` with Redis (web/cli/workers.py): a change answered by one worker
-reaches a stream held by the other, and both workers' read caches answer the new version; a
-worker killed with `kill -9` is replaced while the other keeps serving, and live sync goes on.
+reaches a stream held by the other, and both workers' read caches answer the new version; the
+upload limit counts a member's uploads on both together; a worker killed with `kill -9` is
+replaced while the other keeps serving, and live sync goes on.
 
 Which worker holds a stream: each request's log line names the pid that answered, and a stream's
 line is written before its opening frames are sent, so once a stream has read its `sync-ready`
@@ -23,12 +24,14 @@ import pytest
 
 from tests.e2e.conftest import Server
 from tests.e2e.pages import api, api_upload
+from tests.factories import jpeg
 from tests.services import fresh_redis_prefix, redis_url
 
 pytestmark = pytest.mark.e2e
 
 REACHES_THE_OTHER_WORKER_S = 1.0  # issue 26's acceptance
 HEALTHY_AFTER_A_KILL_S = 2.0  # likewise
+UPLOAD_LIMIT = 3  # UPLOADS_PER_MINUTE; counters of its own would let each worker take 3
 # Hang bounds, not timings: a worker's start-up takes seconds on a loaded 2-core machine.
 START_S = 120.0
 FRAME_S = 10.0
@@ -95,15 +98,19 @@ def streams_on_two_workers(
     return held
 
 
-@pytest.fixture
-def workers(server_factory: Callable[..., Server]) -> Server:
-    env = {
+def two_workers(factory: Callable[..., Server], **env: str) -> Server:
+    settings = {
         "REDIS_URL": redis_url(),  # skips, saying so, without TEST_REDIS_URL
         "REDIS_PREFIX": fresh_redis_prefix(),
         "EVENTS_PER_CLIENT": "1000",  # the tests open streams until both workers hold one
     }
-    server: Server = server_factory(env, serve_args=["--workers", "2"])
+    server: Server = factory(settings | env, serve_args=["--workers", "2"])
     return server
+
+
+@pytest.fixture
+def workers(server_factory: Callable[..., Server]) -> Server:
+    return two_workers(server_factory)
 
 
 @pytest.fixture
@@ -156,6 +163,28 @@ def fragments_by_worker(server: Server, member: int) -> dict[int, str]:
         assert response.status_code == 200, response.text
         etags.setdefault(answered_by(server, path)[-1], response.headers["etag"])
     return etags
+
+
+def test_the_upload_limit_counts_a_members_uploads_on_every_worker_together(
+    server_factory: Callable[..., Server],
+) -> None:
+    server = two_workers(server_factory, UPLOADS_PER_MINUTE=str(UPLOAD_LIMIT))
+    alice = server.add_member("alice", "Alice Liddell")
+    token = {"Authorization": f"Bearer {server.token(alice)}"}
+    statuses: list[int] = []
+    path = "/api/profile/upload-picture"
+    while len(set(answered_by(server, path))) < 2 or len(statuses) <= UPLOAD_LIMIT:
+        assert len(statuses) < 40, f"every upload reached one worker: {answered_by(server, path)}"
+        response = httpx.post(  # a new connection each: either worker may take it
+            f"{server.url}{path}",
+            files={"profilePicture": ("me.jpg", jpeg("red", (64, 48)), "image/jpeg")},
+            data={"userId": str(alice)},
+            headers=token,
+            timeout=FRAME_S,
+        )
+        statuses.append(response.status_code)
+    assert statuses[:UPLOAD_LIMIT] == [201] * UPLOAD_LIMIT
+    assert set(statuses[UPLOAD_LIMIT:]) == {429}
 
 
 def test_a_worker_killed_with_kill_9_is_replaced_and_live_sync_goes_on(
