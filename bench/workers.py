@@ -1,7 +1,7 @@
 """`ppsync serve --workers N`: the avatar partial's requests/s and the upload throughput with 1
 and 2 workers, side by side in the same run.
 
-    TEST_REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/workers.py [--rounds 3]
+    TEST_REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/workers.py [--rounds 5]
 
 Two servers run at once, on free ports, each over a temporary VAR_DIR (SQLite) and a fresh
 Redis prefix (more than one worker needs REDIS_URL; the one-worker server gets it too, so the
@@ -13,7 +13,9 @@ measures, alternating between the two servers (the other one idle):
   uploads   bench/upload.py's 12 MP phone photo uploaded by the twelve members through the
             API, four in flight at a time: uploads/s
 
-Printed: the median of the rounds for each, and 2 workers over 1 (the ratio). IMAGE_WORKERS is
+Printed: the median of the rounds for each, and the median of the rounds' ratios, 2 workers
+over 1 (each round's pair measured a few seconds apart: the machine's load, which drifts,
+cancels out more than in a ratio of medians). IMAGE_WORKERS is
 left unset, so the one worker has a decode process per core and each of the two has half as
 many (web/cli/workers.py). Needs `wrk` and Redis (REDIS_URL or TEST_REDIS_URL).
 """
@@ -117,14 +119,15 @@ def main() -> int:
 def report(partial: dict[int, list[float]], uploads: dict[int, list[float]], rounds: int) -> None:
     one, five, _ = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores; load {one:.2f} (1 min), {five:.2f} (5 min)")
-    print(f"median of {rounds} rounds        1 worker   2 workers   2 / 1")
+    print(f"median of {rounds} rounds        1 worker   2 workers   2 / 1 (paired by round)")
     rows = (
         (f"partial, wrk -c{CONNECTIONS} (req/s)", partial),
         (f"uploads, {IN_FLIGHT} in flight (/s)", uploads),
     )
     for label, rates in rows:
         a, b = statistics.median(rates[1]), statistics.median(rates[2])
-        print(f"  {label:28}{a:9.1f}{b:12.1f}{b / a:8.2f}x")
+        paired = statistics.median(two / one for one, two in zip(rates[1], rates[2], strict=True))
+        print(f"  {label:28}{a:9.1f}{b:12.1f}{paired:8.2f}x")
     for label, rates in rows:
         each = "; ".join(f"{n}: " + ", ".join(f"{r:.1f}" for r in rates[n]) for n in WORKERS)
         print(f"  rounds of {label.split(',')[0]}: {each}")
@@ -132,7 +135,7 @@ def report(partial: dict[int, list[float]], uploads: dict[int, list[float]], rou
 
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     return parser.parse_args()
 
 
