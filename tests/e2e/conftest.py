@@ -35,6 +35,7 @@ from sqlmodel import Session
 from db import migrate
 from db.engine import make_engine
 from tests.factories import add_member
+from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
 from web.services.accounts import tokens
 from web.services.audit import Actor
 from web.settings import FAST_INSECURE_HASHER, Settings
@@ -214,6 +215,20 @@ def two_servers(tmp_path: Path, env: Mapping[str, str]) -> Iterator[tuple[Server
     (tmp_path / "b").mkdir()
     with running(tmp_path / "a", env) as first, running(tmp_path / "b", env) as second:
         yield first, second
+
+
+@pytest.fixture
+def shared_services(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """What two servers share as two hosts do: a fresh PostgreSQL database, Redis under a fresh
+    prefix, one media folder (the tests that take it are marked postgres and redis)."""
+    redis = redis_url()
+    with fresh_postgres_database() as database:
+        yield {
+            "DATABASE_URL": database,
+            "REDIS_URL": redis,
+            "REDIS_PREFIX": fresh_redis_prefix(),
+            "MEDIA_ROOT": str(tmp_path / "media"),
+        }
 
 
 @pytest.fixture(scope="module")
