@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.e2e.conftest import Member, Server
 
@@ -148,3 +149,40 @@ def test_sizes_say_the_width_the_css_draws_each_avatar_at(
         for img in images:
             drawn = img.evaluate("img => img.getBoundingClientRect().width")
             assert img.evaluate(DRAWN_BY_SIZES) == drawn, (path, img.get_attribute("sizes"))
+
+
+PHOTO = Path(__file__).parents[1] / "fixtures" / "pillow_hopper.jpg"
+
+
+def test_a_photo_s_avif_copies_are_what_the_browser_shows_once_made(
+    server: Server, browser: Browser
+) -> None:
+    """Made after the upload's answer: the member page offers them once they are recorded, and
+    Chromium, which decodes AVIF, takes them over the WebP."""
+    member = server.new_member("avif", "Avi F")
+    upload(server, member, PHOTO.read_bytes())
+    page = browser.new_page()
+    url = f"{server.url}/members/{member.handle}"
+    page.goto(url)
+    # The page as served, asked again until it offers an AVIF source (the encodes run after the
+    # answer, at the lowest priority): Playwright's own polling, no fixed wait.
+    page.wait_for_function(
+        """url => {
+            const asked = new XMLHttpRequest();  // synchronous: the predicate's answer is a bool
+            asked.open("GET", url, false);
+            asked.send();
+            return asked.responseText.includes('type="image/avif"');
+        }""",
+        arg=url,
+        polling=250,
+        timeout=60_000,
+    )
+    page.close()
+    fresh = browser.new_context()  # an empty cache: the page may be shown stale a minute
+    page = fresh.new_page()
+    page.goto(url)
+    main = page.locator("main [data-avatar-size=lg] picture img")
+    expect(main).to_have_js_property("complete", True)
+    assert main.evaluate("img => img.currentSrc").endswith(".avif")
+    assert main.evaluate("img => img.naturalWidth") > 0  # decoded, not a broken image
+    fresh.close()
