@@ -50,7 +50,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.sse_fanout import BATCH, HOST, free_port, get, raise_fd_limit, rss_kb, stop_server
+from bench.sse_clients import (
+    BATCH,
+    HOST,
+    free_port,
+    get,
+    percentile,
+    raise_fd_limit,
+    rss_kb,
+    stop_server,
+)
 
 MEMBERS = 100_000
 WATCHING = 50  # members per stream
@@ -430,12 +439,6 @@ def summarise(
         "c50": percentile(from_commit, 0.5),
         "c99": percentile(from_commit, 0.99),
     }
-
-
-def percentile(ordered: list[float], share: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
 async def measure(
