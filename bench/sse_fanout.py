@@ -20,7 +20,11 @@ before:
   old    the probed server with the old bench's change (GET /__bench/change: record_change and
          the commit in a worker thread, no API), timed both ways: from the request and, as this
          bench did until issue 26, from the commit.
+  probe-queued, old-queued   the same with every frame through the stream's queue and task, as
+         before the fan-out wrote to idle streams itself (web/overrides/send_at_once.py).
   bare   a bare ASGI broadcaster; its request is POST /__bench/change, which puts the frame.
+  bare-direct  the same, writing to each waiting stream itself when its socket takes the frame
+         at once, as the app does (web/overrides/send_at_once.py): the leanest ASGI fan-out.
 
 Printed per variant: streams held, RSS growth per stream, p50/p99/max ms from the request, p99
 over the bare one's; the writer's answer time; for probe and old the split (medians over the
@@ -71,9 +75,10 @@ class BenchServer(Server):
     token: the writer's. Production settings, the per-address stream cap lifted (every stream
     comes from 127.0.0.1)."""
 
-    def __init__(self, var: Path, probed: bool) -> None:
+    def __init__(self, var: Path, variant: str) -> None:
         super().__init__(var, {"EVENTS_PER_CLIENT": "1000000"}, test_only=False)
-        self.probed = probed
+        self.probed = variant != "serve"
+        self.queued = variant.endswith("-queued")
         self.member = 0
         self.bearer = ""
         self.filename = ""
@@ -81,6 +86,7 @@ class BenchServer(Server):
 
     def _serve(self) -> bool:
         script = [sys.executable, str(SERVER), "--port", str(self.port)]
+        script += ["--queued"] if self.queued else []
         command = script if self.probed else [PPSYNC, "serve", "--port", str(self.port)]
         with (self.var / "server.log").open("ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
@@ -132,17 +138,19 @@ def multipart(member: int, picture: bytes) -> tuple[bytes, str]:
 
 
 class BareServer:
-    def __init__(self, var: Path) -> None:
+    def __init__(self, var: Path, direct: bool) -> None:
         from bench.sse_clients import free_port
 
         self.var = var
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.direct = direct
 
     def start(self) -> BareServer:
         from bench.sse_clients import get
 
         command = [sys.executable, str(SERVER), "--bare", "--port", str(self.port)]
+        command += ["--direct"] if self.direct else []
         with (self.var / "server.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
@@ -173,9 +181,9 @@ class Changes:
         self.removing = True
 
     def next_request(self) -> bytes:
-        if self.variant == "bare":
+        if self.variant.startswith("bare"):
             return http_request("POST", "/__bench/change")
-        if self.variant == "old":
+        if self.variant.startswith("old"):
             return http_request("GET", f"/__bench/change?member={self.server.member}")
         server, auth = self.server, f"Authorization: Bearer {self.server.bearer}\r\n"
         auth += "Content-Type: application/json\r\n"
@@ -190,7 +198,7 @@ class Changes:
         """Check the answer; the commit's (the put's) time when the route says it, else nan."""
         if status != 200:
             raise RuntimeError(f"{self.variant}: the change was answered {status}: {body[:300]!r}")
-        if self.variant in ("old", "bare"):
+        if self.variant.startswith(("old", "bare")):
             return float(body)
         self.server.updated_at = json.loads(body)["updatedAt"]
         self.removing = not self.removing
@@ -210,7 +218,7 @@ async def change_and_time(port: int, run: Run, writer: Writer, changes: Changes)
     committed = changes.answered(status, body)
     await asyncio.wait_for(run.all_arrived.wait(), ARRIVAL_TIMEOUT)
     probe = [math.nan] * 3
-    if changes.variant in ("probe", "old"):
+    if changes.variant.startswith(("probe", "old")):
         probe = [float(v) for v in (await asyncio.to_thread(get, port, "/__bench/probe")).split()]
     return {
         "sent": sent,
@@ -236,7 +244,7 @@ def close_all(clients: list[Client]) -> None:
 
 async def measure(variant: str, server: Any, n: int, rounds: int) -> dict[str, Any]:
     member = getattr(server, "member", 1)
-    path = "/events" if variant == "bare" else f"/events?members={member}"
+    path = "/events" if variant.startswith("bare") else f"/events?members={member}"
     request = stream_request(path)
     assert server.process is not None
     pid = server.process.pid
@@ -265,26 +273,36 @@ async def measure(variant: str, server: Any, n: int, rounds: int) -> dict[str, A
     held = sum(1 for c in clients if c.ready and not c.closed)
     close_all(clients)
     writer.transport.close()
-    return summarise(records) | {"held": held, "kb": (after - before) / n, "connect_s": connect_s}
+    return {"records": records, "held": held, "kb": (after - before) / n, "connect_s": connect_s}
 
 
-def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Latencies over every arrival of every change, from the request (and from the commit);
-    the split of each change's time as medians over the changes."""
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The changes of every run of a variant, pooled. `last`: each change's time from its
+    request to the last stream having it (issue 26's measure), p50/p99/max over the changes;
+    `s`: every stream's arrival, from the request; `c`: the same from the commit (the bare
+    broadcaster: its put), the old measure. The split of a change's time: medians of them."""
+    records = [r for run in runs for r in run["records"]]
+    for r in records:
+        r["last"] = max(r["arrivals"])
+    last = sorted((r["last"] - r["sent"]) * 1000 for r in records)
     from_sent = sorted((a - r["sent"]) * 1000 for r in records for a in r["arrivals"])
     from_commit = sorted((a - r["committed"]) * 1000 for r in records for a in r["arrivals"])
 
     def split(start: str, end: str) -> float:
         return statistics.median((r[end] - r[start]) * 1000 for r in records)
 
-    for r in records:
-        r["last"] = max(r["arrivals"])
     return {
         "changes": len(records),
-        "p50": percentile(from_sent, 0.5),
-        "p99": percentile(from_sent, 0.99),
-        "max": from_sent[-1],
-        "c99": percentile(from_commit, 0.99) if from_commit else math.nan,
+        "held": min(run["held"] for run in runs),
+        "kb": statistics.median(run["kb"] for run in runs),
+        "connect_s": statistics.median(run["connect_s"] for run in runs),
+        "last50": percentile(last, 0.5),
+        "last99": percentile(last, 0.99),
+        "lastmax": last[-1],
+        "s50": percentile(from_sent, 0.5),
+        "s99": percentile(from_sent, 0.99),
+        "c99": percentile(from_commit, 0.99),
+        "clast99": percentile(sorted((r["last"] - r["committed"]) * 1000 for r in records), 0.99),
         "answer": split("sent", "answered"),
         "to_publish": split("sent", "published"),
         "to_fanout": split("published", "began"),
@@ -301,75 +319,80 @@ def run_once(variant: str, n: int, rounds: int) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix=f"sse-{variant}-") as folder:
         var = Path(folder)
-        server: Any = BareServer(var) if variant == "bare" else BenchServer(var, variant != "serve")
+        bare = variant.startswith("bare")
+        server: Any = (
+            BareServer(var, variant == "bare-direct") if bare else BenchServer(var, variant)
+        )
         server.start()
         try:
-            if variant != "bare":
+            if not bare:
                 server.seed()
             return uvloop.run(measure(variant, server, n, rounds))
         finally:
             server.stop()
 
 
-def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run whose p99 is the median one (its other figures with it)."""
-    return sorted(runs, key=lambda result: result["p99"])[len(runs) // 2]
-
-
 def bench(variants: list[str], sizes: list[int], rounds: int, repeat: int) -> None:
     files = raise_fd_limit()
     if files < max(sizes) + 100:
         sys.exit(f"the clients need {max(sizes) + 100} open files, the limit is {files}")
-    print(f"SSE fan-out: one server process; {rounds * 2} changes per run, one at a time; clients")
-    print("in another process on 127.0.0.1; latency = the writer's request sent -> each stream.")
-    print(f"Variants interleaved, {repeat} runs each: the median run by p99, and the p99 range;")
-    print(f"x bare = p99 / the bare broadcaster's. Open files per process: {files}.")
+    print(f"SSE fan-out: one server process; {rounds * 2} changes per run, one at a time, {repeat}")
+    print("runs per variant, interleaved, their changes pooled; clients in another process on")
+    print("127.0.0.1. last = the writer's request sent -> the last stream has the change, over")
+    print("the changes; stream = every stream's arrival from the request; x bare, x direct = last")
+    print(f"p99 over bare's, bare-direct's. Open files per process: {files}.")
     print(
-        f"{'variant':7} {'streams':>7} {'held':>6} {'KB/str':>6} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'max ms':>7} {'x bare':>6} {'answer':>6} {'connect s':>9}  p99 range"
+        f"{'variant':12} {'streams':>7} {'held':>6} {'KB/str':>6} {'changes':>7} {'last p50':>8} "
+        f"{'last p99':>8} {'last max':>8} {'x bare':>6} {'x direct':>8} {'stream p50':>10} "
+        f"{'stream p99':>10} "
+        f"{'answer':>6} {'connect s':>9}"
     )
     for n in sizes:
         runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
         for _ in range(repeat):  # interleaved, so a noisy neighbour hurts every variant alike
             for variant in variants:
                 runs[variant].append(run_once(variant, n, rounds))
-        medians = {variant: median_run(runs[variant]) for variant in variants}
+        pooled = {variant: summarise(runs[variant]) for variant in variants}
         for variant in variants:
-            m = medians[variant]
-            ratio = m["p99"] / medians["bare"]["p99"] if "bare" in medians else math.nan
-            p99s = sorted(result["p99"] for result in runs[variant])
+            m = pooled[variant]
+            ratio, leanest = (
+                m["last99"] / pooled[floor]["last99"] if floor in pooled else math.nan
+                for floor in ("bare", "bare-direct")
+            )
             print(
-                f"{variant:7} {n:>7} {m['held']:>6.0f} {m['kb']:>6.1f} {m['p50']:>7.1f} "
-                f"{m['p99']:>7.1f} {m['max']:>7.1f} {ratio:>6.2f} {m['answer']:>6.1f} "
-                f"{m['connect_s']:>9.1f}  {p99s[0]:.0f}-{p99s[-1]:.0f}",
+                f"{variant:12} {n:>7} {m['held']:>6.0f} {m['kb']:>6.1f} {m['changes']:>7} "
+                f"{m['last50']:>8.1f} {m['last99']:>8.1f} {m['lastmax']:>8.1f} {ratio:>6.2f} "
+                f"{leanest:>8.2f} "
+                f"{m['s50']:>10.1f} {m['s99']:>10.1f} {m['answer']:>6.1f} {m['connect_s']:>9.1f}",
                 flush=True,
             )
-        print_splits(medians)
+        print_splits(pooled)
 
 
-def print_splits(medians: dict[str, dict[str, Any]]) -> None:
+def print_splits(pooled: dict[str, dict[str, Any]]) -> None:
     """Where the probed servers' time went, and the old measure beside the new."""
-    bare = medians.get("bare", {}).get("c99", math.nan)
-    for variant in ("probe", "old"):
-        if variant in medians:
-            m = medians[variant]
+    bare = pooled.get("bare", {})
+    for variant, m in pooled.items():
+        if variant.startswith(("probe", "old")):
             print(
                 f"  {variant}: request -> published {m['to_publish']:.1f} ms, -> fan-out began "
                 f"{m['to_fanout']:.1f}, the puts {m['fanout']:.1f}, -> last stream "
                 f"{m['to_last']:.1f} (medians of the changes)"
             )
-    if "old" in medians:
-        c99 = medians["old"]["c99"]
-        print(
-            f"  old measure (commit -> arrival): old p99 {c99:.1f} ms, bare (put -> arrival) "
-            f"{bare:.1f} ms: {c99 / bare:.2f}x"
-        )
+    for variant, m in pooled.items():
+        if variant.startswith("old") and bare:
+            print(
+                f"  the old measure, from the commit (bare: the put): {variant} stream p99 "
+                f"{m['c99']:.1f} ms / bare {bare['c99']:.1f} = {m['c99'] / bare['c99']:.2f}x; "
+                f"last p99 {m['clast99']:.1f} / {bare['clast99']:.1f} = "
+                f"{m['clast99'] / bare['clast99']:.2f}x"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[5000])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--variants", nargs="+", default=["serve", "bare"])
     args = parser.parse_args()

@@ -78,29 +78,37 @@ def probed_app(create_app: Any) -> Any:
     return create
 
 
-def serve_probed(port: int) -> None:
+def serve_probed(port: int, queued: bool) -> None:
     import web.app
+    import web.live.events
     from web.cli import main
 
     web.app.create_app = probed_app(web.app.create_app)  # type: ignore[assignment]
+    if queued:  # every frame through the stream's queue and task, as before send_at_once
+        web.live.events.can_send_at_once = lambda send: False
     sys.exit(main(["serve", "--port", str(port)]))
 
 
 # --- bare ----------------------------------------------------------------------------------
 
 
-def bare_app() -> Any:
+def bare_app(direct: bool) -> Any:
     from web.live.channel import opening_frames, sse_frame
+    from web.live.freezer import FREEZE_EVERY
+    from web.overrides.send_at_once import send_at_once
     from web.services.commits import Change
     from web.services.sync import Replay
 
     queues: set[asyncio.Queue[bytes | None]] = set()
+    waiting: dict[asyncio.Queue[bytes | None], Any] = {}  # the streams' sends, while they wait
     state = {"event_id": 0}
     headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
     async def stream(receive: Any, send: Any) -> None:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         queues.add(queue)
+        if len(queues) % FREEZE_EVERY == 0:  # out of the collector's walks, as the app's are
+            gc.freeze()
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
@@ -112,10 +120,16 @@ def bare_app() -> Any:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             opening = opening_frames(Replay((), 0))
             await send({"type": "http.response.body", "body": opening, "more_body": True})
-            while (frame := await queue.get()) is not None:
+            while True:
+                waiting[queue] = send  # while it waits, the change may send for it
+                frame = await queue.get()
+                del waiting[queue]
+                if frame is None:
+                    break
                 await send({"type": "http.response.body", "body": frame, "more_body": True})
         finally:
             queues.discard(queue)
+            waiting.pop(queue, None)
             watcher.cancel()
 
     async def text(send: Any, body: str) -> None:
@@ -137,8 +151,11 @@ def bare_app() -> Any:
             state["event_id"] += 1
             frame = sse_frame(Change(state["event_id"], 1, state["event_id"], "uploaded"))
             put = time.monotonic()
+            message = {"type": "http.response.body", "body": frame, "more_body": True}
             for queue in queues:
-                queue.put_nowait(frame)
+                idle = queue.empty() and queue in waiting
+                if not (direct and idle and send_at_once(waiting[queue], message)):
+                    queue.put_nowait(frame)
             await text(send, repr(put))
         else:
             await text(send, "ok")
@@ -146,12 +163,12 @@ def bare_app() -> Any:
     return app
 
 
-def serve_bare(port: int) -> None:
+def serve_bare(port: int, direct: bool) -> None:
     import uvicorn
 
     raise_fd_limit()
     uvicorn.run(
-        bare_app(),
+        bare_app(direct),
         host=HOST,
         port=port,
         loop="uvloop",
@@ -164,4 +181,7 @@ def serve_bare(port: int) -> None:
 
 if __name__ == "__main__":
     port_ = int(sys.argv[sys.argv.index("--port") + 1])
-    serve_bare(port_) if "--bare" in sys.argv else serve_probed(port_)
+    if "--bare" in sys.argv:
+        serve_bare(port_, "--direct" in sys.argv)
+    else:
+        serve_probed(port_, "--queued" in sys.argv)

@@ -28,8 +28,9 @@ does not land in one phase and not another.
 
 Each run starts with WARM_SECONDS of changes, not counted. Variants, interleaved, `--repeat`
 runs each (the table shows the run with the median spread p99):
-  app   the application: GET /events and its hub (web/live/), each change a real one
-        (record_change and the commit, in a worker thread, whose session publishes it).
+  app   the application as `ppsync serve` runs it: GET /events and its hub (web/live/), each
+        change a real one (record_change and the commit, in a worker thread, whose session
+        publishes it), asked for by a bench route.
   bare  a bare ASGI broadcaster: a dict member -> queues, each frame encoded once.
 """
 
@@ -75,12 +76,24 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def serve(variant: str, port: int, var: Path) -> None:
+    if variant == "app":  # run as `ppsync serve` runs it: its protocol class, limits, logging
+        import web.app
+        from web.cli import main
+
+        os.environ.update(
+            DATABASE_URL=f"sqlite:///{var / 'app.db'}",
+            VAR_DIR=str(var),
+            SECRET_KEY="bench-" + "k" * 40,
+            EVENTS_PER_CLIENT="1000000",  # every stream comes from 127.0.0.1: lift the cap
+        )
+        create = web.app.create_app
+        web.app.create_app = lambda settings: app_server(create(settings))  # type: ignore[assignment]
+        sys.exit(main(["serve", "--port", str(port)]))
     import uvicorn
 
     raise_fd_limit()
-    app = app_server(var) if variant == "app" else bare_server()
     uvicorn.run(
-        app,
+        bare_server(),
         host=HOST,
         port=port,
         loop="uvloop",
@@ -124,24 +137,15 @@ def seed(database: Path) -> None:
     engine.dispose()
 
 
-def app_server(var: Path) -> Any:
+def app_server(app: Any) -> Any:
+    """The app `ppsync serve` made, with the bench's change and fan-out routes."""
     from anyio import to_thread
     from litestar import get as route
     from sqlmodel import Session
 
-    from web.app import create_app
     from web.live.hub import live_hub
     from web.services.sync import record_change
-    from web.settings import Settings
 
-    settings = Settings(
-        database_url=f"sqlite:///{var / 'app.db'}",
-        media_root=var / "media",
-        var_dir=var,
-        secret_key="bench-" + "k" * 40,
-        events_per_client=1_000_000,  # every stream comes from 127.0.0.1: lift the cap
-    )
-    app = create_app(settings)
     hub = live_hub(app)
     hub.tick = 3600.0  # the keep-alive tick, past the run
     spent = [0.0, 0]  # the fan-out's CPU seconds and frames, for /__bench/fanout
