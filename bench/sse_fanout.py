@@ -217,7 +217,7 @@ async def change_and_time(port: int, run: Run, writer: Writer, changes: Changes)
     answered = time.monotonic()
     committed = changes.answered(status, body)
     await asyncio.wait_for(run.all_arrived.wait(), ARRIVAL_TIMEOUT)
-    probe = [math.nan] * 3
+    probe = [math.nan] * 5
     if changes.variant.startswith(("probe", "old")):
         probe = [float(v) for v in (await asyncio.to_thread(get, port, "/__bench/probe")).split()]
     return {
@@ -227,6 +227,7 @@ async def change_and_time(port: int, run: Run, writer: Writer, changes: Changes)
         "published": probe[0],
         "began": probe[1],
         "ended": probe[2],
+        "collections": probe[3:],
         "arrivals": list(run.arrivals),
     }
 
@@ -291,6 +292,12 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     def split(start: str, end: str) -> float:
         return statistics.median((r[end] - r[start]) * 1000 for r in records)
 
+    collected = [0.0, 0.0]  # full collections during the changes, and their ms
+    for run in runs:
+        marks = [r["collections"] for r in run["records"]]
+        if marks and not math.isnan(marks[0][0]):
+            collected = [collected[i] + marks[-1][i] - marks[0][i] for i in (0, 1)]
+
     return {
         "changes": len(records),
         "held": min(run["held"] for run in runs),
@@ -308,6 +315,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "to_fanout": split("published", "began"),
         "fanout": split("began", "ended"),
         "to_last": split("ended", "last"),
+        "collected": collected,
     }
 
 
@@ -377,7 +385,8 @@ def print_splits(pooled: dict[str, dict[str, Any]]) -> None:
             print(
                 f"  {variant}: request -> published {m['to_publish']:.1f} ms, -> fan-out began "
                 f"{m['to_fanout']:.1f}, the puts {m['fanout']:.1f}, -> last stream "
-                f"{m['to_last']:.1f} (medians of the changes)"
+                f"{m['to_last']:.1f} (medians of the changes); full collections during the "
+                f"changes: {m['collected'][0]:.0f}, {m['collected'][1]:.0f} ms in all"
             )
     for variant, m in pooled.items():
         if variant.startswith("old") and bare:

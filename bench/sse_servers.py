@@ -25,7 +25,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.sse_clients import HOST, raise_fd_limit
 
-PROBE = [0.0, 0.0, 0.0]  # published, fan-out began, fan-out ended (the last change's)
+# published, fan-out began, fan-out ended (the last change's); full collections so far, their ms
+PROBE = [0.0, 0.0, 0.0, 0.0, 0.0]
+_collecting = [0.0]
+
+
+def _timed_collections(phase: str, info: dict[str, int]) -> None:
+    if info["generation"] == 2:
+        if phase == "start":
+            _collecting[0] = time.monotonic()
+        else:
+            PROBE[3] += 1
+            PROBE[4] += (time.monotonic() - _collecting[0]) * 1000
 
 
 # --- probe: `ppsync serve` with clocks on its hub --------------------------------------------
@@ -42,6 +53,7 @@ def probed_app(create_app: Any) -> Any:
 
     def create(settings: Any) -> Any:
         app = create_app(settings)
+        gc.callbacks.append(_timed_collections)
         hub = live_hub(app)
         publish, deliver = hub.link.publish, hub.feed.deliver
 

@@ -3,9 +3,10 @@
     .venv/bin/python bench/sse_topics.py [--streams 1000 10000] [--seconds 10] [--rate 100]
                                          [--repeat 3] [--variants app bare]
 
-For each variant and number of streams N, a server runs alone in a subprocess (uvicorn, uvloop,
-httptools) and this process opens N raw-socket streams on 127.0.0.1, stream s asking for its 50
-members in its URL (`GET /events?members=…`). The members are assigned so that a pool of 10·N
+For each variant and number of streams N, a server runs alone in a subprocess (the app as
+`ppsync serve` runs it; the bare one under uvicorn, uvloop, httptools) and this process opens
+N raw-socket streams on 127.0.0.1, stream s asking for its 50 members in its URL
+(`GET /events?members=…`). The members are assigned so that a pool of 10·N
 of the 100,000 (all of them at N = 10,000) is watched by exactly 5 streams each, the rest by
 none. Then two phases of `--rate` changes a second for `--seconds`, each change asked for by a
 request from this process (`/__bench/change?member=M`), as the fan-out bench times them:
@@ -22,7 +23,9 @@ watched changes beside a bare ASGI topic broadcaster's in the same run (goal: at
 fan-out goal). CPU: the server process's user + system time over the phase, from
 /proc/PID/stat, divided by the changes (the change's request and commit included); and the
 fan-out's alone (the CPU time of the calls that put a change's frame into its watchers' queues:
-the app's whole hub fan-out, the index look-up included), from the server itself. The hub's 15 s
+the app's whole hub fan-out, the index look-up included, and the socket writes it makes itself
+for waiting streams, which the bare broadcaster's streams make in their own tasks), from the
+server itself. The hub's 15 s
 keep-alive tick (a write to every stream, whatever the changes) is pushed past the run, so it
 does not land in one phase and not another.
 
@@ -520,8 +523,8 @@ def bench(variants: list[str], sizes: list[int], seconds: float, rate: float, re
         took = time.monotonic() - seeded
         print(f"SSE topics: {MEMBERS:,} members (seeded in {took:.1f} s); each stream follows")
         print(f"{WATCHING}; a pool of 10 x streams members has {WATCHERS} watchers each, the rest")
-        print(f"none. {rate:.0f} changes/s for {seconds:.0f} s per phase; one uvicorn process")
-        print("(uvloop, httptools); clients in this process; latency = change request sent ->")
+        print(f"none. {rate:.0f} changes/s for {seconds:.0f} s per phase; one server process")
+        print("(app: as ppsync serve); clients in this process; latency = change request sent ->")
         print(f"arrival. Variants interleaved, {repeat} run(s) each; the median run by spread p99.")
         results: dict[tuple[str, int], dict[str, Any]] = {}
         for n in sizes:

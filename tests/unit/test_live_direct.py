@@ -1,15 +1,19 @@
-"""The fan-out's direct write to an idle stream (LiveSubscriber.direct, web/overrides/
-send_at_once.py): a frame is written by the fan-out itself only while the stream's task waits
-with nothing queued, and one that would wait goes through the queue, in order."""
+"""What keeps the fan-out's time near a bare broadcaster's: its direct write to an idle stream
+(LiveSubscriber.direct, web/overrides/send_at_once.py), a frame written by the fan-out itself
+only while the stream's task waits with nothing queued, one that would wait going through the
+queue, in order; and no full collection of the frozen streams unless enough of them ended
+(web/live/freezer.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
 
 from web.live.channel import LiveSubscriber
+from web.live.freezer import FREEZE_EVERY, Freezer
 from web.overrides.send_at_once import can_send_at_once, send_at_once
 
 BODY: Any = {"type": "http.response.body", "body": b"frame", "more_body": True}
@@ -91,3 +95,24 @@ def test_only_uvicorns_send_is_run_at_once() -> None:
         pass
 
     assert not can_send_at_once(send)  # a test client's, say: its frames go through the task
+
+
+def test_the_frozen_garbage_is_collected_only_once_enough_streams_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A full collection stops the loop for as long as it walks every stream: not for nothing.
+    collections: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda *args: collections.append(1) or 0)
+    monkeypatch.setattr(gc, "unfreeze", lambda: None)
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    kept = Freezer()
+    for _ in range(FREEZE_EVERY):
+        kept.settle()
+    assert not kept.reclaim(open_streams=FREEZE_EVERY)  # a burst of new streams: nothing ended
+    for _ in range(FREEZE_EVERY // 4 - 1):
+        kept.release()
+    assert not kept.reclaim(open_streams=FREEZE_EVERY)
+    kept.release()  # a quarter of the open streams have ended since the last
+    assert kept.reclaim(open_streams=FREEZE_EVERY)
+    assert collections == [1]
+    assert not kept.reclaim(open_streams=FREEZE_EVERY)  # counted afresh

@@ -10,7 +10,9 @@ memory and the fan-out time near a bare ASGI broadcaster's (bench/sse_fanout.py)
 wrappers did that a stream needs, it does itself, once, before its first byte: the before-send
 hooks on its head (security headers, the request log line), the signed-in member from the
 session cookie (read, never written back), the client address and its stream cap, and a 503
-while the database is away. GET needs no CSRF check and has no body to limit.
+while the database is away. GET needs no CSRF check and has no body to limit. Nothing wrapping
+`send` is also what lets the fan-out write to a waiting stream itself, with uvicorn's own `send`
+(web/overrides/send_at_once.py), without waking the stream's task.
 """
 
 from __future__ import annotations
