@@ -217,7 +217,7 @@ async def change_and_time(port: int, run: Run, writer: Writer, changes: Changes)
     answered = time.monotonic()
     committed = changes.answered(status, body)
     await asyncio.wait_for(run.all_arrived.wait(), ARRIVAL_TIMEOUT)
-    probe = [math.nan] * 5
+    probe = [math.nan] * 6
     if changes.variant.startswith(("probe", "old")):
         probe = [float(v) for v in (await asyncio.to_thread(get, port, "/__bench/probe")).split()]
     return {
@@ -227,7 +227,8 @@ async def change_and_time(port: int, run: Run, writer: Writer, changes: Changes)
         "published": probe[0],
         "began": probe[1],
         "ended": probe[2],
-        "collections": probe[3:],
+        "collections": probe[3:5],
+        "keep_alives": probe[5],
         "arrivals": list(run.arrivals),
     }
 
@@ -293,10 +294,14 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         return statistics.median((r[end] - r[start]) * 1000 for r in records)
 
     collected = [0.0, 0.0]  # full collections during the changes, and their ms
+    ticked = []  # the last-stream ms of the changes a keep-alive round went out during
     for run in runs:
         marks = [r["collections"] for r in run["records"]]
         if marks and not math.isnan(marks[0][0]):
             collected = [collected[i] + marks[-1][i] - marks[0][i] for i in (0, 1)]
+        for before, r in zip(run["records"], run["records"][1:], strict=False):
+            if r["keep_alives"] > before["keep_alives"]:  # after the one before, by this one's end
+                ticked.append(round((r["last"] - r["sent"]) * 1000))
 
     return {
         "changes": len(records),
@@ -316,7 +321,14 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "fanout": split("began", "ended"),
         "to_last": split("ended", "last"),
         "collected": collected,
+        "ticked": ticked,
+        "slowest": _split_of(max(records, key=lambda r: r["last"] - r["sent"])),
     }
+
+
+def _split_of(r: dict[str, Any]) -> str:
+    marks = ("sent", "published", "began", "ended", "last")
+    return " / ".join(f"{(r[b] - r[a]) * 1000:.1f}" for a, b in zip(marks, marks[1:], strict=False))
 
 
 # --- runs ----------------------------------------------------------------------------------
@@ -386,7 +398,9 @@ def print_splits(pooled: dict[str, dict[str, Any]]) -> None:
                 f"  {variant}: request -> published {m['to_publish']:.1f} ms, -> fan-out began "
                 f"{m['to_fanout']:.1f}, the puts {m['fanout']:.1f}, -> last stream "
                 f"{m['to_last']:.1f} (medians of the changes); full collections during the "
-                f"changes: {m['collected'][0]:.0f}, {m['collected'][1]:.0f} ms in all"
+                f"changes: {m['collected'][0]:.0f}, {m['collected'][1]:.0f} ms in all; changes "
+                f"after a keep-alive round: last stream at {m['ticked']} ms; the slowest change: "
+                f"{m['slowest']} ms"
             )
     for variant, m in pooled.items():
         if variant.startswith("old") and bare:

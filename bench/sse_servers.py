@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.sse_clients import HOST, raise_fd_limit
 
-# published, fan-out began, fan-out ended (the last change's); full collections so far, their ms
-PROBE = [0.0, 0.0, 0.0, 0.0, 0.0]
+# published, fan-out began, fan-out ended (the last change's); full collections so far, their
+# ms; keep-alive rounds so far
+PROBE = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
 _collecting = [0.0]
 
 
@@ -66,7 +67,14 @@ def probed_app(create_app: Any) -> Any:
             deliver(frame)
             PROBE[2] = time.monotonic()
 
+        keep_alive = hub.registry.keep_alive
+
+        def kept_alive() -> None:
+            PROBE[5] += 1
+            keep_alive()
+
         hub.link.publish, hub.feed.deliver = published, delivered  # type: ignore[method-assign]
+        hub.registry.keep_alive = kept_alive  # type: ignore[method-assign]
         commits, engine = app.state["commits"], app.state["engine"]
 
         def commit(member: int) -> str:
