@@ -127,10 +127,16 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
-def _multipart(member: int | str, picture: bytes) -> tuple[bytes, str]:
+def _multipart(
+    member: int | str, picture: bytes, fields: dict[str, str] | None = None
+) -> tuple[bytes, str]:
     boundary = secrets.token_hex(8)
+    more = {"userId": str(member)} | (fields or {})
     parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="userId"\r\n\r\n{member}\r\n',
+        *(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in more.items()
+        ),
         f'--{boundary}\r\nContent-Disposition: form-data; name="profilePicture"; '
         f'filename="me.jpg"\r\nContent-Type: image/jpeg\r\n\r\n',
     ]

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ from sqlmodel import Session
 from db import migrate
 from db.engine import make_engine
 from tests.factories import add_member
+from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
 from web.services.accounts import tokens
 from web.services.audit import Actor
 from web.settings import FAST_INSECURE_HASHER, Settings
@@ -93,9 +94,15 @@ class Server:
     commands themselves): a command would cost an interpreter start each."""
 
     def __init__(
-        self, var: Path, env: Mapping[str, str] | None = None, *, test_only: bool = True
+        self,
+        var: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        test_only: bool = True,
+        serve_args: Sequence[str] = (),
     ) -> None:
         self.var = var
+        self.serve_args = list(serve_args)  # beside --port: `--workers 2`
         self.env = e2e_env(var, env, test_only=test_only)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -147,7 +154,10 @@ class Server:
         """Start the process; True once /healthz answers, False if the port was taken."""
         with (self.var / "server.log").open("ab") as log:
             self.process = subprocess.Popen(
-                [PPSYNC, "serve", "--port", str(self.port)], env=self.env, stdout=log, stderr=log
+                [PPSYNC, "serve", "--port", str(self.port), *self.serve_args],
+                env=self.env,
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -207,6 +217,20 @@ def two_servers(tmp_path: Path, env: Mapping[str, str]) -> Iterator[tuple[Server
         yield first, second
 
 
+@pytest.fixture
+def shared_services(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """What two servers share as two hosts do: a fresh PostgreSQL database, Redis under a fresh
+    prefix, one media folder (the tests that take it are marked postgres and redis)."""
+    redis = redis_url()
+    with fresh_postgres_database() as database:
+        yield {
+            "DATABASE_URL": database,
+            "REDIS_URL": redis,
+            "REDIS_PREFIX": fresh_redis_prefix(),
+            "MEDIA_ROOT": str(tmp_path / "media"),
+        }
+
+
 @pytest.fixture(scope="module")
 def server_env() -> dict[str, str]:
     """The settings of this module's `server` beyond `e2e_env()`'s: override in a module."""
@@ -224,14 +248,16 @@ def server(
 
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """`server_factory(env={...}, start=True)`: a private server for this test, over a folder
-    of its own; stopped after the test."""
+    """`server_factory(env={...}, start=True, serve_args=[...])`: a private server for this
+    test, over a folder of its own; stopped after the test."""
     made: list[Server] = []
 
-    def make(env: Mapping[str, str] | None = None, *, start: bool = True) -> Server:
+    def make(
+        env: Mapping[str, str] | None = None, *, start: bool = True, serve_args: Sequence[str] = ()
+    ) -> Server:
         var = tmp_path / f"server{len(made)}"
         var.mkdir()
-        made.append(Server(var, env))
+        made.append(Server(var, env, serve_args=serve_args))
         return made[-1].start() if start else made[-1]
 
     yield make

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,6 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request,
 from tests.e2e.conftest import ConsoleErrors, Member, Server, two_servers
 from tests.e2e.pages import card, expect_live, expect_picture, log_in, signed_in
 from tests.e2e.pages import upload_version as upload
-from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
 from web.live.channel import RETRY_MS
 
 pytestmark = pytest.mark.e2e
@@ -217,18 +216,6 @@ def test_debug_flag_logs_the_stream_to_the_console(
     with page.expect_console_message(lambda m: "sync-ready" in m.text) as message:
         page.goto(f"{server.url}/members")
     assert message.value.text.startswith("[profile-picture-sync] stream sync-ready id ")
-
-
-@pytest.fixture
-def shared_services(tmp_path: Path) -> Iterator[dict[str, str]]:
-    redis = redis_url()
-    with fresh_postgres_database() as database:
-        yield {
-            "DATABASE_URL": database,
-            "REDIS_URL": redis,
-            "REDIS_PREFIX": fresh_redis_prefix(),
-            "MEDIA_ROOT": str(tmp_path / "media"),
-        }
 
 
 @pytest.mark.postgres

@@ -26,7 +26,6 @@ from tests.e2e.pages import api, api_upload, card, expect_live, expect_picture, 
 from tests.e2e.pages import upload_version as upload
 from tests.e2e.test_directory_pages import MEMBERS, page_ids, second_page_path
 from tests.html import parse
-from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
 from web.services.accounts import demo
 
 pytestmark = pytest.mark.e2e
@@ -178,18 +177,6 @@ def test_a_refused_subscription_brings_the_stream_back_with_the_set(
 def _url_members(request: Request) -> list[str]:
     found = re.search(r"members=([0-9%C,]*)", request.url)
     return found[1].replace("%2C", ",").split(",") if found else []
-
-
-@pytest.fixture
-def shared_services(tmp_path: Path) -> Iterator[dict[str, str]]:
-    redis = redis_url()
-    with fresh_postgres_database() as database:
-        yield {
-            "DATABASE_URL": database,
-            "REDIS_URL": redis,
-            "REDIS_PREFIX": fresh_redis_prefix(),
-            "MEDIA_ROOT": str(tmp_path / "media"),
-        }
 
 
 @pytest.mark.postgres

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import multiprocessing
 import re
 from dataclasses import dataclass, fields
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from litestar.utils.scope.state import ScopeState
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
+from uvicorn.supervisors import Multiprocess
 
 from tests.canary import Override, Transport, ok_app, params, protocol, relied_on, same_params
 from web.overrides.litestar_entry import enter_app, run_before_send
@@ -41,6 +43,7 @@ UPLOADS = Override("upload_memory", "litestar UploadFile(max_spool_size); Kludex
 SESSIONS = Override("sessions", "litestar-org/litestar#3127 (get_session_id), #697 (Empty)")
 CSRF = Override("csrf_token", "litestar/middleware/csrf.py (not in __all__), template/base.py")
 ENTRY = Override("litestar_entry", "litestar/app.py Litestar.__call__, _wrap_send; 2.0 changelog")
+WORKERS = Override("worker_config", "uvicorn/supervisors/multiprocess.py, _subprocess.py (spawn)")
 
 
 # --- server_limits: uvicorn's HTTP protocol classes -------------------------------------------
@@ -343,3 +346,24 @@ async def test_uvicorn_sends_a_body_at_once_unless_the_socket_is_paused(cls: typ
         "unless the transport paused writing, and then awaits the drain before writing anything",
         SEND_AT_ONCE,
     )
+
+
+# --- worker_config: the config uvicorn's supervisor pickles into each worker -------------------
+
+
+def test_uvicorn_workers_are_spawned_with_the_config_which_they_load_before_serving() -> None:
+    relied_on(
+        params(Multiprocess.__init__) == ["self", "config", "sockets"],
+        "uvicorn.supervisors.Multiprocess(config, sockets) runs the workers",
+        WORKERS,
+    )
+    from uvicorn import _subprocess
+
+    spawned = isinstance(_subprocess.spawn, type(multiprocessing.get_context("spawn")))
+    said = "uvicorn starts its workers with spawn (the config pickled into each)"
+    relied_on(spawned, said, WORKERS)
+    loads = "config.load()" in inspect.getsource(uvicorn.Server._serve)
+    relied_on(loads, "uvicorn.Server calls config.load() in the worker before serving", WORKERS)
+    keeps = getattr(Multiprocess, "keep_subprocess_alive", None)
+    said = "Multiprocess replaces a worker that died, and stops when one exits STARTUP_FAILURE"
+    relied_on(keeps is not None and "STARTUP_FAILURE" in inspect.getsource(keeps), said, WORKERS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from litestar import Litestar
@@ -21,6 +22,12 @@ def test_a_page_is_logged_with_its_status_and_duration(
     (record,) = [r for r in lines.records if r["path"] == "/login"]
     assert record["status"] == 200 and record["method"] == "GET"
     assert isinstance(record["ms"], float) and record["ms"] >= 0
+
+
+def test_a_line_names_the_process_that_answered(client: TestClient[Litestar], lines: Lines) -> None:
+    client.get("/login")  # `ppsync serve --workers N`: which of the N answered
+    (record,) = [r for r in lines.records if r["path"] == "/login"]
+    assert record["pid"] == os.getpid()
 
 
 def test_a_csrf_refusal_is_logged_as_403_not_500(

@@ -1,10 +1,12 @@
-"""One structured (JSON) log line per request: method, path, status, duration; and every
+"""One structured (JSON) log line per request: method, path, status, duration, client, and the
+pid of the process that answered (`ppsync serve --workers N` runs several); and every
 failure's traceback (`log_failure`), under an id that the client is shown and that the
 request's line carries too (`error`)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import sys
 import time
@@ -71,6 +73,7 @@ async def log_response(message: Message, scope: Scope) -> None:
         "status": message["status"],
         "ms": None if started is None else round((time.perf_counter() - started) * 1000, 2),
         "client": client_address(scope),
+        "pid": os.getpid(),
     }
     if _ERROR_ID in state:
         record["error"] = state[_ERROR_ID]

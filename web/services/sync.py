@@ -43,13 +43,15 @@ class Replay:
     resync: bool = False
 
 
-def record_change(session: Session, *, user_id: int, kind: str) -> Change:
+def record_change(session: Session, *, user_id: int, kind: str, locked: bool = False) -> Change:
     """Bump the member's picture_version (not for `tokens`) and write its sync event, in the
     caller's transaction; the session's subscribers hear of it once that transaction commits
-    (web.services.commits)."""
+    (web.services.commits). `locked`: the transaction holds the member's row lock and has
+    read the row already (versions.staged), so it is taken from the session as it is."""
     if kind not in KINDS:
         raise ValueError(f"unknown change kind {kind!r}")
-    profile = session.get(UserProfile, user_id, with_for_update=True)
+    # Read again, the row would first be flushed: one SELECT and one more UPDATE a change.
+    profile = session.get(UserProfile, user_id, with_for_update=not locked)
     if profile is None:
         raise LookupError(f"member {user_id} has no profile")
     _serialise_event_ids(session)

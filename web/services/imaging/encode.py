@@ -101,7 +101,9 @@ def still_variants(images: dict[int, Image.Image], alpha: bool) -> list[Variant]
     exts = ("webp", "png" if alpha else "jpg")
     first, *rest = [(px, ext) for px in sorted(images, reverse=True) for ext in exts]
     batches = [rest[0::2], rest[1::2]]
-    later = [threads().submit(_encode_all, images, batch) for batch in batches if batch]
+    later = [
+        threads().submit(_encode_all, _own(images, batch), batch) for batch in batches if batch
+    ]
     data = {first: encode(images[first[0]], first[1])}
     for future in later:
         data |= future.result()
@@ -110,6 +112,13 @@ def still_variants(images: dict[int, Image.Image], alpha: bool) -> list[Variant]
         for px in sorted(images)
         for ext in exts
     ]
+
+
+def _own(images: dict[int, Image.Image], jobs: list[tuple[int, str]]) -> dict[int, Image.Image]:
+    """Copies of the sizes a batch encodes: Image.save keeps its options on the image
+    (`encoderinfo`), so two threads saving one image at once swap each other's quality and
+    format options (a JPEG saved with the WebP's, up to 34 levels off here)."""
+    return {px: images[px].copy() for px in {px for px, _ in jobs}}
 
 
 def _encode_all(

@@ -64,7 +64,7 @@ def active(session: Session, user_id: int) -> ProfilePicture | None:
 
 
 def activate(session: Session, profile: UserProfile, picture: ProfilePicture) -> None:
-    deactivate(session, profile)
+    _none_active(session, profile.user_id)
     picture.is_active = True
     session.flush()
     profile.active_picture_id = picture.id
@@ -92,21 +92,26 @@ def fall_back(session: Session, profile: UserProfile, gone: ProfilePicture) -> N
 
 def deactivate(session: Session, profile: UserProfile) -> None:
     """No version is the picture: the default avatar (initials) shows."""
-    for other in session.exec(
-        select(ProfilePicture).where(
-            ProfilePicture.user_id == profile.user_id, col(ProfilePicture.is_active).is_(True)
-        )
-    ):
-        other.is_active = False
+    _none_active(session, profile.user_id)
     profile.active_picture_id = None
     profile.profile_picture = None
     profile.profile_picture_path = None
 
 
+def _none_active(session: Session, user_id: int) -> None:
+    for other in session.exec(
+        select(ProfilePicture).where(
+            ProfilePicture.user_id == user_id, col(ProfilePicture.is_active).is_(True)
+        )
+    ):
+        other.is_active = False
+
+
 def record(
     session: Session, actor: Actor, picture: ProfilePicture, action: str, kind: str
 ) -> Change:
-    """Audit the change and record its sync event, in the change's transaction."""
+    """Audit the change and record its sync event, in the change's transaction (inside
+    `staged`, which holds the member's lock)."""
     audit.record(
         session,
         actor=actor,
@@ -116,6 +121,6 @@ def record(
         picture_id=picture.id,
         detail=f"version {picture.version}",
     )
-    change = record_change(session, user_id=picture.user_id, kind=kind)
+    change = record_change(session, user_id=picture.user_id, kind=kind, locked=True)
     session.flush()
     return change
