@@ -1,426 +1,325 @@
 """SSE fan-out: N streams on one server process, one change, how long until every tab has it.
 
-    .venv/bin/python bench/sse_fanout.py [--clients 1000 5000] [--rounds 3] [--repeat 3]
-                                         [--variants app stream bare]
+    .venv/bin/python bench/sse_fanout.py [--clients 5000] [--rounds 3] [--repeat 3]
+                                         [--variants serve bare] [--also-old]
 
-For each variant and N, a server runs alone in a subprocess (uvicorn, uvloop, httptools) and
-this process opens N raw-socket clients on 127.0.0.1 (asyncio protocols, no HTTP library). Then
-it asks the server for a change, `--rounds` times, and times each one from the commit (the
-server's monotonic clock, shared by every process on the machine) to its arrival at each client.
+Timed as issue 26 times it: from the moment the writer's request is handed to its socket to the
+moment each stream has the event (p50/p99/max over every stream and change; the p99 is, for the
+last streams, when the last of them had it). For each variant and N, a server runs alone in a
+subprocess (bench/sse_servers.py) and this process opens N raw-socket streams on 127.0.0.1
+(bench/sse_clients.py), each following the member who changes, then a writer on a kept
+connection makes `--rounds` x 2 changes, one at a time, each once every stream had the one
+before:
 
-Variants, in the same run:
-  app     the application itself: GET /events (web/live/events.py, called by the app's front
-          door outside the middleware) over the channels plugin, fed by a real change
-          (record_change, then the commit, whose session publishes it through the LiveHub
-          from a worker thread: web/services/commits.py).
-  stream  the same application, with the stream written as Litestar's Stream response over the
-          same subscription, routed through the middleware like any other handler.
-  bare    a bare ASGI broadcaster: a set of queues, the frame encoded once, put into each.
+  serve  `ppsync serve` as deployed; the writer is that member's API client: POST
+         /api/profile/remove-picture, then PUT /api/profile/update-picture (the picture back),
+         the cheapest real writes that publish `avatar-N` (no image work: a bearer token's look-up,
+         the profile's rows, one sync_events row, the commit, the answer's state read).
+  probe  the same command and the same writes, with clocks on its hub (bench/sse_servers.py):
+         where the time goes, request -> publish -> fan-out -> last stream.
+  old    the probed server with the old bench's change (GET /__bench/change: record_change and
+         the commit in a worker thread, no API), timed both ways: from the request and, as this
+         bench did until issue 26, from the commit.
+  probe-queued, old-queued   the same with every frame through the stream's queue and task, as
+         before the fan-out wrote to idle streams itself (web/overrides/send_at_once.py).
+  bare   a bare ASGI broadcaster; its request is POST /__bench/change, which puts the frame.
+  bare-direct  the same, writing to each waiting stream itself when its socket takes the frame
+         at once, as the app does (web/overrides/send_at_once.py): the leanest ASGI fan-out.
 
-Printed per run: connections held, the server's RSS growth per connection, p50/p99/max
-milliseconds from commit to arrival over every client and round, and p99 over the bare one's.
-Both processes raise their open-file limit to the hard one (web/plumbing/limits.py), as
-`ppsync serve` does: 10,000 clients need `ulimit -Hn` above 10,100.
+Printed per variant: streams held, RSS growth per stream, p50/p99/max ms from the request, p99
+over the bare one's; the writer's answer time; for probe and old the split (medians over the
+changes) and the p99 from the commit. Both processes raise their open-file limit to the hard one
+(web/plumbing/limits.py), as `ppsync serve` does: 10,000 streams need `ulimit -Hn` above 10,100.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
+import json
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-HOST = "127.0.0.1"
-BATCH = 250  # connections opened at once: stays under the listen backlog
-READY_TIMEOUT = 60.0
-ARRIVAL_TIMEOUT = 10.0
+from bench.sse_clients import (
+    HOST,
+    Client,
+    Run,
+    Writer,
+    connect,
+    get,
+    http_request,
+    percentile,
+    raise_fd_limit,
+    rss_kb,
+    stream_request,
+)
+from bench.sse_launch import BareServer, BenchServer
+
+ARRIVAL_TIMEOUT = 20.0
+WARM_STREAMS = 100
 
 
-def raise_fd_limit() -> int:
-    """Both sides raise their own limit as `ppsync serve` does: one socket per stream."""
-    from web.plumbing.limits import raise_open_files_limit
-
-    soft, _hard = raise_open_files_limit()
-    return soft
+# --- the changes ---------------------------------------------------------------------------
 
 
-# --- the servers ---------------------------------------------------------------------------
+class Changes:
+    """The writer's requests, in turn: for serve and probe the API's remove-picture and
+    update-picture (each answer's updatedAt feeds the next); for old and bare the bench route."""
+
+    def __init__(self, variant: str, server: Any) -> None:
+        self.variant = variant
+        self.server = server
+        self.removing = True
+
+    def next_request(self) -> bytes:
+        if self.variant.startswith("bare"):
+            return http_request("POST", "/__bench/change")
+        if self.variant.startswith("old"):
+            return http_request("GET", f"/__bench/change?member={self.server.member}")
+        server, auth = self.server, f"Authorization: Bearer {self.server.bearer}\r\n"
+        auth += "Content-Type: application/json\r\n"
+        if self.removing:
+            body = {"userId": server.member}
+            return http_request("POST", "/api/profile/remove-picture", _json(body), auth)
+        body = {"userId": server.member, "profilePicture": server.filename}
+        body["updatedAt"] = server.updated_at
+        return http_request("PUT", "/api/profile/update-picture", _json(body), auth)
+
+    def answered(self, status: int, body: bytes) -> float:
+        """Check the answer; the commit's (the put's) time when the route says it, else nan."""
+        if status != 200:
+            raise RuntimeError(f"{self.variant}: the change was answered {status}: {body[:300]!r}")
+        if self.variant.startswith(("old", "bare")):
+            return float(body)
+        self.server.updated_at = json.loads(body)["updatedAt"]
+        self.removing = not self.removing
+        return math.nan
 
 
-def serve(variant: str, port: int, var: Path) -> None:
-    import uvicorn
-
-    raise_fd_limit()
-    app = {"app": app_server, "stream": stream_server, "bare": bare_server}[variant](var)
-    uvicorn.run(
-        app,
-        host=HOST,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        backlog=4096,
-    )
+def _json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body).encode()
 
 
-def app_server(var: Path) -> Any:
-    from litestar import Request, get
-
-    from db import migrate
-    from web.app import create_app
-    from web.plumbing.deps import DB
-    from web.services.accounts import members
-    from web.services.sync import record_change
-    from web.settings import Settings
-
-    settings = Settings(
-        database_url=f"sqlite:///{var / 'app.db'}",
-        media_root=var / "media",
-        var_dir=var,
-        secret_key="bench-" + "k" * 40,
-        events_per_client=1_000_000,  # every stream comes from 127.0.0.1: lift the cap
-    )
-    migrate.upgrade(settings.database_url)
-    app = create_app(settings)
-
-    names = {"DB": DB, "Request": Request, "Any": Any}
-
-    @get("/__bench/change", sync_to_thread=True, signature_namespace=names)
-    def change(db: DB) -> str:
-        record_change(db, user_id=1, kind="uploaded")
-        db.commit()  # published by the commit: the hub's loop has it within microseconds
-        return repr(time.monotonic())
-
-    from sqlmodel import Session
-
-    with Session(app.state["engine"]) as db:
-        members.create_member(db, handle="alice", display_name="Alice", password="x" * 12)
-        db.commit()
-    app.register(change)
-    return app
-
-
-def stream_server(var: Path) -> Any:
-    """The same application, with GET /events-stream written the idiomatic Litestar way: a
-    Stream response over the same subscription. Only the handler differs from `app`."""
-    from litestar import get
-    from litestar.channels import ChannelsPlugin
-    from litestar.response import Stream
-
-    from web.live.channel import CHANNEL, opening_frames
-    from web.services.sync import Replay
-
-    app = app_server(var)
-    names = {"ChannelsPlugin": ChannelsPlugin, "Stream": Stream}
-
-    @get("/events-stream", signature_namespace=names)
-    async def events(channels: ChannelsPlugin) -> Stream:
-        async def frames() -> AsyncIterator[bytes]:
-            async with channels.start_subscription(CHANNEL) as subscriber:
-                yield opening_frames(Replay((), 0))
-                async for frame in subscriber.iter_events():
-                    yield frame
-
-        return Stream(frames(), media_type="text/event-stream")
-
-    app.register(events)
-    return app
-
-
-def bare_server(_var: Path) -> Any:
-    from web.live.channel import opening_frames, sse_frame
-    from web.services.commits import Change
-    from web.services.sync import Replay
-
-    queues: set[asyncio.Queue[bytes | None]] = set()
-    state = {"event_id": 0}
-    headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
-
-    async def stream(receive: Any, send: Any) -> None:
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        queues.add(queue)
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            queue.put_nowait(None)
-
-        watcher = asyncio.create_task(watch())
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            opening = opening_frames(Replay((), 0))
-            await send({"type": "http.response.body", "body": opening, "more_body": True})
-            while (frame := await queue.get()) is not None:
-                await send({"type": "http.response.body", "body": frame, "more_body": True})
-        finally:
-            queues.discard(queue)
-            watcher.cancel()
-
-    async def text(send: Any, body: str) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": body.encode()})
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                gc.freeze()
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-        elif scope["path"] == "/events":
-            await stream(receive, send)
-        elif scope["path"] == "/__bench/change":
-            committed = time.monotonic()
-            state["event_id"] += 1
-            frame = sse_frame(Change(state["event_id"], 1, state["event_id"], "uploaded"))
-            for queue in queues:
-                queue.put_nowait(frame)
-            await text(send, repr(committed))
-        else:
-            await text(send, "ok")
-
-    return app
-
-
-# --- the clients ---------------------------------------------------------------------------
-
-# The app's stream follows the members its URL names: member 1 is the one that changes.
-PATHS = {"app": "/events?members=1", "stream": "/events-stream", "bare": "/events"}
-
-
-def stream_request(variant: str) -> bytes:
-    path = PATHS[variant]
-    return f"GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode()
-
-
-class Client(asyncio.Protocol):
-    """One tab's stream: notes when the opening arrived and when each change did."""
-
-    def __init__(self, run: Run) -> None:
-        self.run = run
-        self.ready = False
-        self.closed = False
-        self.head = b""
-        self.transport: Any = None  # uvloop's transports are not asyncio.Transport instances
-
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-        transport.write(self.run.request)
-
-    def data_received(self, data: bytes) -> None:
-        now = time.monotonic()
-        if not self.ready:
-            self.head += data
-            if b"sync-ready" in self.head:
-                self.ready = True
-                self.head = b""
-                self.run.on_ready()
-        elif b"event: avatar-" in data:
-            self.run.on_arrival(now)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-
-
-class Run:
-    def __init__(self, n: int, request: bytes) -> None:
-        self.n = n
-        self.request = request
-        self.ready = 0
-        self.arrivals: list[float] = []
-        self.all_ready = asyncio.Event()
-        self.all_arrived = asyncio.Event()
-
-    def on_ready(self) -> None:
-        self.ready += 1
-        if self.ready >= self.n:
-            self.all_ready.set()
-
-    def on_arrival(self, now: float) -> None:
-        self.arrivals.append(now)
-        if len(self.arrivals) >= self.n:
-            self.all_arrived.set()
-
-
-async def connect(port: int, run: Run, n: int) -> list[Client]:
-    loop = asyncio.get_running_loop()
-    clients: list[Client] = []
-    for start in range(0, n, BATCH):
-        batch = [
-            loop.create_connection(lambda: Client(run), HOST, port)
-            for _ in range(min(BATCH, n - start))
-        ]
-        for _transport, protocol in await asyncio.gather(*batch):
-            clients.append(protocol)
-    await asyncio.wait_for(run.all_ready.wait(), READY_TIMEOUT)
-    return clients
-
-
-def get(port: int, path: str) -> str:
-    with urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=30) as response:  # noqa: S310
-        body: bytes = response.read()
-        return body.decode()
-
-
-async def change_and_time(port: int, run: Run) -> list[float]:
-    run.arrivals.clear()
-    run.all_arrived.clear()
-    committed = float(await asyncio.to_thread(get, port, "/__bench/change"))
+async def change_and_time(port: int, run: Run, writer: Writer, changes: Changes) -> dict[str, Any]:
+    """One change: its request sent, every stream's arrival, and (probed servers) the hub's
+    clocks."""
+    run.expect()
+    sent, status, body = await writer.ask(changes.next_request())
+    answered = time.monotonic()
+    committed = changes.answered(status, body)
     await asyncio.wait_for(run.all_arrived.wait(), ARRIVAL_TIMEOUT)
-    return [(arrival - committed) * 1000 for arrival in run.arrivals]
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-async def measure(variant: str, port: int, pid: int, n: int, rounds: int) -> dict[str, float]:
-    request = stream_request(variant)
-    warm = Run(100, request)  # the first connections and change load code, threads, caches
-    warm_clients = await connect(port, warm, 100)
-    await change_and_time(port, warm)
-    for client in warm_clients:
-        assert client.transport is not None
-        client.transport.close()
-    await asyncio.sleep(0.5)
-
-    before = rss_kb(pid)
-    run = Run(n, request)
-    started = time.monotonic()
-    clients = await connect(port, run, n)
-    connect_s = time.monotonic() - started
-    await asyncio.sleep(0.5)
-    after = rss_kb(pid)
-    latencies: list[float] = []
-    for _ in range(rounds):
-        latencies += await change_and_time(port, run)
-        await asyncio.sleep(0.3)
-    held = sum(1 for c in clients if c.ready and not c.closed)
-    for client in clients:
-        assert client.transport is not None
-        client.transport.close()
-    latencies.sort()
+    probe = [math.nan] * 6
+    if changes.variant.startswith(("probe", "old")):
+        probe = [float(v) for v in (await asyncio.to_thread(get, port, "/__bench/probe")).split()]
     return {
-        "held": held,
-        "kb": (after - before) / n,
-        "p50": statistics.median(latencies),
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        "max": latencies[-1],
-        "connect_s": connect_s,
+        "sent": sent,
+        "answered": answered,
+        "committed": committed,
+        "published": probe[0],
+        "began": probe[1],
+        "ended": probe[2],
+        "collections": probe[3:5],
+        "keep_alives": probe[5],
+        "arrivals": list(run.arrivals),
     }
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+async def open_writer(port: int) -> Writer:
+    loop = asyncio.get_running_loop()
+    _transport, writer = await loop.create_connection(Writer, HOST, port)
+    return writer
 
 
-def start_server(variant: str, var: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    log = (var / "server.log").open("wb")
-    command = [sys.executable, __file__, "--serve", variant, "--port", str(port), "--var", str(var)]
-    server = subprocess.Popen(command, stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            get(port, "/healthz")
-            return server, port
-        except OSError:
-            if server.poll() is not None:
-                raise RuntimeError((var / "server.log").read_text()) from None
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
+def close_all(clients: list[Client]) -> None:
+    for client in clients:
+        client.transport.close()
 
 
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+async def measure(variant: str, server: Any, n: int, rounds: int) -> dict[str, Any]:
+    member = getattr(server, "member", 1)
+    path = "/events" if variant.startswith("bare") else f"/events?members={member}"
+    request = stream_request(path)
+    assert server.process is not None
+    pid = server.process.pid
+    # The writer's connection is opened before its changes: an idle kept connection is closed
+    # by the server after a few seconds (uvicorn's keep-alive), as a browser's would be.
+    writer, changes = await open_writer(server.port), Changes(variant, server)
+    warm = Run(WARM_STREAMS, request)  # code, threads, caches: the first change loads them
+    warm_clients = await connect(server.port, warm, WARM_STREAMS)
+    for _ in range(2):
+        await change_and_time(server.port, warm, writer, changes)
+    close_all(warm_clients)
+    writer.transport.close()
+    await asyncio.sleep(0.5)
+    before = rss_kb(pid)
+    run = Run(n, request)
+    started = time.monotonic()
+    clients = await connect(server.port, run, n)
+    connect_s = time.monotonic() - started
+    await asyncio.sleep(0.5)
+    after = rss_kb(pid)
+    writer = await open_writer(server.port)
+    records = []
+    for _ in range(rounds * 2):
+        records.append(await change_and_time(server.port, run, writer, changes))
+        await asyncio.sleep(0.3)
+    held = sum(1 for c in clients if c.ready and not c.closed)
+    close_all(clients)
+    writer.transport.close()
+    return {"records": records, "held": held, "kb": (after - before) / n, "connect_s": connect_s}
 
 
-def run_once(variant: str, n: int, rounds: int) -> dict[str, float]:
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The changes of every run of a variant, pooled. `last`: each change's time from its
+    request to the last stream having it (issue 26's measure), p50/p99/max over the changes;
+    `s`: every stream's arrival, from the request; `c`: the same from the commit (the bare
+    broadcaster: its put), the old measure. The split of a change's time: medians of them."""
+    records = [r for run in runs for r in run["records"]]
+    for r in records:
+        r["last"] = max(r["arrivals"])
+    last = sorted((r["last"] - r["sent"]) * 1000 for r in records)
+    from_sent = sorted((a - r["sent"]) * 1000 for r in records for a in r["arrivals"])
+    from_commit = sorted((a - r["committed"]) * 1000 for r in records for a in r["arrivals"])
+
+    def split(start: str, end: str) -> float:
+        return statistics.median((r[end] - r[start]) * 1000 for r in records)
+
+    collected = [0.0, 0.0]  # full collections during the changes, and their ms
+    ticked = []  # the last-stream ms of the changes a keep-alive round went out during
+    for run in runs:
+        marks = [r["collections"] for r in run["records"]]
+        if marks and not math.isnan(marks[0][0]):
+            collected = [collected[i] + marks[-1][i] - marks[0][i] for i in (0, 1)]
+        for before, r in zip(run["records"], run["records"][1:], strict=False):
+            if r["keep_alives"] > before["keep_alives"]:  # after the one before, by this one's end
+                ticked.append(round((r["last"] - r["sent"]) * 1000))
+
+    return {
+        "changes": len(records),
+        "held": min(run["held"] for run in runs),
+        "kb": statistics.median(run["kb"] for run in runs),
+        "connect_s": statistics.median(run["connect_s"] for run in runs),
+        "last50": percentile(last, 0.5),
+        "last99": percentile(last, 0.99),
+        "lastmax": last[-1],
+        "s50": percentile(from_sent, 0.5),
+        "s99": percentile(from_sent, 0.99),
+        "c99": percentile(from_commit, 0.99),
+        "clast99": percentile(sorted((r["last"] - r["committed"]) * 1000 for r in records), 0.99),
+        "answer": split("sent", "answered"),
+        "to_publish": split("sent", "published"),
+        "to_fanout": split("published", "began"),
+        "fanout": split("began", "ended"),
+        "to_last": split("ended", "last"),
+        "collected": collected,
+        "ticked": ticked,
+        "slowest": _split_of(max(records, key=lambda r: r["last"] - r["sent"])),
+    }
+
+
+def _split_of(r: dict[str, Any]) -> str:
+    marks = ("sent", "published", "began", "ended", "last")
+    return " / ".join(f"{(r[b] - r[a]) * 1000:.1f}" for a, b in zip(marks, marks[1:], strict=False))
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+def run_once(variant: str, n: int, rounds: int) -> dict[str, Any]:
     import uvloop
 
     with tempfile.TemporaryDirectory(prefix=f"sse-{variant}-") as folder:
-        server, port = start_server(variant, Path(folder))
+        var = Path(folder)
+        bare = variant.startswith("bare")
+        server: Any = (
+            BareServer(var, variant == "bare-direct") if bare else BenchServer(var, variant)
+        )
+        server.start()
         try:
-            return uvloop.run(measure(variant, port, server.pid, n, rounds))
+            if not bare:
+                server.seed()
+            return uvloop.run(measure(variant, server, n, rounds))
         finally:
-            stop_server(server)
+            server.stop()
 
 
 def bench(variants: list[str], sizes: list[int], rounds: int, repeat: int) -> None:
     files = raise_fd_limit()
     if files < max(sizes) + 100:
         sys.exit(f"the clients need {max(sizes) + 100} open files, the limit is {files}")
-    print(f"SSE fan-out: one uvicorn process (uvloop, httptools); {rounds} changes per run;")
-    print("clients in another process on 127.0.0.1; latency = commit -> arrival at each client.")
-    print(f"Variants interleaved, {repeat} runs each: the median run, and the p99 range;")
-    print(f"x bare = p99 / the bare broadcaster's. Open files per process: {files}.")
+    print(f"SSE fan-out: one server process; {rounds * 2} changes per run, one at a time, {repeat}")
+    print("runs per variant, interleaved, their changes pooled; clients in another process on")
+    print("127.0.0.1. last = the writer's request sent -> the last stream has the change, over")
+    print("the changes; stream = every stream's arrival from the request; x bare, x direct = last")
+    print(f"p99 over bare's, bare-direct's. Open files per process: {files}.")
     print(
-        f"{'variant':8} {'clients':>7} {'held':>6} {'KB/conn':>8} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'max ms':>7} {'x bare':>6} {'connect s':>9}  p99 range"
+        f"{'variant':12} {'streams':>7} {'held':>6} {'KB/str':>6} {'changes':>7} {'last p50':>8} "
+        f"{'last p99':>8} {'last max':>8} {'x bare':>6} {'x direct':>8} {'stream p50':>10} "
+        f"{'stream p99':>10} "
+        f"{'answer':>6} {'connect s':>9}"
     )
     for n in sizes:
-        runs: dict[str, list[dict[str, float]]] = {variant: [] for variant in variants}
+        runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
         for _ in range(repeat):  # interleaved, so a noisy neighbour hurts every variant alike
             for variant in variants:
                 runs[variant].append(run_once(variant, n, rounds))
-        medians = {variant: median_run(runs[variant]) for variant in variants}
+        pooled = {variant: summarise(runs[variant]) for variant in variants}
         for variant in variants:
-            median = medians[variant]
-            ratio = median["p99"] / medians["bare"]["p99"] if "bare" in medians else math.nan
-            p99s = sorted(result["p99"] for result in runs[variant])
+            m = pooled[variant]
+            ratio, leanest = (
+                m["last99"] / pooled[floor]["last99"] if floor in pooled else math.nan
+                for floor in ("bare", "bare-direct")
+            )
             print(
-                f"{variant:8} {n:>7} {median['held']:>6.0f} {median['kb']:>8.1f} "
-                f"{median['p50']:>7.1f} {median['p99']:>7.1f} {median['max']:>7.1f} "
-                f"{ratio:>6.2f} {median['connect_s']:>9.1f}  {p99s[0]:.0f}-{p99s[-1]:.0f}",
+                f"{variant:12} {n:>7} {m['held']:>6.0f} {m['kb']:>6.1f} {m['changes']:>7} "
+                f"{m['last50']:>8.1f} {m['last99']:>8.1f} {m['lastmax']:>8.1f} {ratio:>6.2f} "
+                f"{leanest:>8.2f} "
+                f"{m['s50']:>10.1f} {m['s99']:>10.1f} {m['answer']:>6.1f} {m['connect_s']:>9.1f}",
                 flush=True,
             )
+        print_splits(pooled)
 
 
-def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
-    """The run whose p99 is the median one (its other figures with it)."""
-    return sorted(runs, key=lambda result: result["p99"])[len(runs) // 2]
+def print_splits(pooled: dict[str, dict[str, Any]]) -> None:
+    """Where the probed servers' time went, and the old measure beside the new."""
+    bare = pooled.get("bare", {})
+    for variant, m in pooled.items():
+        if variant.startswith(("probe", "old")):
+            print(
+                f"  {variant}: request -> published {m['to_publish']:.1f} ms, -> fan-out began "
+                f"{m['to_fanout']:.1f}, the puts {m['fanout']:.1f}, -> last stream "
+                f"{m['to_last']:.1f} (medians of the changes); full collections during the "
+                f"changes: {m['collected'][0]:.0f}, {m['collected'][1]:.0f} ms in all; changes "
+                f"after a keep-alive round: last stream at {m['ticked']} ms; the slowest change: "
+                f"{m['slowest']} ms"
+            )
+    for variant, m in pooled.items():
+        if variant.startswith("old") and bare:
+            print(
+                f"  the old measure, from the commit (bare: the put): {variant} stream p99 "
+                f"{m['c99']:.1f} ms / bare {bare['c99']:.1f} = {m['c99'] / bare['c99']:.2f}x; "
+                f"last p99 {m['clast99']:.1f} / {bare['clast99']:.1f} = "
+                f"{m['clast99'] / bare['clast99']:.2f}x"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clients", type=int, nargs="+", default=[1000, 5000])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, nargs="+", default=[5000])
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--variants", nargs="+", default=["app", "stream", "bare"])
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--var", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--variants", nargs="+", default=["serve", "bare"])
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve, args.port, args.var)
-    else:
-        started = time.monotonic()
-        bench(args.variants, args.clients, args.rounds, args.repeat)
-        print(f"({time.monotonic() - started:.0f} s)")
+    started = time.monotonic()
+    bench(args.variants, args.clients, args.rounds, args.repeat)
+    print(f"({time.monotonic() - started:.0f} s)")
 
 
 if __name__ == "__main__":

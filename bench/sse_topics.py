@@ -3,9 +3,10 @@
     .venv/bin/python bench/sse_topics.py [--streams 1000 10000] [--seconds 10] [--rate 100]
                                          [--repeat 3] [--variants app bare]
 
-For each variant and number of streams N, a server runs alone in a subprocess (uvicorn, uvloop,
-httptools) and this process opens N raw-socket streams on 127.0.0.1, stream s asking for its 50
-members in its URL (`GET /events?members=…`). The members are assigned so that a pool of 10·N
+For each variant and number of streams N, a server runs alone in a subprocess (the app as
+`ppsync serve` runs it; the bare one under uvicorn, uvloop, httptools) and this process opens
+N raw-socket streams on 127.0.0.1, stream s asking for its 50 members in its URL
+(`GET /events?members=…`). The members are assigned so that a pool of 10·N
 of the 100,000 (all of them at N = 10,000) is watched by exactly 5 streams each, the rest by
 none. Then two phases of `--rate` changes a second for `--seconds`, each change asked for by a
 request from this process (`/__bench/change?member=M`), as the fan-out bench times them:
@@ -22,14 +23,17 @@ watched changes beside a bare ASGI topic broadcaster's in the same run (goal: at
 fan-out goal). CPU: the server process's user + system time over the phase, from
 /proc/PID/stat, divided by the changes (the change's request and commit included); and the
 fan-out's alone (the CPU time of the calls that put a change's frame into its watchers' queues:
-the app's whole hub fan-out, the index look-up included), from the server itself. The hub's 15 s
+the app's whole hub fan-out, the index look-up included, and the socket writes it makes itself
+for waiting streams, which the bare broadcaster's streams make in their own tasks), from the
+server itself. The hub's 15 s
 keep-alive tick (a write to every stream, whatever the changes) is pushed past the run, so it
 does not land in one phase and not another.
 
 Each run starts with WARM_SECONDS of changes, not counted. Variants, interleaved, `--repeat`
 runs each (the table shows the run with the median spread p99):
-  app   the application: GET /events and its hub (web/live/), each change a real one
-        (record_change and the commit, in a worker thread, whose session publishes it).
+  app   the application as `ppsync serve` runs it: GET /events and its hub (web/live/), each
+        change a real one (record_change and the commit, in a worker thread, whose session
+        publishes it), asked for by a bench route.
   bare  a bare ASGI broadcaster: a dict member -> queues, each frame encoded once.
 """
 
@@ -50,7 +54,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.sse_fanout import BATCH, HOST, free_port, get, raise_fd_limit, rss_kb, stop_server
+from bench.sse_clients import (
+    BATCH,
+    HOST,
+    free_port,
+    get,
+    percentile,
+    raise_fd_limit,
+    rss_kb,
+    stop_server,
+)
 
 MEMBERS = 100_000
 WATCHING = 50  # members per stream
@@ -66,12 +79,24 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def serve(variant: str, port: int, var: Path) -> None:
+    if variant == "app":  # run as `ppsync serve` runs it: its protocol class, limits, logging
+        import web.app
+        from web.cli import main
+
+        os.environ.update(
+            DATABASE_URL=f"sqlite:///{var / 'app.db'}",
+            VAR_DIR=str(var),
+            SECRET_KEY="bench-" + "k" * 40,
+            EVENTS_PER_CLIENT="1000000",  # every stream comes from 127.0.0.1: lift the cap
+        )
+        create = web.app.create_app
+        web.app.create_app = lambda settings: app_server(create(settings))  # type: ignore[assignment]
+        sys.exit(main(["serve", "--port", str(port)]))
     import uvicorn
 
     raise_fd_limit()
-    app = app_server(var) if variant == "app" else bare_server()
     uvicorn.run(
-        app,
+        bare_server(),
         host=HOST,
         port=port,
         loop="uvloop",
@@ -115,24 +140,15 @@ def seed(database: Path) -> None:
     engine.dispose()
 
 
-def app_server(var: Path) -> Any:
+def app_server(app: Any) -> Any:
+    """The app `ppsync serve` made, with the bench's change and fan-out routes."""
     from anyio import to_thread
     from litestar import get as route
     from sqlmodel import Session
 
-    from web.app import create_app
     from web.live.hub import live_hub
     from web.services.sync import record_change
-    from web.settings import Settings
 
-    settings = Settings(
-        database_url=f"sqlite:///{var / 'app.db'}",
-        media_root=var / "media",
-        var_dir=var,
-        secret_key="bench-" + "k" * 40,
-        events_per_client=1_000_000,  # every stream comes from 127.0.0.1: lift the cap
-    )
-    app = create_app(settings)
     hub = live_hub(app)
     hub.tick = 3600.0  # the keep-alive tick, past the run
     spent = [0.0, 0]  # the fan-out's CPU seconds and frames, for /__bench/fanout
@@ -432,12 +448,6 @@ def summarise(
     }
 
 
-def percentile(ordered: list[float], share: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
-
-
 async def measure(
     variant: str, port: int, pid: int, n: int, seconds: float, rate: float
 ) -> dict[str, Any]:
@@ -513,8 +523,8 @@ def bench(variants: list[str], sizes: list[int], seconds: float, rate: float, re
         took = time.monotonic() - seeded
         print(f"SSE topics: {MEMBERS:,} members (seeded in {took:.1f} s); each stream follows")
         print(f"{WATCHING}; a pool of 10 x streams members has {WATCHERS} watchers each, the rest")
-        print(f"none. {rate:.0f} changes/s for {seconds:.0f} s per phase; one uvicorn process")
-        print("(uvloop, httptools); clients in this process; latency = change request sent ->")
+        print(f"none. {rate:.0f} changes/s for {seconds:.0f} s per phase; one server process")
+        print("(app: as ppsync serve); clients in this process; latency = change request sent ->")
         print(f"arrival. Variants interleaved, {repeat} run(s) each; the median run by spread p99.")
         results: dict[tuple[str, int], dict[str, Any]] = {}
         for n in sizes:

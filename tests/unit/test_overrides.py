@@ -31,10 +31,12 @@ from litestar.testing import TestClient
 from litestar.utils.scope.state import ScopeState
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 from uvicorn.supervisors import Multiprocess
 
-from tests.canary import Override, ok_app, params, protocol, relied_on, same_params
+from tests.canary import Override, Transport, ok_app, params, protocol, relied_on, same_params
 from web.overrides.litestar_entry import enter_app, run_before_send
+from web.overrides.send_at_once import can_send_at_once, send_at_once
 
 LIMITS = Override("server_limits", "Kludex/uvicorn#157 (limits; PRs #1684, #1685 unmerged)")
 UPLOADS = Override("upload_memory", "litestar UploadFile(max_spool_size); Kludex/starlette#3190")
@@ -294,6 +296,56 @@ async def test_litestar_enters_a_request_as_enter_app_does_and_runs_its_hooks() 
     await run_before_send({"type": "http.response.start", "status": 200, "headers": []}, raw)
     said = "app.before_send holds the hooks, awaitable as hook(message, scope)"
     relied_on(heard == ["hook http.response.start /events"], said, ENTRY)
+
+
+# --- send_at_once: uvicorn's send of a body suspends only while the socket is paused ---------
+
+SEND_AT_ONCE = Override(
+    "send_at_once", "uvicorn/protocols/http/*_impl.py RequestResponseCycle.send (flow.drain)"
+)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("cls", [H11Protocol, HttpToolsProtocol])
+async def test_uvicorn_sends_a_body_at_once_unless_the_socket_is_paused(cls: type[Any]) -> None:
+    sends: list[Any] = []
+    written: list[bytes] = []
+    done = asyncio.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        sends.append(send)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await done.wait()
+        await send({"type": "http.response.body", "body": b""})
+
+    class Recording(Transport):
+        def write(self, data: Any) -> None:
+            written.append(bytes(data))
+
+    config = uvicorn.Config(app, lifespan="off", log_config=None, ws="none")
+    made = cls(config, ServerState(), {}, _loop=asyncio.get_running_loop())
+    made.connection_made(Recording())
+    made.data_received(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+    for _ in range(5):
+        await asyncio.sleep(0)
+    body = {"type": "http.response.body", "body": b"frame", "more_body": True}
+    written.clear()
+    at_once = can_send_at_once(sends[0]) and send_at_once(sends[0], body)
+    at_once = at_once and b"frame" in b"".join(written)
+    written.clear()
+    made.pause_writing()
+    held = not send_at_once(sends[0], body) and not written
+    made.resume_writing()
+    done.set()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    made.connection_lost(None)
+    relied_on(
+        at_once and held,
+        f"{cls.__name__}: a response cycle's `send` of a body runs to its end without awaiting "
+        "unless the transport paused writing, and then awaits the drain before writing anything",
+        SEND_AT_ONCE,
+    )
 
 
 # --- worker_config: the config uvicorn's supervisor pickles into each worker -------------------

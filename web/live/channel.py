@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 
 import msgspec
 from litestar.channels import ChannelsPlugin
@@ -119,17 +120,22 @@ class LiveSubscriber:
     and its tab reconnects and replays.
     """
 
-    __slots__ = ("_backlog", "_items", "_waiter", "closed")
+    __slots__ = ("_backlog", "_items", "_waiter", "closed", "direct")
 
     def __init__(self, max_backlog: int = BACKLOG) -> None:
         self._backlog = max_backlog
         self._items: list[bytes] = []
         self._waiter: asyncio.Future[None] | None = None
         self.closed = False
+        # Set by the stream while it runs: writes a frame to the socket at once if that needs
+        # no wait (web/overrides/send_at_once.py), else says False and the frame is queued.
+        self.direct: Callable[[bytes], bool] | None = None
 
     def put_nowait(self, item: bytes | None) -> bool:
         if item is None or len(self._items) >= self._backlog:
             self.closed = True
+        elif self._idle() and self.direct is not None and self.direct(item):
+            return True  # written: the stream's task sleeps on, no wake-up to pay for
         else:
             self._items.append(item)
         if self._waiter is not None and not self._waiter.done():
@@ -145,6 +151,11 @@ class LiveSubscriber:
             finally:
                 self._waiter = None
         return None if self.closed else self._items.pop(0)
+
+    def _idle(self) -> bool:
+        """The stream's task waits for a frame, none queued: a frame written now is in order."""
+        waiter = self._waiter
+        return waiter is not None and not waiter.done() and not self._items and not self.closed
 
     @property
     def qsize(self) -> int:

@@ -10,7 +10,9 @@ memory and the fan-out time near a bare ASGI broadcaster's (bench/sse_fanout.py)
 wrappers did that a stream needs, it does itself, once, before its first byte: the before-send
 hooks on its head (security headers, the request log line), the signed-in member from the
 session cookie (read, never written back), the client address and its stream cap, and a 503
-while the database is away. GET needs no CSRF check and has no body to limit.
+while the database is away. GET needs no CSRF check and has no body to limit. Nothing wrapping
+`send` is also what lets the fan-out write to a waiting stream itself, with uvicorn's own `send`
+(web/overrides/send_at_once.py), without waking the stream's task.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from web.live.hub import LiveHub, live_hub
 from web.live.streams import Stream
 from web.live.topics import members_of_query
 from web.overrides.litestar_entry import run_before_send
+from web.overrides.send_at_once import can_send_at_once, send_at_once
 from web.overrides.sessions import read_session
 from web.plumbing.client import client_address
 from web.plumbing.deps import DB, SESSION_USER_KEY, settings_of, signed_in_id
@@ -150,17 +153,36 @@ async def _refuse_error(scope: Scope, send: Send, error: Exception) -> None:
 
 
 async def _pump(opened: Stream, send: Send, replayed_up_to: int) -> None:
-    """Queue to socket: the hot path, per stream per event. Frames at or below the replay's
-    last id were in the replay; frames without an id (keep-alive, resync, subscribed) pass."""
+    """Queue to socket: the hot path, per stream per event. While the stream waits, the
+    fan-out writes a frame itself when the socket takes it at once (`direct`); the frames
+    that would wait, or come while one is being written, go through the queue and this task."""
     subscriber, tab = opened.subscriber, opened.tab
-    while (frame := await subscriber.next()) is not None:
+
+    def passes(frame: bytes) -> bool:
+        """Frames at or below the replay's last id were in the replay; frames without an id
+        (keep-alive, resync, subscribed) pass."""
         if frame.startswith(b"id: "):
             event_id = frame_event_id(frame)
             if event_id <= replayed_up_to:
-                continue
+                return False
             if event_id > tab.last_event_id:
                 tab.last_event_id = event_id
-        await send({"type": "http.response.body", "body": frame, "more_body": True})
+        return True
+
+    def at_once(frame: bytes) -> bool:
+        return not passes(frame) or send_at_once(send, _body(frame))
+
+    subscriber.direct = at_once if can_send_at_once(send) else None
+    try:
+        while (frame := await subscriber.next()) is not None:
+            if passes(frame):
+                await send(_body(frame))
+    finally:
+        subscriber.direct = None
+
+
+def _body(frame: bytes) -> Message:
+    return {"type": "http.response.body", "body": frame, "more_body": True}
 
 
 async def _end_on_disconnect(receive: Receive, subscriber: LiveSubscriber) -> None:

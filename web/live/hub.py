@@ -144,6 +144,8 @@ class LiveHub:
         self.registry.leave(address)
 
     def close(self, stream: Stream) -> None:
+        if stream in self.registry.streams:
+            self.freezer.release()
         self.registry.close(stream)
 
     def drain(self) -> None:

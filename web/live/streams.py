@@ -6,8 +6,9 @@ A stream is its queue (web/live/channel.py's `LiveSubscriber`), the members it f
 `sync_sessions` row it will be saved as (web/live/upkeep.py writes the rows). The registry keeps
 an index from each member to the streams following them, so a change costs the streams that
 watch its member, however many others are open. Nothing here awaits: the fan-out puts the same
-bytes object into each of those queues and returns, so one slow tab never holds up the others
-(its queue overflows and it is cut off instead).
+bytes object into each of those queues and returns (a queue whose stream waits with nothing
+queued writes it to the socket at once when the socket takes it: web/live/channel.py), so one
+slow tab never holds up the others (its queue overflows and it is cut off instead).
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ every stream, the streams' `sync_sessions` rows, and pruning.
 Every TICK_SECONDS the rows are written in one transaction: new tabs inserted, live ones
 touched, ended ones closed (the fan-out writes nothing). Every PRUNE_EVERY ticks, events past
 the kept window are dropped, rows of processes that stopped without saying so are closed, and
-the frozen streams' garbage is collected (web/live/freezer.py). The database may be away for a
-while: the timer logs it and carries on, and the streams never notice.
+the frozen streams' garbage is collected if enough of them ended (web/live/freezer.py). The
+database may be away for a while: the timer logs it and carries on, and the streams never
+notice.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class Upkeep:
                 await self.flush()
                 if ticks % PRUNE_EVERY == 1:
                     await to_thread.run_sync(self._prune)
-                    self.freezer.reclaim()
+                    self.freezer.reclaim(len(self.registry.streams))
             except Exception as error:  # the database may be away for a while; streams carry on
                 if (cause := unavailable_cause(error)) is None:
                     log.exception("live: could not save sync sessions")

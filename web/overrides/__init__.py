@@ -10,4 +10,5 @@ issue, when an upgrade changes what the module relies on. The list: docs/archite
 - csrf_token: Litestar's CSRF token scheme and where the templates read the token
 - litestar_entry: what `Litestar.__call__` does, for the /events stream that skips it
 - worker_config: uvicorn's Config for `ppsync serve --workers N`, the protocol made per worker
+- send_at_once: uvicorn's `send` run one step, for the fan-out's write to a waiting stream
 """
