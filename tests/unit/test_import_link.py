@@ -227,8 +227,9 @@ def test_each_fetch_counts_in_the_upload_allowance(
 def test_the_server_keeps_answering_while_a_link_drips(
     loopback: Settings, db: Session, alice: int, site: PictureSite
 ) -> None:
-    """The fetch runs in a worker thread: /healthz stays under 200 ms throughout the drip, and
-    no database connection is held while the link is fetched."""
+    """The fetch runs in a worker thread: /healthz answers throughout the drip, each in under half
+    the fetch's deadline (a fetch on the event loop would hold a ping the whole 2 s; the bound
+    leaves room for a busy machine), and no database connection is held while it is fetched."""
     token = make_token(db, alice)
     answers: list[Any] = []
     pings: list[float] = []
@@ -250,5 +251,6 @@ def test_the_server_keeps_answering_while_a_link_drips(
         fetch.join()
     problem(answers[0], 504)
     assert len(pings) >= 5, pings
-    assert max(pings) < 0.2, f"/healthz took {max(pings) * 1000:.0f} ms during the drip"
+    slowest = max(pings)
+    assert slowest < loopback.fetch_deadline_seconds / 2, f"/healthz took {slowest:.2f} s"
     assert held and max(held[:-1] or held) == 0, held  # the last sample may see the 504's audit
