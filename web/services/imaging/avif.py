@@ -18,8 +18,10 @@ from web.services.imaging import encode as enc
 from web.services.imaging.types import VARIANT_PX
 
 # bench/avif.py: at equal PSNR, AVIF's median bytes are under the WebP's from 80 px up (0.93x at
-# 80, 0.74-0.78x at 192 and 384) and over them below (1.04-1.17x at 24 and 48).
-AVIF_PX = (80, 96, 192, 384)
+# 80, 0.74-0.78x at 192 and 384) and over them below (1.04-1.17x at 24 and 48). Per file, at 80
+# and 96 px the AVIF kept saved 15-63 bytes (0.6-2.6 %) for 75-85 ms of CPU each, about a third of
+# a picture's AVIF work, which runs beside the next upload; 192 and 384 px save 3-32 %.
+AVIF_PX = (192, 384)
 # The lowest quality that reached the WebP's PSNR was 60-70 at these sizes on the bench's
 # photos (libavif speed 6): starting just below it, one to three encodes find the match.
 QUALITIES = range(55, 95, 5)
