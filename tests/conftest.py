@@ -40,13 +40,16 @@ def fast_password_hashing() -> None:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """AVIF copies only for the tests marked `avif_copies`: every other upload would leave its
+    AVIF encodes running beside the next tests (a third of the unit suite's time)."""
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'app.db'}",
         media_root=tmp_path / "media",
         var_dir=tmp_path,
         secret_key="test-secret-" + "x" * 40,
         password_hasher=FAST_INSECURE_HASHER,
+        avif_copies=request.node.get_closest_marker("avif_copies") is not None,
     )
 
 

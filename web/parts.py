@@ -113,7 +113,7 @@ def build(settings: Settings) -> Parts:
         channels=channels,
         live=live,
         reads=reads,
-        commits=_listeners(live, reads, followups),
+        commits=_listeners(live, reads, followups if settings.avif_copies else None),
         stores=stores,
         purger=MemoryPurger(stores["rate_limit"]),
         followups=followups,
@@ -130,7 +130,7 @@ def _sessions(settings: Settings) -> SessionConfig:
     )
 
 
-def _listeners(live: LiveHub, reads: ReadCache, followups: Followups) -> Commits:
+def _listeners(live: LiveHub, reads: ReadCache, followups: Followups | None) -> Commits:
     """Who hears of a change: the read cache and the hub, of this process's commits (told by
     the session that made them) and, through the hub, of other processes'."""
     live.watch(reads.on_frame)
@@ -138,7 +138,8 @@ def _listeners(live: LiveHub, reads: ReadCache, followups: Followups) -> Commits
     commits.on_change(reads.changed)  # first: dropped before the hub can deliver its frame
     commits.on_change(live.publish)
     commits.on_member_added(reads.forget_missing)
-    commits.on_followup(followups.submit)  # a new version's AVIF copies, after the answer
+    if followups is not None:  # AVIF_COPIES
+        commits.on_followup(followups.submit)  # a new version's AVIF copies, after the answer
     return commits
 
 

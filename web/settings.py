@@ -73,6 +73,9 @@ class Settings:
     # by default; an intranet's picture server, or loopback in tests. Seconds a fetch may take.
     fetch_allowed_networks: tuple[Network, ...] = ()
     fetch_deadline_seconds: int = 10
+    # AVIF copies of each new version after the upload's answer (web/followups.py): 0.3-0.6 s of
+    # a core a picture; off on a host short of CPU, whose pictures then serve WebP alone.
+    avif_copies: bool = True
 
     # How passwords are hashed: Argon2id, or (tests only) a fast insecure hash.
     password_hasher: str = ARGON2
@@ -190,6 +193,15 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+def _on_off(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw not in ("on", "off"):
+        raise SettingsError(f"{name} must be on or off")
+    return raw == "on"
+
+
 def _password_hasher(env: Mapping[str, str], name: str) -> str | None:
     hasher = env.get(name)
     if hasher and hasher not in PASSWORD_HASHERS:
@@ -225,6 +237,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str], object]], ..
     ("image_workers", "IMAGE_WORKERS", _workers),
     ("fetch_allowed_networks", "FETCH_ALLOWED_NETWORKS", _networks),
     ("fetch_deadline_seconds", "FETCH_DEADLINE_SECONDS", _positive_int),
+    ("avif_copies", "AVIF_COPIES", _on_off),
     ("password_hasher", "PASSWORD_HASHER", _password_hasher),
 )
 

@@ -56,7 +56,9 @@ CHROMIUM_ARGS = [
 
 
 # --- Settings the tests' servers run with and bench/'s do not: the one place to add one. ---
-TEST_ONLY_ENV: dict[str, str] = {"PASSWORD_HASHER": FAST_INSECURE_HASHER}  # no Argon2 per sign-up
+# No Argon2 per sign-up; no AVIF encodes after each upload, beside the next tests (the modules
+# that test AVIF set AVIF_COPIES=on in their server_env).
+TEST_ONLY_ENV: dict[str, str] = {"PASSWORD_HASHER": FAST_INSECURE_HASHER, "AVIF_COPIES": "off"}
 
 
 def e2e_env(

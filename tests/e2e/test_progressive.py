@@ -29,6 +29,12 @@ VIEWPORTS = {"desktop": (1280, 800), "tablet": (600, 900), "phone": (390, 844)}
 CLOSE = 70  # distance in RGB: the blurred preview of a half, measured a quarter in from the edge
 
 
+@pytest.fixture(scope="module")
+def server_env() -> dict[str, str]:
+    """The module's server makes AVIF copies (the test suites' servers otherwise do not)."""
+    return {"AVIF_COPIES": "on"}
+
+
 def halves(left: tuple[int, int, int], right: tuple[int, int, int]) -> bytes:
     im = Image.new("RGB", (400, 300), left)
     im.paste(right, (200, 0, 400, 300))

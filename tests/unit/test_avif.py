@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from PIL import Image
@@ -83,6 +84,7 @@ def kept_row(db: Session) -> ProfilePicture:
     return db.exec(select(ProfilePicture)).one()
 
 
+@pytest.mark.avif_copies
 def test_an_upload_gets_its_avifs_after_the_answer_and_its_avatar_offers_them(
     app: Litestar, client: TestClient[Any], db: Session, member: int
 ) -> None:
@@ -117,10 +119,22 @@ def test_an_upload_gets_its_avifs_after_the_answer_and_its_avatar_offers_them(
     assert file.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
+@pytest.mark.avif_copies
 def test_a_version_whose_avifs_would_be_larger_offers_none(
     app: Litestar, client: TestClient[Any], db: Session, member: int
 ) -> None:
     assert upload(client, flat_png(), "flat.png").status_code == 303
     app.state["followups"].settle()
     assert kept_row(db).meta[AVIF_META] == []
+    assert parse(client.get("/profile").text).select("source[type='image/avif']") == []
+
+
+def test_with_avif_copies_off_an_upload_hands_nothing_on(
+    app: Litestar, client: TestClient[Any], db: Session, member: int
+) -> None:
+    """AVIF_COPIES=off (the unit settings' default, as the test suites run): no AVIF work."""
+    assert app.state["settings"].avif_copies is False
+    assert upload(client, PHOTO).status_code == 303
+    app.state["followups"].settle()
+    assert AVIF_META not in kept_row(db).meta
     assert parse(client.get("/profile").text).select("source[type='image/avif']") == []

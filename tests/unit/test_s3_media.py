@@ -272,6 +272,7 @@ def test_media_url_base_origin_is_allowed_in_the_pages_img_src(
     assert s3_server.endpoint in img_src.split()
 
 
+@pytest.mark.avif_copies
 def test_avif_copies_made_after_the_answer_land_in_the_bucket(
     app: Litestar, client: TestClient[Any], db: Session, store: MediaStore, member: int
 ) -> None:

@@ -186,3 +186,15 @@ def test_fetch_settings_default_to_no_network_and_10_s(tmp_path: Path) -> None:
 def test_a_bad_fetch_network_refuses_to_start_naming_it(tmp_path: Path, raw: str) -> None:
     with pytest.raises(SettingsError, match="FETCH_ALLOWED_NETWORKS: .* is not an address or CIDR"):
         Settings.from_env({"VAR_DIR": str(tmp_path), "FETCH_ALLOWED_NETWORKS": raw})
+
+
+def test_avif_copies_are_on_unless_set_off(tmp_path: Path) -> None:
+    assert Settings.from_env({"VAR_DIR": str(tmp_path)}).avif_copies is True
+    for raw, value in [("off", False), ("OFF", False), ("on", True)]:
+        read = Settings.from_env({"VAR_DIR": str(tmp_path), "AVIF_COPIES": raw})
+        assert read.avif_copies is value
+
+
+def test_a_bad_avif_copies_value_refuses_to_start_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="AVIF_COPIES must be on or off"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "AVIF_COPIES": "yes"})
