@@ -98,9 +98,8 @@ def test_avatars_paint_their_colours_before_any_picture_file_arrives(
     held_back.set_viewport_size({"width": width, "height": height})
     # Not "load": the page's pictures never finish loading.
     held_back.goto(f"{server.url}/members", wait_until="domcontentloaded")
-    boxes = on_screen_avatars(held_back, height)
+    boxes, shot = settled_shot(held_back, height)
     assert boxes, "no picture avatar in the first viewport"
-    shot = Image.open(io.BytesIO(held_back.screenshot())).convert("RGB")
     for user_id, (x, y, side) in boxes.items():
         left = shot.getpixel((round(x + side / 4), round(y + side / 2)))
         right = shot.getpixel((round(x + 3 * side / 4), round(y + side / 2)))
@@ -111,7 +110,23 @@ def test_avatars_paint_their_colours_before_any_picture_file_arrives(
         assert distance(right, want_right) < CLOSE, (user_id, right, want_right)
 
 
-def on_screen_avatars(page: Page, height: int) -> dict[int, tuple[float, float, float]]:
+Box = tuple[float, float, float]  # x, y, side in CSS pixels
+
+
+def settled_shot(page: Page, height: int) -> tuple[dict[int, Box], Image.Image]:
+    """The avatars on screen and a screenshot taken while they stood there. At
+    "domcontentloaded" the stylesheet may still be on its way (on a busy machine): the layout it
+    brings would move the avatars between their measure and the screenshot."""
+    for _ in range(50):
+        before = on_screen_avatars(page, height)
+        shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        if on_screen_avatars(page, height) == before:
+            return before, shot
+        page.wait_for_timeout(100)
+    raise AssertionError("the avatars kept moving for 5 s")
+
+
+def on_screen_avatars(page: Page, height: int) -> dict[int, Box]:
     """The picture avatars wholly inside the first viewport: member id -> (x, y, side) in CSS
     pixels (the screenshot's, at a device scale of 1)."""
     found = {}
