@@ -56,6 +56,22 @@ def upload_version(page: Page, colour: str, version: int) -> None:
     expect(page.get_by_text(f"Version {version} uploaded.")).to_be_visible()
 
 
+def row(page: Page, version: int) -> Locator:
+    """A version's row in /profile's history."""
+    title = page.get_by_text(f"Version {version}", exact=True)
+    return page.locator("#history .history-item").filter(has=title)
+
+
+def big_avatar(page: Page) -> Locator:
+    """/profile's own large avatar."""
+    return page.locator("#profile-main [data-avatar-size=lg]")
+
+
+def header_avatar(page: Page) -> Locator:
+    """The signed-in member's avatar in the page's header."""
+    return page.get_by_role("banner").locator("[data-user-id]")
+
+
 def card(page: Page, user_id: int) -> Locator:
     """A member's card in the directory."""
     return page.get_by_role("list", name="Members").locator(f'[data-user-id="{user_id}"]')

@@ -13,10 +13,18 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageEnhance
-from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
+from playwright.sync_api import Browser, FilePayload, expect
 
 from tests.e2e.conftest import ConsoleErrors, Member, Server
-from tests.e2e.pages import expect_live, signed_in, upload, upload_version
+from tests.e2e.pages import (
+    big_avatar,
+    expect_live,
+    header_avatar,
+    row,
+    signed_in,
+    upload,
+    upload_version,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -52,19 +60,6 @@ def mean_level(file: FilePayload) -> float:
     with Image.open(io.BytesIO(file["buffer"])) as im:
         grey = im.convert("L")
         return sum(i * n for i, n in enumerate(grey.histogram())) / (grey.width * grey.height)
-
-
-def row(page: Page, version: int) -> Locator:
-    title = page.get_by_text(f"Version {version}", exact=True)
-    return page.locator("#history .history-item").filter(has=title)
-
-
-def big_avatar(page: Page) -> Locator:
-    return page.locator("#profile-main [data-avatar-size=lg]")
-
-
-def header_avatar(page: Page) -> Locator:
-    return page.get_by_role("banner").locator("[data-user-id]")
 
 
 def test_preview_upload_every_tab_history_and_restore(

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Request, expect
 
 from tests.e2e.conftest import ConsoleErrors, Member, Server, two_servers
-from tests.e2e.pages import card, expect_live, expect_picture, log_in, signed_in
+from tests.e2e.pages import card, expect_live, expect_picture, header_avatar, log_in, signed_in
 from tests.e2e.pages import upload_version as upload
 from web.live.channel import RETRY_MS
 
@@ -34,10 +34,6 @@ def next_reconnect_within(down_for: float) -> float:
     first = RETRY_MS / 1000
     longest = (1 + RECONNECT_JITTER) / (1 - RECONNECT_JITTER) * (down_for + first)
     return min(longest, RECONNECT_MAX_S * (1 + RECONNECT_JITTER))
-
-
-def header_avatar(page: Page) -> Locator:
-    return page.get_by_role("banner").locator("[data-user-id]")
 
 
 def expect_initials(avatar: Locator, version: int) -> None:

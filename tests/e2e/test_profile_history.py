@@ -15,7 +15,18 @@ from PIL import Image
 from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
 
 from tests.e2e.conftest import ConsoleErrors, Member, Server
-from tests.e2e.pages import api, api_upload, card, expect_live, signed_in, upload, upload_version
+from tests.e2e.pages import (
+    api,
+    api_upload,
+    big_avatar,
+    card,
+    expect_live,
+    header_avatar,
+    row,
+    signed_in,
+    upload,
+    upload_version,
+)
 from web.plumbing.templating import filesize
 
 pytestmark = pytest.mark.e2e
@@ -28,21 +39,8 @@ def notice(page: Page, text: str) -> Locator:
     return page.get_by_role("status").filter(has_text=text)
 
 
-def row(page: Page, version: int) -> Locator:
-    title = page.get_by_text(f"Version {version}", exact=True)
-    return page.locator("#history .history-item").filter(has=title)
-
-
 def current(page: Page) -> Locator:
     return page.locator("#history .history-item.is-active")
-
-
-def big_avatar(page: Page) -> Locator:
-    return page.locator("#profile-main [data-avatar-size=lg]")
-
-
-def header_avatar(page: Page) -> Locator:
-    return page.get_by_role("banner").locator("[data-user-id]")
 
 
 def deleted(page: Page) -> Locator:
