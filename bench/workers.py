@@ -16,8 +16,8 @@ measures, alternating between the two servers (the other one idle):
 Printed: the median of the rounds for each, and the median of the rounds' ratios, 2 workers
 over 1 (each round's pair measured a few seconds apart: the machine's load, which drifts,
 cancels out more than in a ratio of medians). IMAGE_WORKERS is
-left unset, so the one worker has a decode process per core and each of the two has half as
-many (web/cli/workers.py). Needs `wrk` and Redis (REDIS_URL or TEST_REDIS_URL).
+left unset, so the one worker has a decode process per core and each of the two its share of
+the cores plus one (web/cli/workers.py). Needs `wrk` and Redis (REDIS_URL or TEST_REDIS_URL).
 """
 
 from __future__ import annotations

@@ -50,13 +50,15 @@ def test_several_workers_with_redis_are_not_refused(settings: Settings) -> None:
     assert workers.refusal(replace(settings, redis_url="redis://x"), 2) is None
 
 
-def test_the_cores_are_shared_out_among_the_workers_when_image_workers_is_unset(
+def test_each_worker_gets_its_share_of_the_cores_plus_one_when_image_workers_is_unset(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert workers.per_worker(settings, 2, {}).image_workers == 4
-    assert workers.per_worker(settings, 3, {}).image_workers == 2
-    assert workers.per_worker(settings, 16, {}).image_workers == 1  # never none
+    assert workers.per_worker(settings, 2, {}).image_workers == 5
+    assert workers.per_worker(settings, 3, {}).image_workers == 4  # 8 / 3 rounded up, + 1
+    assert workers.per_worker(settings, 16, {}).image_workers == 2
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert workers.per_worker(settings, 2, {}).image_workers == 2
 
 
 def test_image_workers_set_is_kept_per_worker(settings: Settings) -> None:
