@@ -3,6 +3,9 @@ sixteenth of the picture's long edge."""
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -144,3 +147,33 @@ def test_the_search_is_sized_for_the_cascades_own_window() -> None:
 def test_a_large_picture_is_searched_at_the_search_side() -> None:
     searched = faces.searched(Image.new("RGB", (4032, 3024)))
     assert (searched.mode, searched.size) == ("L", (faces.SEARCH_SIDE, 300))
+
+
+def _one_call(grey: Image.Image, step: float, largest: int) -> tuple[int, int, int] | None:
+    """The largest face as a single detectMultiScale call over the pass's whole range finds it."""
+    found = faces._cascade().detectMultiScale(
+        np.asarray(grey),
+        scaleFactor=step,
+        minNeighbors=faces._NEIGHBOURS,
+        minSize=(faces.WINDOW, faces.WINDOW),
+        maxSize=(largest, largest),
+    )
+    if len(found) == 0:
+        return None
+    x, y, w, h = max(found, key=lambda box: int(box[2]) * int(box[3]))
+    return int(x), int(y), max(int(w), int(h))
+
+
+@pytest.mark.parametrize(("canvas", "face", "at"), [*SMALL_FACES, ((1600, 1200), 400, (0.8, 0.3))])
+def test_each_pass_cut_in_two_halves_finds_what_one_call_finds(
+    canvas: tuple[int, int], face: float, at: tuple[float, float]
+) -> None:
+    data, _ = small_face(canvas, face, at)
+    search = faces.searched(Image.open(io.BytesIO(data)).convert("RGB"))
+    results = []
+    for cut, step, largest, split in faces._PASSES:
+        grey = search.reduce(cut) if cut > 1 else search
+        halves = faces._detect(grey, step, largest, split)
+        assert halves == _one_call(grey, step, largest)
+        results.append(halves)
+    assert any(results)  # a face was there to be found, by one pass or the other
