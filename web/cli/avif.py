@@ -26,16 +26,11 @@ def add_avif(command: AddParser) -> None:
     backfill = avif.add_parser(
         "backfill", help="make AVIF copies for the versions that have none, oldest first"
     )
-    backfill.add_argument("--limit", type=_count, metavar="N", help="at most N versions")
+    backfill.add_argument(
+        "--limit", type=shared.at_least(1, "versions"), metavar="N", help="at most N versions"
+    )
     backfill.add_argument("--dry-run", action="store_true", help="only list the versions")
     backfill.set_defaults(run=_backfill)
-
-
-def _count(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"a number of versions, 1 or more: {raw}")
-    return value
 
 
 def _backfill(settings: Settings, args: argparse.Namespace) -> int:
