@@ -66,7 +66,7 @@ def wanted(
     """The version's `Wanted`, rebuilt from its stored files; None when it no longer lacks
     them (deleted, purged, or given its copies since it was listed). The transaction that read
     it ends before the cage cuts the square. A missing master or crop is a PictureError."""
-    picture = session.get(ProfilePicture, row.id)
+    picture = session.get(ProfilePicture, row.id, populate_existing=True)  # as it is now
     if picture is None or picture.purged_at or picture.deleted_at or not _lacks(picture.meta):
         session.rollback()
         return None
