@@ -27,3 +27,16 @@ def test_the_api_still_answers_problem_details(client: TestClient[Any]) -> None:
     response = client.get("/api/no-such-path")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_unknown_path_under_schema_is_the_same_404_page(client: TestClient[Any]) -> None:
+    """Litestar's OpenAPI router answers its own bare page for one unknown segment under
+    /schema; the app's page replaces it, for a JSON client too (the API's paths are /api/)."""
+    for path in ("/schema/nope", "/schema/swagger/x", "/schema/nope.yaml"):
+        for accept in ("text/html", "application/json"):
+            response = client.get(path, headers={"Accept": accept})
+            assert response.status_code == 404, path
+            assert response.headers["content-type"].startswith("text/html"), path
+            assert "<h1>Page not found</h1>" in response.text, path
+    assert client.get("/schema").status_code == 200  # the document itself is untouched
+    assert client.get("/schema/openapi.yaml").status_code == 200

@@ -8,16 +8,17 @@ from typing import Annotated, Any
 
 import anyio
 import msgspec
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Response, Router
 from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import HeaderParameter
+from litestar.status_codes import HTTP_404_NOT_FOUND
 from sqlmodel import Session
 
 from web.api.reference import ApiReference
@@ -177,13 +178,22 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 # --- the OpenAPI document ---------------------------------------------------------------------
 
 
+SCHEMA_PATH = "/schema"
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Profile Picture Sync API",
         version="1.0.0",
         description=API_DESCRIPTION,
         use_handler_docstrings=True,
-        path="/schema",
+        path=SCHEMA_PATH,
+        openapi_router=Router(
+            SCHEMA_PATH,
+            route_handlers=[],
+            include_in_schema=False,
+            after_request=_raise_not_found,
+        ),
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
@@ -203,6 +213,15 @@ def openapi_config() -> OpenAPIConfig:
             ApiReference(),
         ],
     )
+
+
+def _raise_not_found(response: Response[Any]) -> Response[Any]:
+    """The /schema router's hook: Litestar answers one unknown segment there (/schema/nope)
+    with a bare page of its own, not an error; raised instead, it gets web/errors.py's answer,
+    as every other unknown path does."""
+    if response.status_code == HTTP_404_NOT_FOUND:
+        raise NotFoundException
+    return response
 
 
 BEARER_TEXT = """\

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from web.cli import db, imports, media, pictures, serve, users
+from web.cli import avif, db, imports, media, pictures, serve, users
 from web.cli.shared import CliError
 from web.settings import Settings, SettingsError
 
@@ -21,6 +21,7 @@ _COMMAND_GROUPS = (
     pictures.add_picture,
     media.add_media,
     media.add_check,
+    avif.add_avif,
     imports.add_import,
     media.add_purge,
     users.add_seed_demo,

@@ -22,7 +22,7 @@ def add_media(command: AddParser) -> None:
     sweep = media.add_parser("sweep", help="remove files that no kept version refers to")
     sweep.add_argument(
         "--grace",
-        type=_seconds,
+        type=shared.at_least(0, "seconds"),
         default=SWEEP_GRACE_SECONDS,
         metavar="SECONDS",
         help="leave files younger than this (default %(default)s: an upload may be committing);"
@@ -53,13 +53,6 @@ def add_check(command: AddParser) -> None:
 def add_purge(command: AddParser) -> None:
     purge = command("purge", help="purge versions deleted past the retention window")
     purge.set_defaults(run=_purge)
-
-
-def _seconds(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a number of seconds, 0 or more: {raw}")
-    return value
 
 
 def _bucket_url(raw: str) -> str:

@@ -1,10 +1,12 @@
 """What several `ppsync` commands share: the error they report, how a command group is added to
-the parser, a database session, the password hasher, the operator as the audit log's actor and a
-member found by handle. Imports stay light: each helper imports what it needs when called."""
+the parser, a number argument's check, a database session, the password hasher, the operator as
+the audit log's actor and a member found by handle. Imports stay light: each helper imports
+what it needs when called."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from web.settings import Settings
@@ -17,6 +19,18 @@ if TYPE_CHECKING:
 
 class CliError(Exception):
     """Reported on stderr with exit status 1."""
+
+
+def at_least(minimum: int, unit: str) -> Callable[[str], int]:
+    """An argparse `type` for a whole number of `unit` no smaller than `minimum`."""
+
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"a number of {unit}, {minimum} or more: {raw}")
+        return value
+
+    return parse
 
 
 class AddParser(Protocol):

@@ -12,7 +12,7 @@ retouch, enhance and background. Callers import the names below from here.
 
 from __future__ import annotations
 
-from web.services.imaging.edits import NO_EDITS, Edits, describe, edits_from
+from web.services.imaging.edits import NO_EDITS, Edits, describe, edits_from, edits_of
 from web.services.imaging.header import sniff_format
 from web.services.imaging.pipeline import (
     DEFAULT_LIMITS,
@@ -67,6 +67,7 @@ __all__ = [
     "centre_crop",
     "describe",
     "edits_from",
+    "edits_of",
     "preview",
     "crop_choices",
     "positioned",

@@ -5,6 +5,7 @@ a version keeps of them (`"enhance"`, `"background:blur"`, `"background:color:#r
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from web.services.imaging.types import rejected
@@ -13,6 +14,7 @@ BACKGROUNDS = ("keep", "blur", "color")
 _ON = ("on", "true")
 _OFF = ("", "off", "false")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_COLOUR_LABEL = "background:color:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,7 @@ class Edits:
         if self.background == "blur":
             out += ("background:blur",)
         elif self.background == "color":
-            out += (f"background:color:{self.color}",)
+            out += (f"{_COLOUR_LABEL}{self.color}",)
         return out
 
     def rgb(self) -> tuple[int, int, int]:
@@ -60,12 +62,22 @@ def edits_from(enhance: str, background: str, color: str) -> Edits:
     return Edits(switch in _ON, how, colour if how == "color" else "")
 
 
+def edits_of(labels: Sequence[str]) -> Edits:
+    """The edits a version's labels record (`Edits.labels` read back)."""
+    colours = [
+        label.removeprefix(_COLOUR_LABEL) for label in labels if label.startswith(_COLOUR_LABEL)
+    ]
+    if colours:
+        return Edits("enhance" in labels, "color", colours[0])
+    return Edits("enhance" in labels, "blur" if "background:blur" in labels else "keep")
+
+
 def describe(label: str) -> str:
     """A recorded label as the history page says it."""
     if label == "enhance":
         return "enhanced"
     if label == "background:blur":
         return "background blurred"
-    if label.startswith("background:color:"):
-        return f"background colour {label.removeprefix('background:color:')}"
+    if label.startswith(_COLOUR_LABEL):
+        return f"background colour {label.removeprefix(_COLOUR_LABEL)}"
     return label

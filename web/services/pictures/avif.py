@@ -6,8 +6,9 @@ note to a background thread (web/followups.py), which calls `add`: the AVIF enco
 cage (imaging/avif.py: one per size where it is smaller than the WebP at equal quality), the
 files are written to the store (disk or bucket, like every other file of the version), then the
 sizes that have one are recorded in the version's metadata (names.AVIF_META), which is what
-pages read to offer them. A version with no record (older ones, or a process that stopped
-before its turn) simply has none: its WebP is served as before.
+pages read to offer them. A version with no record (older ones, made with AVIF_COPIES off, or
+a process that stopped before its turn) has none: its WebP is served as before, until
+`ppsync avif backfill` (avif_backfill.py) rebuilds its `Wanted` and calls `add`.
 """
 
 from __future__ import annotations

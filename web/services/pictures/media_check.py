@@ -120,7 +120,7 @@ def _repair(
             report.unrepaired.append((problem, "the master is missing or damaged"))
         return
     master = store.read(master_key)
-    crop = _crop_of(picture, master)
+    crop = crop_of(picture, master)
     if crop is None:
         for problem in problems.values():
             report.unrepaired.append((problem, "the crop of this version is not recorded"))
@@ -135,12 +135,15 @@ def _repair(
         report.repaired.append(problems.pop(key))
 
 
-def _crop_of(picture: ProfilePicture, master: bytes) -> imaging.Crop | None:
+def crop_of(
+    picture: ProfilePicture, master: bytes, limits: imaging.Limits = imaging.DEFAULT_LIMITS
+) -> imaging.Crop | None:
     """The version's crop: recorded in its metadata, or (for versions from before it was) the
-    centre crop when the content digest the files were named by proves it."""
+    centre crop when the content digest the files were named by proves it (found in the cage
+    under `limits`)."""
     recorded = picture.meta.get("crop")
     if recorded:
         x, y, size = (float(n) for n in recorded)
         return imaging.Crop(x, y, size)
-    centre = cage.recrop(master, crop=None)
+    centre = cage.recrop(master, crop=None, limits=limits)
     return centre.crop if centre.digest == picture.filename else None
