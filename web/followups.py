@@ -4,10 +4,11 @@ today a new version's AVIF copies (web/services/pictures/avif.py).
 One background thread takes them in turn; the encodes themselves run in the cage's own worker
 at the lowest priority, so uploads never wait for them. At most PENDING wait: past that (a
 burst of uploads) a version goes without AVIF, as one does when the process stops before its
-turn; its WebP serves. Once a version's copies are recorded, this process's cached avatar and
-fragments of that member are dropped, so its pages offer them from then on; another process
-offers them once it next reads the member (its next change, or a restart). Fragments a browser
-already keeps (immutable at their version) keep their WebP.
+turn; its WebP serves, and `ppsync avif backfill` makes its copies later. Once a version's
+copies are recorded, this process's cached avatar and fragments of that member are dropped, so
+its pages offer them from then on; another process offers them once it next reads the member
+(its next change, or a restart). Fragments a browser already keeps (immutable at their
+version) keep their WebP.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ class Followups:
             return
         if not self._slots.acquire(blocking=False):
             log.warning(
-                "followups full: version %s of member %s gets no AVIF", work.name, work.user_id
+                "followups full: version %s of member %s gets no AVIF for now"
+                " (`ppsync avif backfill` makes it later)",
+                work.name,
+                work.user_id,
             )
             return
         try:
