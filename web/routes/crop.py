@@ -22,7 +22,13 @@ from sqlmodel import Session
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_UPLOAD
 from web.plumbing.media_files import send
-from web.routes.profile_page import actor_of, done, form_refusal, refusal_redirect
+from web.routes.profile_page import (
+    PREVIEW_EDITS,
+    actor_of,
+    done,
+    form_refusal,
+    refusal_redirect,
+)
 from web.services import imaging
 from web.services.accounts.members import Viewer
 from web.services.imaging import cage
@@ -197,6 +203,9 @@ def _page(
         "notices": notices,
         "master_url": f"/profile/picture/{version}/master" + (f"?turns={turns}" if turns else ""),
         "rotate_urls": {name: _rotate_url(form, by) for name, by in ROTATE.items()},
+        # The edits preview, of the master as shown (its still copy): none for an animation,
+        # whose edits are refused, so that no preview shows what the save will not give.
+        "preview_url": "" if item.animated else PREVIEW_EDITS,
     }
     return Template("crop.html", context=context)
 
