@@ -190,6 +190,22 @@ def test_the_recrop_page_previews_the_edits_of_the_master_as_shown(
     assert answer.status_code == 200 and answer.headers["content-type"] == "image/webp"
 
 
+RIGHT = "a[data-rotate]:-soup-contains('Rotate right')"
+
+
+def test_the_rotate_links_carry_the_edits_chosen(client: TestClient[Any], member: int) -> None:
+    upload(client, jpeg(size=(600, 300)))
+    page = client.get("/profile/picture/1/crop").text
+    assert "enhance" not in one(page, RIGHT)["href"]  # none chosen, none carried
+    query = "turns=1&from=0&cropX=0.25&cropY=0&cropSize=1&enhance=on&background=blur"
+    turned = client.get(f"/profile/picture/1/crop?{query}").text
+    assert one(turned, "input[name=enhance]").has_attr("checked")
+    assert one(turned, "input[name=background][value=blur]").has_attr("checked")
+    assert one(turned, "input[name=cropY]")["value"] == "0.2500"  # the crop, turned with them
+    again = str(one(turned, RIGHT)["href"])  # and the next turn carries them on
+    assert "enhance=on" in again and "background=blur" in again
+
+
 def test_an_animated_version_has_no_edits_preview(client: TestClient[Any], member: int) -> None:
     upload(client, animated_gif())  # its edits are refused: no still preview pretends otherwise
     url, source, _ = preview_fields(client.get("/profile/picture/1/crop").text)
