@@ -5,7 +5,8 @@
 // On the re-crop page the picture is not chosen but named, data-preview-source (the version's
 // master turned as the page shows it, already in the browser's cache for the cropper), and the
 // copy is made of it the same way. The preview follows the crop circle ("crop:change" from
-// static/js/cropper.js), once it rests: a drag is one preview, not one a pixel.
+// static/js/cropper.js), once it rests: a drag is one preview, not one a pixel; the Rotate
+// links ([data-rotate]) carry the choices, so the turned page previews them at once.
 // Without scripts the same fields are simply sent with the upload.
 (() => {
   const LONG_EDGE = 512;
@@ -80,10 +81,27 @@
     }
     figure.hidden = false;
   }
+  function carry(form) { // what the Rotate links say: the choices as they are now
+    const background = form.querySelector("[name=background]:checked")?.value ?? "keep";
+    const edits = {
+      enhance: form.querySelector("[name=enhance]")?.checked ? "on" : "",
+      background: background === "keep" ? "" : background,
+      backgroundColor: background === "color" ? form.querySelector("[name=backgroundColor]").value : "",
+    };
+    for (const link of form.querySelectorAll("a[data-rotate]")) {
+      const url = new URL(link.href);
+      for (const [name, value] of Object.entries(edits)) {
+        if (value) url.searchParams.set(name, value); else url.searchParams.delete(name);
+      }
+      link.href = url.href;
+    }
+  }
   const previewOf = (form) => form?.querySelector("[data-edits][data-preview-url]");
   document.addEventListener("change", (event) => {
     const fieldset = previewOf(event.target.form);
-    if (fieldset) refresh(fieldset);
+    if (!fieldset) return;
+    if (fieldset.dataset.previewSource) carry(event.target.form);
+    refresh(fieldset);
   });
   document.addEventListener("crop:change", (event) => {
     const fieldset = previewOf(event.target.closest("form"));
