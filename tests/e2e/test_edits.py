@@ -155,8 +155,10 @@ def test_the_recrop_page_previews_the_edits_as_turned_and_cut(
 
     page.get_by_role("link", name="Rotate right").click()
     expect(page.get_by_role("img", name="Version 1 of your picture")).to_be_visible()
-    page.get_by_label("Enhance (exposure, colour, contrast)").check()
+    # The link carried the choice: the turned page previews it at once.
+    expect(page.get_by_label("Enhance (exposure, colour, contrast)")).to_be_checked()
     expect(preview).to_have_attribute("data-state", "ready")
+    expect(preview).to_have_attribute("data-previews", "1")
     turned = shown(preview)
     # The preview is of the picture turned a quarter clockwise: the upright one, turned, is
     # nearly it (about 3 levels: enhance is not exactly the same turned); as it was, far (70).
