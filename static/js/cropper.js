@@ -6,7 +6,8 @@
 // static/js/downsize.js makes of it ("upload:ready": the square on the largest face, the one an
 // upload without a crop gets), else centred. The suggestion's refusals are said in the form
 // (static/js/upload-check.js), "signed out" included. The box writes the fields (and the crop
-// the Rotate links, [data-rotate], carry) when the member moves or resizes it, and when a
+// the Rotate links, [data-rotate], carry, and says "crop:change" for the edits preview,
+// static/js/edits-preview.js) when the member moves or resizes it, and when a
 // suggestion places it (found on a copy, so sent as the crop); until then they keep what the
 // server put there (empty: the server's own default square), so what the member sees is what
 // they get. Without JavaScript the fields are the way in (on the re-crop page with its choice of
@@ -47,6 +48,7 @@
         for (const [name, value] of Object.entries(values)) url.searchParams.set(name, value);
         link.href = url.href;
       }
+      root.dispatchEvent(new CustomEvent("crop:change", { bubbles: true }));
     }
     function showControls(shown) {
       box.hidden = !shown;

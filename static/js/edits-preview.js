@@ -2,11 +2,25 @@
 // background edit is on, a small copy of it (long edge 512 px, JPEG) goes to the server, which
 // answers the square with the edits made by the same code as the upload's variants: what is
 // shown is what the upload will give, not a canvas imitation. Nothing is kept by the server.
+// On the re-crop page the picture is not chosen but named, data-preview-source (the version's
+// master turned as the page shows it, already in the browser's cache for the cropper), and the
+// copy is made of it the same way. The preview follows the crop circle ("crop:change" from
+// static/js/cropper.js), once it rests: a drag is one preview, not one a pixel; the Rotate
+// links ([data-rotate]) carry the choices, so the turned page previews them at once.
 // Without scripts the same fields are simply sent with the upload.
 (() => {
   const LONG_EDGE = 512;
+  const REST_MS = 400; // the circle still this long: the member has let it go
   let pending = null;
+  let resting = null;
   const chosen = (form) => form.querySelector("input[type=file]")?.files?.[0];
+  async function source(fieldset, form, signal) {
+    const url = fieldset.dataset.previewSource;
+    if (!url) return chosen(form);
+    const answer = await fetch(url, { cache: "force-cache", credentials: "same-origin", signal });
+    if (!answer.ok) throw new Error("The picture could not be read for the preview; saving still works.");
+    return answer.blob();
+  }
   const editsOn = (form) => form.querySelector("[name=enhance]")?.checked
     || (form.querySelector("[name=background]:checked")?.value ?? "keep") !== "keep";
   const encode = (canvas) => new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
@@ -24,8 +38,8 @@
     const form = fieldset.form ?? fieldset.closest("form");
     const figure = fieldset.querySelector("[data-edits-preview]");
     const state = fieldset.querySelector("[data-edits-preview-state]");
-    const file = form && chosen(form);
-    if (!figure || !file || !editsOn(form)) {
+    clearTimeout(resting);
+    if (!figure || !form || !(fieldset.dataset.previewSource || chosen(form)) || !editsOn(form)) {
       if (figure) figure.hidden = true;
       return;
     }
@@ -35,7 +49,8 @@
     state.textContent = "Making the preview…";
     try {
       const body = new FormData();
-      body.append("profilePicture", await smallCopy(file), "small.jpg");
+      const picture = await source(fieldset, form, request.signal);
+      body.append("profilePicture", await smallCopy(picture), "small.jpg");
       for (const name of ["_csrf_token", "cropX", "cropY", "cropSize", "enhance", "backgroundColor"]) {
         const field = form.querySelector(`[name=${name}]`);
         if (field && (field.type !== "checkbox" || field.checked)) body.append(name, field.value);
@@ -66,9 +81,35 @@
     }
     figure.hidden = false;
   }
+  function carry(form) { // what the Rotate links say: the choices as they are now
+    const background = form.querySelector("[name=background]:checked")?.value ?? "keep";
+    const edits = {
+      enhance: form.querySelector("[name=enhance]")?.checked ? "on" : "",
+      background: background === "keep" ? "" : background,
+      backgroundColor: background === "color" ? form.querySelector("[name=backgroundColor]").value : "",
+    };
+    for (const link of form.querySelectorAll("a[data-rotate]")) {
+      const url = new URL(link.href);
+      for (const [name, value] of Object.entries(edits)) {
+        if (value) url.searchParams.set(name, value); else url.searchParams.delete(name);
+      }
+      link.href = url.href;
+    }
+  }
+  const previewOf = (form) => form?.querySelector("[data-edits][data-preview-url]");
   document.addEventListener("change", (event) => {
-    const form = event.target.form;
-    const fieldset = form?.querySelector("[data-edits][data-preview-url]");
-    if (fieldset) refresh(fieldset);
+    const fieldset = previewOf(event.target.form);
+    if (!fieldset) return;
+    if (fieldset.dataset.previewSource) carry(event.target.form);
+    refresh(fieldset);
+  });
+  document.addEventListener("crop:change", (event) => {
+    const fieldset = previewOf(event.target.closest("form"));
+    if (!fieldset) return;
+    clearTimeout(resting);
+    resting = setTimeout(() => refresh(fieldset), REST_MS);
+  });
+  document.addEventListener("DOMContentLoaded", () => { // a re-crop page shown again with edits on
+    document.querySelectorAll("[data-edits][data-preview-source]").forEach(refresh);
   });
 })();

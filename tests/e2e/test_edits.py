@@ -1,6 +1,6 @@
 """Enhance and background blur in Chromium (issue 28): the live preview, the upload, every open
-tab, the history's words, restoring the earlier version; and the same choices without
-JavaScript.
+tab, the history's words, restoring the earlier version; the re-crop page's preview, of the
+version's master as turned and cut there; and the same choices without JavaScript.
 
 The photo is the public-domain portrait in tests/fixtures (pillow_hopper.jpg; its source and
 licence in tests/fixtures/README.md), scaled up and dimmed so that enhance has work to do.
@@ -8,12 +8,13 @@ licence in tests/fixtures/README.md), scaled up and dimmed so that enhance has w
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageEnhance
-from playwright.sync_api import Browser, FilePayload, expect
+from PIL import Image, ImageChops, ImageEnhance, ImageStat
+from playwright.sync_api import Browser, FilePayload, Locator, expect
 
 from tests.e2e.conftest import ConsoleErrors, Member, Server
 from tests.e2e.pages import (
@@ -54,6 +55,25 @@ PIXELS = """img => {
   }
   return [sum / (data.length / 4) / 3, check];
 }"""
+
+
+# The decoded <img> as PNG bytes, read through a canvas.
+PNG = """img => {
+  const canvas = document.createElement("canvas");
+  canvas.width = img.naturalWidth;
+  canvas.height = img.naturalHeight;
+  canvas.getContext("2d").drawImage(img, 0, 0);
+  return canvas.toDataURL("image/png").split(",")[1];
+}"""
+
+
+def shown(preview: Locator) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(preview.locator("img").evaluate(PNG))))
+
+
+def difference(a: Image.Image, b: Image.Image) -> float:
+    """The mean absolute difference of two pictures' grey levels."""
+    return float(ImageStat.Stat(ImageChops.difference(a.convert("L"), b.convert("L"))).mean[0])
 
 
 def mean_level(file: FilePayload) -> float:
@@ -114,3 +134,45 @@ def test_the_same_choices_work_without_javascript(
     expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()
     expect(row(page, 1)).to_contain_text("enhanced")
     expect(row(page, 1)).to_contain_text("background colour #ffffff")
+
+
+def test_the_recrop_page_previews_the_edits_as_turned_and_cut(
+    server: Server, browser: Browser, alice: Member, console_errors: ConsoleErrors
+) -> None:
+    page = signed_in(browser, server, alice.handle, console_errors)
+    photo = dim_portrait()
+    upload(page, photo)
+    expect(page.get_by_text("Version 1 uploaded.")).to_be_visible()
+    page.get_by_role("link", name="Re-crop version 1").click()
+    preview = page.locator("[data-edits-preview]")
+    expect(preview).to_be_hidden()  # no edit chosen: nothing to preview
+    page.get_by_label("Enhance (exposure, colour, contrast)").check()
+    expect(preview).to_have_attribute("data-state", "ready")
+    expect(preview).to_have_attribute("data-previews", "1")
+    level, _ = preview.locator("img").evaluate(PIXELS)
+    assert level >= mean_level(photo) + 20  # the version's dim picture, brightened
+    upright = shown(preview)
+
+    page.get_by_role("link", name="Rotate right").click()
+    expect(page.get_by_role("img", name="Version 1 of your picture")).to_be_visible()
+    # The link carried the choice: the turned page previews it at once.
+    expect(page.get_by_label("Enhance (exposure, colour, contrast)")).to_be_checked()
+    expect(preview).to_have_attribute("data-state", "ready")
+    expect(preview).to_have_attribute("data-previews", "1")
+    turned = shown(preview)
+    # The preview is of the picture turned a quarter clockwise: the upright one, turned, is
+    # nearly it (about 3 levels: enhance is not exactly the same turned); as it was, far (70).
+    clockwise = upright.transpose(Image.Transpose.ROTATE_270)
+    assert difference(turned, clockwise) < 10 < difference(turned, upright)
+
+    page.get_by_label("Blur background").check()
+    expect(preview).to_have_attribute("data-previews", "2")
+    expect(preview).to_have_attribute("data-state", "ready")
+    assert difference(shown(preview), turned) > 0  # the background blurred as well
+    _, blurred = preview.locator("img").evaluate(PIXELS)
+    page.get_by_role("group", name="Crop circle").press("-")  # a smaller square: a new preview
+    expect(preview).to_have_attribute("data-previews", "3")
+    expect(preview).to_have_attribute("data-state", "ready")
+    _, smaller = preview.locator("img").evaluate(PIXELS)
+    assert smaller != blurred
+    assert console_errors == []

@@ -15,7 +15,10 @@ from sqlmodel import Session, select
 
 from db.models import ProfilePicture
 from tests.api_support import bearer, history
+from tests.factories import jpeg
 from tests.forms import csrf, log_in, post, upload
+from tests.html import one
+from tests.images import animated_gif
 from tests.unit.test_edits_imaging import photo_jpeg
 from web.app import create_app
 from web.settings import Settings
@@ -163,3 +166,47 @@ def test_previews_have_their_own_allowance_and_body_cap(
         assert third.json()["error"].startswith("Too many previews in a short time: try again in")
         # Previews used up nothing of the uploads' allowance.
         assert upload(client, photo_jpeg()).status_code == 303
+
+
+def preview_fields(page: str) -> tuple[Any, Any, Any]:
+    """The re-crop page's edits preview: where it posts, what picture it copies, the cropper's."""
+    fieldset = one(page, "fieldset[data-edits]")
+    shown = one(page, "[data-cropper] img")["src"]
+    return fieldset.get("data-preview-url"), fieldset.get("data-preview-source"), shown
+
+
+def test_the_recrop_page_previews_the_edits_of_the_master_as_shown(
+    client: TestClient[Any], member: int
+) -> None:
+    upload(client, jpeg(size=(600, 300)))
+    url, source, shown = preview_fields(client.get("/profile/picture/1/crop?turns=1").text)
+    assert (url, source) == ("/profile/picture/preview-edits", "/profile/picture/1/master?turns=1")
+    assert source == shown  # the picture the cropper shows, turned: the crop's fractions fit it
+    turned = client.get(source)
+    assert Image.open(io.BytesIO(turned.content)).size == (300, 600)
+    copy = io.BytesIO()  # the script's small copy of it (long edge 512 px)
+    Image.open(io.BytesIO(turned.content)).resize((256, 512)).save(copy, "JPEG")
+    answer = preview(client, copy.getvalue(), cropX="0", cropY="0.25", cropSize="1", enhance="on")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/webp"
+
+
+RIGHT = "a[data-rotate]:-soup-contains('Rotate right')"
+
+
+def test_the_rotate_links_carry_the_edits_chosen(client: TestClient[Any], member: int) -> None:
+    upload(client, jpeg(size=(600, 300)))
+    page = client.get("/profile/picture/1/crop").text
+    assert "enhance" not in one(page, RIGHT)["href"]  # none chosen, none carried
+    query = "turns=1&from=0&cropX=0.25&cropY=0&cropSize=1&enhance=on&background=blur"
+    turned = client.get(f"/profile/picture/1/crop?{query}").text
+    assert one(turned, "input[name=enhance]").has_attr("checked")
+    assert one(turned, "input[name=background][value=blur]").has_attr("checked")
+    assert one(turned, "input[name=cropY]")["value"] == "0.2500"  # the crop, turned with them
+    again = str(one(turned, RIGHT)["href"])  # and the next turn carries them on
+    assert "enhance=on" in again and "background=blur" in again
+
+
+def test_an_animated_version_has_no_edits_preview(client: TestClient[Any], member: int) -> None:
+    upload(client, animated_gif())  # its edits are refused: no still preview pretends otherwise
+    url, source, _ = preview_fields(client.get("/profile/picture/1/crop").text)
+    assert (url, source) == (None, None)

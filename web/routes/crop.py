@@ -9,7 +9,7 @@ follows post/redirect/get: back to the page, what was chosen kept in a flash.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,7 +22,13 @@ from sqlmodel import Session
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
 from web.plumbing.guards import FORM_UPLOAD
 from web.plumbing.media_files import send
-from web.routes.profile_page import actor_of, done, form_refusal, refusal_redirect
+from web.routes.profile_page import (
+    PREVIEW_EDITS,
+    actor_of,
+    done,
+    form_refusal,
+    refusal_redirect,
+)
 from web.services import imaging
 from web.services.accounts.members import Viewer
 from web.services.imaging import cage
@@ -71,10 +77,13 @@ class CropController(Controller):
         cropX: FromQuery[str] = "",  # noqa: N803  (the form's names)
         cropY: FromQuery[str] = "",  # noqa: N803
         cropSize: FromQuery[str] = "",  # noqa: N803
+        enhance: FromQuery[str] = "",
+        background: FromQuery[str] = "",
+        backgroundColor: FromQuery[str] = "",  # noqa: N803
     ) -> Template:
         """The page at `turns`; a Rotate link also says the crop it had (at turns `from`),
-        which the page starts from turned with the picture; a refused post, redirected here,
-        the form as it was sent."""
+        which the page starts from turned with the picture, and the edits chosen (the preview
+        goes on showing them); a refused post, redirected here, the form as it was sent."""
         refusal, notices = form_refusal(request, (CROP,))
         if refusal:
             sent = CropForm(**refusal["value"])
@@ -82,6 +91,8 @@ class CropController(Controller):
             return _page(request, db, viewer, version, sent, notices, refusal["text"])
         if turned_from is not None:
             start = CropForm(cropX, cropY, cropSize, turned_from % 4)
+            start.enhance, start.background = enhance, background
+            start.backgroundColor = backgroundColor
             return _page(request, db, viewer, version, start, notices, rotate_to=turns % 4)
         if turns % 4:  # turned, the crop not said: a centred square
             turned = CropForm("", "", "", turns % 4)
@@ -197,6 +208,9 @@ def _page(
         "notices": notices,
         "master_url": f"/profile/picture/{version}/master" + (f"?turns={turns}" if turns else ""),
         "rotate_urls": {name: _rotate_url(form, by) for name, by in ROTATE.items()},
+        # The edits preview, of the master as shown (its still copy): none for an animation,
+        # whose edits are refused, so that no preview shows what the save will not give.
+        "preview_url": "" if item.animated else PREVIEW_EDITS,
     }
     return Template("crop.html", context=context)
 
@@ -226,15 +240,17 @@ def _starting(form: CropForm | None, item: reads.HistoryItem, rotate_to: int | N
 
 
 ROTATE = {"left": 3, "right": 1}  # quarter turns clockwise of each Rotate link
+EDIT_FIELDS = ("enhance", "background", "backgroundColor")  # the edits a Rotate link carries
 
 
 def _rotate_url(form: CropForm, by: int) -> str:
-    """A Rotate link: the next turn, and the crop the page has now (the script keeps it in step
-    with the box), for the next page to turn with the picture."""
+    """A Rotate link: the next turn, and the crop the page has now (the scripts keep it and the
+    edits in step with the box and the choices), for the next page to turn with the picture."""
     query: dict[str, str | int] = {"turns": (form.turns + by) % 4, "from": form.turns % 4}
     if all((form.cropX, form.cropY, form.cropSize)):
         query |= {"cropX": form.cropX, "cropY": form.cropY, "cropSize": form.cropSize}
-    return "?" + urlencode(query)
+    edits = {name: getattr(form, name) for name in EDIT_FIELDS}
+    return "?" + urlencode(query | {name: value for name, value in edits.items() if value})
 
 
 def _rotated(form: CropForm, item: reads.HistoryItem, turns: int) -> CropForm:
@@ -248,6 +264,7 @@ def _rotated(form: CropForm, item: reads.HistoryItem, turns: int) -> CropForm:
         turned = crop.turned(width, height, turns - form.turns) if crop else None
     except imaging.ImageRejected:
         turned = None
-    if turned is None:
-        return CropForm("", "", "", turns)
-    return CropForm(f"{turned.x:.4f}", f"{turned.y:.4f}", f"{turned.size:.4f}", turns)
+    if turned is None:  # the edits chosen stay as they were
+        return replace(form, cropX="", cropY="", cropSize="", turns=turns)
+    x, y, size = (f"{value:.4f}" for value in (turned.x, turned.y, turned.size))
+    return replace(form, cropX=x, cropY=y, cropSize=size, turns=turns)
