@@ -16,16 +16,15 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from db.models import User
+from web.caches.recent import found_or_missing, keep_recent
 
 HANDLES = 10_000  # handles found, and apart from them handles not found; ~100 bytes each
 MISSING_SECONDS = 5.0  # as web/caches/reads.py's
-V = TypeVar("V")
 NOT_A_MEMBER = 0  # what `get` answers for a handle known to be missing (ids start at 1)
 
 
@@ -48,17 +47,14 @@ class HandleIds:
     def get(self, handle: str) -> int | None:
         """The member's id, NOT_A_MEMBER when known to be missing, None when not cached."""
         with self._lock:
-            user_id = self._ids.get(handle)
-            if user_id is not None:
-                self._ids.move_to_end(handle)
-                return user_id
-            since = self._missing.get(handle)
-            if since is None:
-                return None
-            if self._now() - since < MISSING_SECONDS:
-                return NOT_A_MEMBER
-            del self._missing[handle]
-            return None
+            return found_or_missing(
+                self._ids,
+                self._missing,
+                handle,
+                absent=NOT_A_MEMBER,
+                now=self._now,
+                seconds=MISSING_SECONDS,
+            )
 
     def load(self, handle: str) -> int:
         """Read the handle from the database (in a worker thread: it blocks) and keep it."""
@@ -71,9 +67,9 @@ class HandleIds:
             if generation != self._generation:  # a member was added while we read
                 return user_id
             if user_id:
-                _keep(self._ids, handle, user_id, self.capacity)
+                keep_recent(self._ids, handle, user_id, self.capacity)
             else:
-                _keep(self._missing, handle, self._now(), self.capacity)
+                keep_recent(self._missing, handle, self._now(), self.capacity)
         return user_id
 
     def forget_missing(self) -> None:
@@ -81,11 +77,3 @@ class HandleIds:
         with self._lock:
             self._generation += 1
             self._missing.clear()
-
-
-def _keep(items: OrderedDict[str, V], key: str, value: V, most: int) -> None:
-    """Put as the most recently used, dropping the least recently used past `most`."""
-    items[key] = value
-    items.move_to_end(key)
-    if len(items) > most:
-        items.popitem(last=False)

@@ -44,6 +44,7 @@ from sqlmodel import Session, select
 
 from db.models import ProfilePicture
 from web.caches.handles import HandleIds
+from web.caches.recent import found_or_missing, keep_recent
 from web.live.channel import RESYNC
 from web.services.accounts import members
 from web.services.commits import Change
@@ -57,7 +58,6 @@ FILE_BYTES = 64 * 1024 * 1024  # small picture files kept in memory, in total
 OWN_EVENTS = 1_000  # ids of this process's changes whose event the hub has yet to deliver
 _FRAME = re.compile(rb"id: (\d+)\nevent: avatar-(\d+)\n")
 K = TypeVar("K")
-V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +99,14 @@ class ReadCache:
 
     def get(self, user_id: int) -> MemberReads | None:
         with self._lock:
-            reads = self._members.get(user_id)
-            if reads is not None:
-                self._members.move_to_end(user_id)
-                return reads
-            missing_since = self._missing.get(user_id)
-            if missing_since is None:
-                return None
-            if self._now() - missing_since < MISSING_SECONDS:
-                return NO_MEMBER
-            del self._missing[user_id]
-            return None
+            return found_or_missing(
+                self._members,
+                self._missing,
+                user_id,
+                absent=NO_MEMBER,
+                now=self._now,
+                seconds=MISSING_SECONDS,
+            )
 
     def load(self, user_id: int) -> MemberReads:
         """Read the member from the database (in a worker thread: it blocks) and keep it."""
@@ -120,9 +117,9 @@ class ReadCache:
             if generation != self._generation:  # a drop came while we read: keep nothing
                 return reads
             if reads.avatar is None:
-                _keep(self._missing, user_id, self._now(), MISSING)
+                keep_recent(self._missing, user_id, self._now(), MISSING)
             else:
-                _keep(self._members, user_id, reads, self.capacity)
+                keep_recent(self._members, user_id, reads, self.capacity)
         return reads
 
     def forget_missing(self) -> None:
@@ -151,7 +148,7 @@ class ReadCache:
         if change.kind == TOKENS:
             return
         with self._lock:
-            _keep(self._own, change.event_id, None, OWN_EVENTS)
+            keep_recent(self._own, change.event_id, None, OWN_EVENTS)
         self.forget({change.user_id})
 
     def on_frame(self, frame: bytes) -> None:
@@ -168,14 +165,6 @@ class ReadCache:
                 return False
             del self._own[event_id]
             return True
-
-
-def _keep(items: OrderedDict[int, V], key: int, value: V, most: int) -> None:
-    """Put as the most recently used, dropping the least recently used past `most`."""
-    items[key] = value
-    items.move_to_end(key)
-    if len(items) > most:
-        items.popitem(last=False)
 
 
 def read_cache(state: State) -> ReadCache:
