@@ -12,16 +12,14 @@ late, and only if its handle was asked for in the seconds before it was taken.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from db.models import User
-from web.caches.recent import found_or_missing, keep_recent
+from web.caches.recent import FoundOrMissing
 
 HANDLES = 10_000  # handles found, and apart from them handles not found; ~100 bytes each
 MISSING_SECONDS = 5.0  # as web/caches/reads.py's
@@ -37,43 +35,29 @@ class HandleIds:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
-        self.capacity = capacity
-        self._ids: OrderedDict[str, int] = OrderedDict()
-        self._missing: OrderedDict[str, float] = OrderedDict()  # handle: when it was read missing
-        self._now = clock
-        self._lock = threading.Lock()
-        self._generation = 0  # up by one on every forget: a read from before it lands nowhere
+        self._ids: FoundOrMissing[str, int] = FoundOrMissing(
+            found=capacity,
+            missing=capacity,
+            absent=NOT_A_MEMBER,
+            seconds=MISSING_SECONDS,
+            clock=clock,
+        )
 
     def get(self, handle: str) -> int | None:
         """The member's id, NOT_A_MEMBER when known to be missing, None when not cached."""
-        with self._lock:
-            return found_or_missing(
-                self._ids,
-                self._missing,
-                handle,
-                absent=NOT_A_MEMBER,
-                now=self._now,
-                seconds=MISSING_SECONDS,
-            )
+        return self._ids.get(handle)
 
     def load(self, handle: str) -> int:
         """Read the handle from the database (in a worker thread: it blocks) and keep it."""
-        with self._lock:
-            generation = self._generation
+        generation = self._ids.generation()
         with Session(self.engine) as session:
             found = session.scalar(select(User.id).where(User.handle == handle))
-        user_id = found or NOT_A_MEMBER
-        with self._lock:
-            if generation != self._generation:  # a member was added while we read
-                return user_id
-            if user_id:
-                keep_recent(self._ids, handle, user_id, self.capacity)
-            else:
-                keep_recent(self._missing, handle, self._now(), self.capacity)
-        return user_id
+        if found:
+            self._ids.keep(handle, found, generation)
+        else:
+            self._ids.keep_missing(handle, generation)  # unless a member was added meanwhile
+        return found or NOT_A_MEMBER
 
     def forget_missing(self) -> None:
         """A member was added: any handle read as missing may be theirs."""
-        with self._lock:
-            self._generation += 1
-            self._missing.clear()
+        self._ids.forget_missing()
