@@ -186,14 +186,13 @@ def app_server(app: Any) -> Any:
 def bare_server() -> Any:
     from urllib.parse import parse_qs
 
-    from web.live.channel import opening_frames, sse_frame
+    from bench.bare_sse import end_on_disconnect, lifespan, open_stream, text
+    from web.live.channel import sse_frame
     from web.services.commits import Change
-    from web.services.sync import Replay
 
     topics: dict[int, set[asyncio.Queue[bytes | None]]] = {}
     state = {"event_id": 0}
     spent = [0.0, 0]
-    headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
     async def stream(scope: Any, receive: Any, send: Any) -> None:
         query = parse_qs(scope["query_string"].decode())
@@ -201,17 +200,9 @@ def bare_server() -> Any:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         for member in members:
             topics.setdefault(member, set()).add(queue)
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            queue.put_nowait(None)
-
-        watcher = asyncio.create_task(watch())
+        watcher = end_on_disconnect(receive, queue)
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            opening = opening_frames(Replay((), 0))
-            await send({"type": "http.response.body", "body": opening, "more_body": True})
+            await open_stream(send)
             while (frame := await queue.get()) is not None:
                 await send({"type": "http.response.body", "body": frame, "more_body": True})
         finally:
@@ -219,16 +210,9 @@ def bare_server() -> Any:
                 topics[member].discard(queue)
             watcher.cancel()
 
-    async def text(send: Any, body: str) -> None:
-        length = [(b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": length})
-        await send({"type": "http.response.body", "body": body.encode()})
-
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
         elif scope["path"] == "/events":
             await stream(scope, receive, send)
         elif scope["path"] == "/__bench/change":
