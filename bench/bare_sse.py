@@ -1,7 +1,7 @@
 """What the bare ASGI broadcasters of the SSE benches share (bench/sse_servers.py's, one set of
 queues; bench/sse_topics.py's, a set per member): a stream's head and opening frames as the app
 sends them, the task that ends a stream when its client goes, a plain text answer, and the
-lifespan. Each keeps its own fan-out: that is what it measures.
+lifespan, and how uvicorn runs them. Each keeps its own fan-out: that is what it measures.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from bench.sse_clients import HOST, raise_fd_limit
 from web.live.channel import opening_frames
 from web.services.sync import Replay
 
@@ -47,3 +48,21 @@ async def lifespan(receive: Any, send: Any, starting: Callable[[], None] = lambd
         starting()
         await send({"type": "lifespan.startup.complete"})
     await send({"type": "lifespan.shutdown.complete"})
+
+
+def serve(app: Any, port: int) -> None:
+    """Under uvicorn, as both benches run their bare broadcaster: uvloop, httptools, no access
+    log, a deep backlog, the open-files limit raised."""
+    import uvicorn
+
+    raise_fd_limit()
+    uvicorn.run(
+        app,
+        host=HOST,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+    )

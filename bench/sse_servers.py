@@ -23,7 +23,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.sse_clients import HOST, raise_fd_limit
 
 # published, fan-out began, fan-out ended (the last change's); full collections so far, their
 # ms; keep-alive rounds so far
@@ -167,19 +166,9 @@ def bare_app(direct: bool) -> Any:
 
 
 def serve_bare(port: int, direct: bool) -> None:
-    import uvicorn
+    from bench.bare_sse import serve
 
-    raise_fd_limit()
-    uvicorn.run(
-        bare_app(direct),
-        host=HOST,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        backlog=4096,
-    )
+    serve(bare_app(direct), port)
 
 
 if __name__ == "__main__":

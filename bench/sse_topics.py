@@ -92,19 +92,9 @@ def serve(variant: str, port: int, var: Path) -> None:
         create = web.app.create_app
         web.app.create_app = lambda settings: app_server(create(settings))  # type: ignore[assignment]
         sys.exit(main(["serve", "--port", str(port)]))
-    import uvicorn
+    from bench.bare_sse import serve
 
-    raise_fd_limit()
-    uvicorn.run(
-        bare_server(),
-        host=HOST,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        backlog=4096,
-    )
+    serve(bare_server(), port)
 
 
 def seed(database: Path) -> None:
