@@ -62,8 +62,8 @@ from bench.sse_clients import (
     percentile,
     raise_fd_limit,
     rss_kb,
-    stop_server,
 )
+from tests.processes import stop_process
 
 MEMBERS = 100_000
 WATCHING = 50  # members per stream
@@ -479,7 +479,7 @@ def run_once(variant: str, n: int, template: Path, seconds: float, rate: float) 
         try:
             return uvloop.run(measure(variant, port, server.pid, n, seconds, rate))
         finally:
-            stop_server(server)
+            stop_process(server, wait=15)
 
 
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
