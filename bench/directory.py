@@ -40,8 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
@@ -57,7 +56,7 @@ from db.engine import make_engine  # noqa: E402
 from db.models import ProfilePicture, User, UserProfile  # noqa: E402
 from tests.e2e.conftest import Server  # noqa: E402  (the e2e tests' server, their settings off)
 from tests.html import parse  # noqa: E402
-from tests.services import fresh_postgres_database  # noqa: E402
+from tests.services import fresh_database  # noqa: E402
 from web.services.accounts import directory  # noqa: E402
 from web.services.pictures.names import new_name, preview_uri  # noqa: E402
 
@@ -96,19 +95,10 @@ def _args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-@contextmanager
-def database(backend: str, var: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{var / 'app.db'}"
-        return
-    with fresh_postgres_database() as url:
-        yield url
-
-
 def bench(backend: str, args: argparse.Namespace) -> bool:
     with (
         tempfile.TemporaryDirectory(prefix="ppsync-directory-") as tmp,
-        database(backend, Path(tmp)) as url,
+        fresh_database(backend, Path(tmp)) as url,
     ):
         server = Server(Path(tmp), {"DATABASE_URL": url}, test_only=False)
         started = time.perf_counter()

@@ -37,8 +37,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import Server  # noqa: E402  (the e2e tests' server, their settings off)
-from tests.services import fresh_postgres_database  # noqa: E402
+from tests.services import fresh_database  # noqa: E402
 
 PASSWORD = "bench-password-1"  # noqa: S105  (a throwaway member in a temp database)
 # Issue 15's goals: requests/s as a share of /healthz's, same run, `wrk -t2 -c32`.
@@ -202,20 +200,11 @@ def _ms(value: str) -> float:
 # --- the runs ------------------------------------------------------------------------------
 
 
-@contextmanager
-def database(backend: str, var: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{var / 'app.db'}"
-        return
-    with fresh_postgres_database() as url:
-        yield url
-
-
 def bench(backend: str, args: argparse.Namespace) -> list[Result]:
     """Every target once per round, in order; the median round's figures per target."""
     with (
         tempfile.TemporaryDirectory(prefix="ppsync-reads-") as tmp,
-        database(backend, Path(tmp)) as url,
+        fresh_database(backend, Path(tmp)) as url,
     ):
         server = bench_server(Path(tmp), url).start()
         try:

@@ -9,7 +9,6 @@ with its own clock readings and they compare with these.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -48,15 +47,6 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 def percentile(ordered: list[float], share: float) -> float:

@@ -14,8 +14,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.sse_clients import free_port, get, stop_server
+from bench.sse_clients import free_port, get
 from tests.e2e.conftest import PPSYNC, START_TIMEOUT_S, Server
+from tests.processes import stop_process
 
 SERVER = Path(__file__).with_name("sse_servers.py")
 
@@ -112,4 +113,4 @@ class BareServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            stop_server(self.process)
+            stop_process(self.process, wait=15)

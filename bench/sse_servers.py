@@ -23,7 +23,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.sse_clients import HOST, raise_fd_limit
 
 # published, fan-out began, fan-out ended (the last change's); full collections so far, their
 # ms; keep-alive rounds so far
@@ -113,33 +112,24 @@ def serve_probed(port: int, queued: bool) -> None:
 
 
 def bare_app(direct: bool) -> Any:
-    from web.live.channel import opening_frames, sse_frame
+    from bench.bare_sse import end_on_disconnect, lifespan, open_stream, text
+    from web.live.channel import sse_frame
     from web.live.freezer import FREEZE_EVERY
     from web.overrides.send_at_once import send_at_once
     from web.services.commits import Change
-    from web.services.sync import Replay
 
     queues: set[asyncio.Queue[bytes | None]] = set()
     waiting: dict[asyncio.Queue[bytes | None], Any] = {}  # the streams' sends, while they wait
     state = {"event_id": 0}
-    headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
     async def stream(receive: Any, send: Any) -> None:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         queues.add(queue)
         if len(queues) % FREEZE_EVERY == 0:  # out of the collector's walks, as the app's are
             gc.freeze()
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            queue.put_nowait(None)
-
-        watcher = asyncio.create_task(watch())
+        watcher = end_on_disconnect(receive, queue)
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            opening = opening_frames(Replay((), 0))
-            await send({"type": "http.response.body", "body": opening, "more_body": True})
+            await open_stream(send)
             while True:
                 waiting[queue] = send  # while it waits, the change may send for it
                 frame = await queue.get()
@@ -152,17 +142,9 @@ def bare_app(direct: bool) -> Any:
             waiting.pop(queue, None)
             watcher.cancel()
 
-    async def text(send: Any, body: str) -> None:
-        length = [(b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": 200, "headers": length})
-        await send({"type": "http.response.body", "body": body.encode()})
-
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                gc.freeze()
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send, gc.freeze)
         elif scope["path"] == "/events":
             await stream(receive, send)
         elif scope["path"] == "/__bench/change":
@@ -184,19 +166,9 @@ def bare_app(direct: bool) -> Any:
 
 
 def serve_bare(port: int, direct: bool) -> None:
-    import uvicorn
+    from bench.bare_sse import serve
 
-    raise_fd_limit()
-    uvicorn.run(
-        bare_app(direct),
-        host=HOST,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        backlog=4096,
-    )
+    serve(bare_app(direct), port)
 
 
 if __name__ == "__main__":

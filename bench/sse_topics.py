@@ -62,8 +62,8 @@ from bench.sse_clients import (
     percentile,
     raise_fd_limit,
     rss_kb,
-    stop_server,
 )
+from tests.processes import stop_process
 
 MEMBERS = 100_000
 WATCHING = 50  # members per stream
@@ -92,19 +92,9 @@ def serve(variant: str, port: int, var: Path) -> None:
         create = web.app.create_app
         web.app.create_app = lambda settings: app_server(create(settings))  # type: ignore[assignment]
         sys.exit(main(["serve", "--port", str(port)]))
-    import uvicorn
+    from bench.bare_sse import serve
 
-    raise_fd_limit()
-    uvicorn.run(
-        bare_server(),
-        host=HOST,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        backlog=4096,
-    )
+    serve(bare_server(), port)
 
 
 def seed(database: Path) -> None:
@@ -186,14 +176,13 @@ def app_server(app: Any) -> Any:
 def bare_server() -> Any:
     from urllib.parse import parse_qs
 
-    from web.live.channel import opening_frames, sse_frame
+    from bench.bare_sse import end_on_disconnect, lifespan, open_stream, text
+    from web.live.channel import sse_frame
     from web.services.commits import Change
-    from web.services.sync import Replay
 
     topics: dict[int, set[asyncio.Queue[bytes | None]]] = {}
     state = {"event_id": 0}
     spent = [0.0, 0]
-    headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
     async def stream(scope: Any, receive: Any, send: Any) -> None:
         query = parse_qs(scope["query_string"].decode())
@@ -201,17 +190,9 @@ def bare_server() -> Any:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         for member in members:
             topics.setdefault(member, set()).add(queue)
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            queue.put_nowait(None)
-
-        watcher = asyncio.create_task(watch())
+        watcher = end_on_disconnect(receive, queue)
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            opening = opening_frames(Replay((), 0))
-            await send({"type": "http.response.body", "body": opening, "more_body": True})
+            await open_stream(send)
             while (frame := await queue.get()) is not None:
                 await send({"type": "http.response.body", "body": frame, "more_body": True})
         finally:
@@ -219,16 +200,9 @@ def bare_server() -> Any:
                 topics[member].discard(queue)
             watcher.cancel()
 
-    async def text(send: Any, body: str) -> None:
-        length = [(b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": length})
-        await send({"type": "http.response.body", "body": body.encode()})
-
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
         elif scope["path"] == "/events":
             await stream(scope, receive, send)
         elif scope["path"] == "/__bench/change":
@@ -505,7 +479,7 @@ def run_once(variant: str, n: int, template: Path, seconds: float, rate: float) 
         try:
             return uvloop.run(measure(variant, port, server.pid, n, seconds, rate))
         finally:
-            stop_server(server)
+            stop_process(server, wait=15)
 
 
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.factories import PASSWORD
@@ -64,3 +65,16 @@ def redirected(client: TestClient[Any], response: Any, to: str = "/profile") -> 
     assert response.status_code == 303, response.text
     assert response.headers["location"] == to
     return client.get(to)
+
+
+def signed_in_cookies(app: Litestar, handle: str) -> dict[str, str]:
+    """The cookies of `handle` signed in through the login form, for clients other than the
+    test client (the SSE streams, an async client)."""
+    with TestClient(app) as http:
+        log_in(http, handle)
+        return dict(http.cookies.items())
+
+
+def cookie_header(cookies: dict[str, str]) -> str:
+    """`cookies` as a Cookie header."""
+    return "; ".join(f"{k}={v}" for k, v in cookies.items())

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import boto3
 
+from tests.processes import stop_process
+
 START_TIMEOUT = 30.0
 ACCESS = {"AWS_ACCESS_KEY_ID": "test-access", "AWS_SECRET_ACCESS_KEY": "test-secret"}
 REGION = "us-east-1"
@@ -94,7 +96,7 @@ def seaweed(data_dir: Path) -> Iterator[S3Server]:
     with ExitStack() as stack:
         log = stack.enter_context((data_dir / "weed.log").open("wb"))
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        stack.callback(_stop, process)
+        stack.callback(stop_process, process)
         server = S3Server(f"http://127.0.0.1:{s3_port}")
         _wait_until_up(server, process, data_dir / "weed.log")
         yield server
@@ -113,15 +115,6 @@ def _wait_until_up(server: S3Server, process: subprocess.Popen[bytes], log: Path
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"weed mini's S3 did not answer within {START_TIMEOUT:.0f} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _free_ports(count: int) -> list[int]:

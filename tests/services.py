@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -40,6 +41,17 @@ def fresh_postgres_database() -> Iterator[str]:
             yield admin_url.set(database=name).render_as_string(hide_password=False)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_database(backend: str, var: Path) -> Iterator[str]:
+    """An empty database's URL: "sqlite", a file under `var`; "postgresql", a fresh database
+    beside TEST_POSTGRES_URL's, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{var / 'app.db'}"
+        return
+    with fresh_postgres_database() as url:
+        yield url
 
 
 def fresh_redis_prefix() -> str:

@@ -35,6 +35,7 @@ from sqlmodel import Session
 from db import migrate
 from db.engine import make_engine
 from tests.factories import add_member
+from tests.processes import stop_process
 from tests.services import fresh_postgres_database, fresh_redis_prefix, redis_url
 from web.services.accounts import tokens
 from web.services.audit import Actor
@@ -189,12 +190,7 @@ class Server:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

@@ -47,6 +47,21 @@ def card_ids(page: Page) -> list[int]:
     return [int(x) for x in avatars.evaluate_all("els => els.map(e => e.dataset.userId)")]
 
 
+def live_directory(server: Server, browser: Browser, console_errors: ConsoleErrors) -> Page:
+    """/members in a new browser context, watched for console errors, its live stream up."""
+    page = console_errors.watch(browser.new_context().new_page())
+    page.goto(f"{server.url}/members")
+    expect_live(page)
+    return page
+
+
+def upload_reaches_card(server: Server, page: Page, user_id: int, colour: str) -> None:
+    """The member uploads a picture through the API: their card on `page` shows it live."""
+    with api(server, server.token(user_id)) as client:
+        api_upload(client, user_id, colour)
+    expect_picture(card(page, user_id), 1, 96)
+
+
 def test_the_first_page_shows_and_scrolling_loads_the_next(
     server: Server, browser: Browser, console_errors: ConsoleErrors
 ) -> None:
@@ -111,12 +126,8 @@ def test_an_upload_by_a_member_on_the_first_page_reaches_their_card(
     server: Server, browser: Browser, console_errors: ConsoleErrors
 ) -> None:
     first = page_ids(server, "/members")[0]
-    page = console_errors.watch(browser.new_context().new_page())
-    page.goto(f"{server.url}/members")
-    expect_live(page)
-    with api(server, server.token(first)) as client:
-        api_upload(client, first, "red")
-    expect_picture(card(page, first), 1, 96)
+    page = live_directory(server, browser, console_errors)
+    upload_reaches_card(server, page, first, "red")
     assert console_errors == []
 
 
@@ -124,14 +135,10 @@ def test_a_card_loaded_by_scrolling_is_live_too(
     server: Server, browser: Browser, console_errors: ConsoleErrors
 ) -> None:
     on_second_page = page_ids(server, second_page_path(server))[0]
-    page = console_errors.watch(browser.new_context().new_page())
-    page.goto(f"{server.url}/members")
-    expect_live(page)
+    page = live_directory(server, browser, console_errors)
     page.get_by_role("link", name="More members").scroll_into_view_if_needed()
     expect(card(page, on_second_page)).to_be_visible()
-    with api(server, server.token(on_second_page)) as client:
-        api_upload(client, on_second_page, "blue")
-    expect_picture(card(page, on_second_page), 1, 96)
+    upload_reaches_card(server, page, on_second_page, "blue")
     assert console_errors == []
 
 

@@ -9,15 +9,14 @@ import io
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import Browser, Page, Request, expect
 from sqlmodel import select
 
 from db.models import ProfilePicture
+from tests.e2e.a11y import serious_violations
 from tests.e2e.conftest import ConsoleErrors, Member, Server
 from tests.e2e.pages import signed_in, upload
-from tests.e2e.test_members_everywhere import AXE_TAGS
 from tests.unit.test_face_crop import hopper_off_centre
 from web.services.imaging import RECOMMENDED_MIN_PX
 
@@ -125,10 +124,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_the_choice(
     page.reload()
     crop_page(page, server, photo)
     expect(page.get_by_role("radio", name="Face")).to_be_visible()  # the choice, not the circle
-    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
-    violations = Axe().run(page, options=options).response["violations"]
-    bad = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
-    assert bad == []
+    assert serious_violations(page) == []
 
 
 def posts(page: Page) -> list[str]:

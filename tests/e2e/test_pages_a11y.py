@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.e2e.a11y import WCAG22, serious_violations
 from tests.e2e.conftest import ConsoleErrors, Member, Server
 from tests.e2e.pages import api, api_upload, log_in
 from tests.e2e.targets import small_targets, target_count
@@ -21,8 +21,6 @@ pytestmark = pytest.mark.e2e
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
 VISITOR_PAGES = ["/", "/login", "/signup", "/members", "/schema/reference"]
 NOT_FOUND = "/members/no-such-member"  # an error page (404)
 
@@ -96,15 +94,6 @@ def open_the_reference(page: Page, server: Server) -> None:
     expect(page.get_by_role("dialog")).to_be_visible()
 
 
-def serious(page: Page) -> list[str]:
-    results = Axe().run(page, options=AXE_OPTIONS)
-    return [
-        f"{v['id']} ({v['impact']}): {[n['html'][:80] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_axe_finds_no_serious_or_critical_violation_on_any_page(
     server: Server,
@@ -120,11 +109,11 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(
         *((signed_in, path) for path in member_pages(member)),
     ]:
         visit(page, server, path)
-        found[path] = serious(page)
+        found[path] = serious_violations(page, WCAG22)
     open_the_reference(visitor, server)
-    found["/schema/reference, opened"] = serious(visitor)
+    found["/schema/reference, opened"] = serious_violations(visitor, WCAG22)
     stale_form_page(signed_in, server)
-    found["403"] = serious(signed_in)
+    found["403"] = serious_violations(signed_in, WCAG22)
     assert {path: bad for path, bad in found.items() if bad} == {}
 
 

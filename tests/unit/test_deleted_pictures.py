@@ -24,6 +24,15 @@ def deleted_section(text: str) -> Any:
     return heading.find_parent("section") if heading else None
 
 
+def uploaded_and_deleted(client: TestClient[Any], db: Session) -> ProfilePicture:
+    """One picture uploaded, then deleted with the form: its row, deleted."""
+    upload(client, jpeg())
+    post(client, "/profile/picture/delete", version="1")
+    row = db.exec(select(ProfilePicture)).one()
+    assert row.deleted_at is not None
+    return row
+
+
 def test_no_deleted_pictures_no_section(client: TestClient[Any], member: int) -> None:
     upload(client, jpeg())
     assert deleted_section(client.get("/profile").text) is None
@@ -45,10 +54,7 @@ def test_deleted_version_is_listed_with_a_restore_button(
 def test_deleted_version_says_when_it_is_purged(
     client: TestClient[Any], db: Session, member: int
 ) -> None:
-    upload(client, jpeg())
-    post(client, "/profile/picture/delete", version="1")
-    row = db.exec(select(ProfilePicture)).one()
-    assert row.deleted_at is not None
+    row = uploaded_and_deleted(client, db)
     times = deleted_section(client.get("/profile").text).select("time[datetime]")
     assert (row.deleted_at + RETENTION).isoformat() in [t["datetime"] for t in times]
 
@@ -56,10 +62,7 @@ def test_deleted_version_says_when_it_is_purged(
 def test_version_deleted_before_the_window_is_not_listed(
     client: TestClient[Any], db: Session, member: int
 ) -> None:
-    upload(client, jpeg())
-    post(client, "/profile/picture/delete", version="1")
-    row = db.exec(select(ProfilePicture)).one()
-    assert row.deleted_at is not None
+    row = uploaded_and_deleted(client, db)
     row.deleted_at -= RETENTION + timedelta(minutes=1)
     db.add(row)
     db.commit()

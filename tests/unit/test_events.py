@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from db.models import SyncEvent, SyncSession, UserProfile
 from db.types import utcnow
 from tests.factories import add_member
-from tests.forms import log_in
+from tests.forms import cookie_header, log_in, signed_in_cookies
 from tests.html import one
 from web.live import freezer
 from web.live import hub as live_hub
@@ -260,9 +260,7 @@ async def test_keep_alive_comment_reaches_every_stream_on_the_tick(app: Litestar
 async def test_server_shutdown_ends_streams_and_closes_their_sessions(
     app: Litestar, alice: int
 ) -> None:
-    with TestClient(app) as http:
-        log_in(http, "alice")
-        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    cookie = cookie_header(signed_in_cookies(app, "alice"))
     async with app.lifespan():
         client = SseClient(app, {"User-Agent": "Firefox/140", "Cookie": cookie})
         await client.start()
@@ -279,9 +277,7 @@ async def test_server_shutdown_ends_streams_and_closes_their_sessions(
 
 @pytest.mark.anyio
 async def test_a_tab_is_saved_with_its_viewer_and_last_event(app: Litestar, alice: int) -> None:
-    with TestClient(app) as http:
-        log_in(http, "alice")
-        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    cookie = cookie_header(signed_in_cookies(app, "alice"))
     async with running(app) as open_stream:
         client = open_stream(Cookie=cookie)
         await client.start()

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from litestar.testing import TestClient
 from sqlalchemy import exc
 
 from tests.conftest import Lines
-from tests.forms import log_in
+from tests.forms import cookie_header, signed_in_cookies
 from tests.unit.test_events import SseClient, hub_of, running
 from web.live.hub import LiveHub
 from web.plumbing.replies import RETRY_AFTER_DATABASE as RETRY_AFTER_S
@@ -55,9 +54,7 @@ async def test_the_stream_writes_its_request_log_line(app: Litestar, lines: Line
 async def test_a_member_s_stream_reads_the_session_and_sends_no_cookie(
     app: Litestar, alice: int
 ) -> None:
-    with TestClient(app) as http:
-        log_in(http, "alice")
-        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    cookie = cookie_header(signed_in_cookies(app, "alice"))
     async with running(app) as open_stream:
         start = await open_stream(Cookie=cookie).start()
         [stream] = hub_of(app).streams

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
-from tests.ports import free_port
+from tests.ports import uvicorn_thread
 from web.overrides.server_limits import protocol_class
 
 DEADLINE_S = 1.0
@@ -39,22 +37,8 @@ async def app(scope: dict, receive: object, send: object) -> None:  # type: igno
 
 @pytest.fixture(params=["httptools", "h11"])
 def port(request: pytest.FixtureRequest) -> Iterator[int]:
-    config = uvicorn.Config(
-        app,
-        port=free_port(),
-        http=protocol_class(DEADLINE_S, request.param),
-        ws="none",
-        lifespan="off",
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield config.port
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_thread(app, protocol_class(DEADLINE_S, request.param)) as serving:
+        yield serving
 
 
 def _dribble(sock: socket.socket, lines: list[bytes], pace: float) -> bytes:

@@ -15,7 +15,7 @@ from db.models import ApiToken, SyncEvent
 from db.types import utcnow
 from tests.api_support import bearer, make_token
 from tests.factories import add_member, profile_of
-from tests.forms import HX, log_in, post
+from tests.forms import HX, cookie_header, post, signed_in_cookies
 from tests.html import one
 from tests.unit.test_events import change, events, running
 from web.live.channel import opening_frames, private_to, sse_frame
@@ -92,9 +92,7 @@ async def test_a_members_stream_hears_their_tokens_and_no_one_elses(
 ) -> None:
     with Session(app.state["engine"]) as db:
         bob = add_member(db, "bob")
-    with TestClient(app) as http:
-        log_in(http, "alice")
-        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    cookie = cookie_header(signed_in_cookies(app, "alice"))
     async with running(app) as open_stream:
         # Both follow alice (hers as the viewer) and alice's follows bob: his tokens stay his.
         alices, anonymous = open_stream([bob], Cookie=cookie), open_stream([alice])

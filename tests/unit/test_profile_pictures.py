@@ -21,6 +21,14 @@ from web.plumbing.throttle import wait_text
 from web.settings import Settings
 
 
+def red_then_blue(client: TestClient[Any], db: Session, member: int) -> str | None:
+    """Two uploads, red then blue (the current one): the red version's filename."""
+    upload(client, jpeg("red"))
+    first = profile_of(db, member).profile_picture
+    upload(client, jpeg("blue"))
+    return first
+
+
 def test_upload_without_js_is_303_and_shows_the_new_picture(
     client: TestClient[Any], db: Session, member: int
 ) -> None:
@@ -143,9 +151,7 @@ def test_crop_box_changes_the_picture(client: TestClient[Any], db: Session, memb
 def test_use_this_picture_makes_an_old_version_current(
     client: TestClient[Any], db: Session, member: int
 ) -> None:
-    upload(client, jpeg("red"))
-    first = profile_of(db, member).profile_picture
-    upload(client, jpeg("blue"))
+    first = red_then_blue(client, db, member)
     response = post(client, "/profile/picture/1/use", headers=HX)
     assert response.status_code == 200
     assert one(response.text, ".flash").get_text(strip=True) == "Version 1 is your picture now."
@@ -186,9 +192,7 @@ def test_use_or_restore_of_unknown_version_is_404(
 def test_delete_falls_back_to_previous_version_then_default(
     client: TestClient[Any], db: Session, member: int
 ) -> None:
-    upload(client, jpeg("red"))
-    first = profile_of(db, member).profile_picture
-    upload(client, jpeg("blue"))
+    first = red_then_blue(client, db, member)
     response = post(client, "/profile/picture/delete", headers=HX)
     assert response.status_code == 200
     assert [

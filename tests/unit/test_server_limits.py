@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-import uvicorn
 
-from tests.ports import free_port
+from tests.ports import uvicorn_thread
 from web.overrides.server_limits import protocol_class
 from web.plumbing.limits import MAX_CONNECTIONS, RESERVED_FILES, connection_cap
 
@@ -39,17 +37,8 @@ async def app(scope: dict, receive: object, send: object) -> None:  # type: igno
 @contextmanager
 def _serving(parser: str) -> Iterator[int]:
     http = protocol_class(10, parser, max_header_bytes=HEADER_CAP, max_connections=CONNECTION_CAP)
-    config = uvicorn.Config(
-        app, port=free_port(), http=http, ws="none", lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield config.port
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_thread(app, http) as serving:
+        yield serving
 
 
 @pytest.fixture(params=["httptools", "h11"])

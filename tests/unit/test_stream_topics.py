@@ -13,13 +13,12 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import TestClient
 from sqlmodel import Session
 
 from db.types import utcnow
 from tests.conftest import Migrate
 from tests.factories import add_member
-from tests.forms import log_in
+from tests.forms import cookie_header, signed_in_cookies
 from tests.private_redis import PrivateRedis
 from tests.services import fresh_redis_prefix
 from tests.unit.test_events import SseClient, change, change_sync, hub_of, ids, running
@@ -131,7 +130,7 @@ async def test_a_stream_is_sent_its_members_events_and_its_viewers_and_no_others
     bob, carol = add_member(db, "bob"), add_member(db, "carol")
     cookies = signed_in_cookies(app, "alice")
     async with running(app) as open_stream:
-        client = open_stream([bob], Cookie=header(cookies))
+        client = open_stream([bob], Cookie=cookie_header(cookies))
         await client.start()
         await client.frames(1)
         change(app, carol)  # nobody here follows carol
@@ -179,16 +178,6 @@ async def poster(
         yield http
 
 
-def signed_in_cookies(app: Litestar, handle: str) -> dict[str, str]:
-    with TestClient(app) as http:
-        log_in(http, handle)
-        return dict(http.cookies.items())
-
-
-def header(cookies: dict[str, str]) -> str:
-    return "; ".join(f"{k}={v}" for k, v in cookies.items())
-
-
 async def stream_id(client: SseClient, *, skip: int = 0) -> str:
     await client.start()
     *_, ready = await client.frames(skip + 1)
@@ -220,7 +209,7 @@ async def test_a_new_set_is_in_force_once_the_stream_says_subscribed(
 async def test_the_viewer_stays_followed_whatever_the_set(app: Litestar, alice: int) -> None:
     cookies = signed_in_cookies(app, "alice")
     async with running(app) as open_stream, poster(app, cookies) as http:
-        client = open_stream([], Cookie=header(cookies))
+        client = open_stream([], Cookie=cookie_header(cookies))
         stream = await stream_id(client)
         answer = await http.post("/events/subscriptions", json=body(stream, 1, []))
         assert answer.status_code == 204

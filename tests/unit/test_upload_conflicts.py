@@ -34,6 +34,17 @@ def kept_files_present(db: Session, store: MediaStore) -> bool:
     return media_check.check(db, store).ok
 
 
+def one_kept(client: TestClient[Any], token: str, alice: int, store: MediaStore) -> set[str]:
+    """Alice's first picture, uploaded through the API and kept: its files."""
+    upload(client, token, alice, jpeg())
+    return files(store)
+
+
+def number_one_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next upload is given version 1, a number already taken."""
+    monkeypatch.setattr(versions, "next_version", lambda _session, _user: 1)
+
+
 def fail_the_commit_with(error: Exception, monkeypatch: pytest.MonkeyPatch) -> None:
     """The next picture commit fails like `error`, raised where COMMIT would be sent."""
     real = versions.commit
@@ -57,7 +68,7 @@ def test_upload_that_takes_a_taken_version_number_is_409_not_500(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert upload(client, token, alice, jpeg()).status_code == 201
-    monkeypatch.setattr(versions, "next_version", lambda _session, _user: 1)
+    number_one_again(monkeypatch)
     response = upload(client, token, alice, jpeg())
     assert response.status_code == 409
     assert "came first" in response.json()["detail"]
@@ -71,9 +82,8 @@ def test_upload_that_conflicts_keeps_the_files_of_the_same_picture_kept_before(
     token: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    upload(client, token, alice, jpeg())
-    before = files(store)
-    monkeypatch.setattr(versions, "next_version", lambda _session, _user: 1)
+    before = one_kept(client, token, alice, store)
+    number_one_again(monkeypatch)
     upload(client, token, alice, jpeg())
     assert files(store) == before
     assert kept_files_present(db, store)
@@ -87,7 +97,7 @@ def test_form_upload_that_conflicts_is_409_not_500(
 
     log_in(client, "alice")
     form_upload(client, jpeg())
-    monkeypatch.setattr(versions, "next_version", lambda _session, _user: 1)
+    number_one_again(monkeypatch)
     response = form_upload(client, jpeg(), headers={"HX-Request": "true"})
     assert response.status_code == 409
 
@@ -100,8 +110,7 @@ def test_commit_that_conflicts_is_409_and_removes_only_its_own_files(
     token: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    upload(client, token, alice, jpeg())
-    before = files(store)
+    before = one_kept(client, token, alice, store)
     fail_the_commit_with(IntegrityError("COMMIT", {}, Exception("unique")), monkeypatch)
     assert upload(client, token, alice, jpeg()).status_code == 409
     assert files(store) == before
@@ -116,8 +125,7 @@ def test_commit_with_an_unknown_outcome_leaves_its_files_for_the_sweep(
     token: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    upload(client, token, alice, jpeg())
-    before = files(store)
+    before = one_kept(client, token, alice, store)
     lost = OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
     fail_the_commit_with(lost, monkeypatch)
     assert upload(client, token, alice, jpeg()).status_code >= 500

@@ -12,20 +12,17 @@ late, and only if its handle was asked for in the seconds before it was taken.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from db.models import User
+from web.caches.recent import FoundOrMissing
 
 HANDLES = 10_000  # handles found, and apart from them handles not found; ~100 bytes each
 MISSING_SECONDS = 5.0  # as web/caches/reads.py's
-V = TypeVar("V")
 NOT_A_MEMBER = 0  # what `get` answers for a handle known to be missing (ids start at 1)
 
 
@@ -38,54 +35,29 @@ class HandleIds:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
-        self.capacity = capacity
-        self._ids: OrderedDict[str, int] = OrderedDict()
-        self._missing: OrderedDict[str, float] = OrderedDict()  # handle: when it was read missing
-        self._now = clock
-        self._lock = threading.Lock()
-        self._generation = 0  # up by one on every forget: a read from before it lands nowhere
+        self._ids: FoundOrMissing[str, int] = FoundOrMissing(
+            found=capacity,
+            missing=capacity,
+            absent=NOT_A_MEMBER,
+            seconds=MISSING_SECONDS,
+            clock=clock,
+        )
 
     def get(self, handle: str) -> int | None:
         """The member's id, NOT_A_MEMBER when known to be missing, None when not cached."""
-        with self._lock:
-            user_id = self._ids.get(handle)
-            if user_id is not None:
-                self._ids.move_to_end(handle)
-                return user_id
-            since = self._missing.get(handle)
-            if since is None:
-                return None
-            if self._now() - since < MISSING_SECONDS:
-                return NOT_A_MEMBER
-            del self._missing[handle]
-            return None
+        return self._ids.get(handle)
 
     def load(self, handle: str) -> int:
         """Read the handle from the database (in a worker thread: it blocks) and keep it."""
-        with self._lock:
-            generation = self._generation
+        generation = self._ids.generation()
         with Session(self.engine) as session:
             found = session.scalar(select(User.id).where(User.handle == handle))
-        user_id = found or NOT_A_MEMBER
-        with self._lock:
-            if generation != self._generation:  # a member was added while we read
-                return user_id
-            if user_id:
-                _keep(self._ids, handle, user_id, self.capacity)
-            else:
-                _keep(self._missing, handle, self._now(), self.capacity)
-        return user_id
+        if found:
+            self._ids.keep(handle, found, generation)
+        else:
+            self._ids.keep_missing(handle, generation)  # unless a member was added meanwhile
+        return found or NOT_A_MEMBER
 
     def forget_missing(self) -> None:
         """A member was added: any handle read as missing may be theirs."""
-        with self._lock:
-            self._generation += 1
-            self._missing.clear()
-
-
-def _keep(items: OrderedDict[str, V], key: str, value: V, most: int) -> None:
-    """Put as the most recently used, dropping the least recently used past `most`."""
-    items[key] = value
-    items.move_to_end(key)
-    if len(items) > most:
-        items.popitem(last=False)
+        self._ids.forget_missing()

@@ -24,7 +24,7 @@ Each part is bounded: members (least recently used out first), missing ids (like
 client making up ids pushes out only other made-up ids' marks, never a member's entry) and
 the small files' bytes (by their total size). Handlers read it from the event loop and fill
 it from worker threads: locked, and a fill that read before a drop never lands after it
-(`_generation`).
+(members and missing ids: web/caches/recent.py).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from sqlmodel import Session, select
 
 from db.models import ProfilePicture
 from web.caches.handles import HandleIds
+from web.caches.recent import FoundOrMissing, keep_recent
 from web.live.channel import RESYNC
 from web.services.accounts import members
 from web.services.commits import Change
@@ -57,7 +58,6 @@ FILE_BYTES = 64 * 1024 * 1024  # small picture files kept in memory, in total
 OWN_EVENTS = 1_000  # ids of this process's changes whose event the hub has yet to deliver
 _FRAME = re.compile(rb"id: (\d+)\nevent: avatar-(\d+)\n")
 K = TypeVar("K")
-V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,62 +87,38 @@ class ReadCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
-        self.capacity = capacity
-        self._members: OrderedDict[int, MemberReads] = OrderedDict()
-        self._missing: OrderedDict[int, float] = OrderedDict()  # id: when it was read missing
-        self._now = clock
-        self._lock = threading.Lock()
-        self._generation = 0  # up by one on every drop
+        self._members: FoundOrMissing[int, MemberReads] = FoundOrMissing(
+            found=capacity, missing=MISSING, absent=NO_MEMBER, seconds=MISSING_SECONDS, clock=clock
+        )
+        self._lock = threading.Lock()  # for _own
         self._own: OrderedDict[int, None] = OrderedDict()  # event ids dropped at their commit
         self.files = FileCache()
         self.handles = HandleIds(engine)  # the stable avatar URL's handles (web/caches/handles.py)
 
     def get(self, user_id: int) -> MemberReads | None:
-        with self._lock:
-            reads = self._members.get(user_id)
-            if reads is not None:
-                self._members.move_to_end(user_id)
-                return reads
-            missing_since = self._missing.get(user_id)
-            if missing_since is None:
-                return None
-            if self._now() - missing_since < MISSING_SECONDS:
-                return NO_MEMBER
-            del self._missing[user_id]
-            return None
+        return self._members.get(user_id)
 
     def load(self, user_id: int) -> MemberReads:
         """Read the member from the database (in a worker thread: it blocks) and keep it."""
-        with self._lock:
-            generation = self._generation
+        generation = self._members.generation()
         reads = read_member(self.engine, user_id)
-        with self._lock:
-            if generation != self._generation:  # a drop came while we read: keep nothing
-                return reads
-            if reads.avatar is None:
-                _keep(self._missing, user_id, self._now(), MISSING)
-            else:
-                _keep(self._members, user_id, reads, self.capacity)
+        # Kept unless a drop came while we read.
+        if reads.avatar is None:
+            self._members.keep_missing(user_id, generation)
+        else:
+            self._members.keep(user_id, reads, generation)
         return reads
 
     def forget_missing(self) -> None:
         """A member was added: any id read as missing may be theirs."""
-        with self._lock:
-            self._generation += 1
-            self._missing.clear()
+        self._members.forget_missing()
         self.handles.forget_missing()
 
     def forget(self, user_ids: set[int]) -> None:
-        with self._lock:
-            self._generation += 1
-            for user_id in user_ids:
-                self._members.pop(user_id, None)
+        self._members.forget(user_ids)
 
     def clear(self) -> None:
-        with self._lock:
-            self._generation += 1
-            self._members.clear()
-            self._missing.clear()
+        self._members.clear()
 
     def changed(self, change: Change) -> None:
         """A change this process committed (web/services/commits.py), told in the committing
@@ -151,7 +127,7 @@ class ReadCache:
         if change.kind == TOKENS:
             return
         with self._lock:
-            _keep(self._own, change.event_id, None, OWN_EVENTS)
+            keep_recent(self._own, change.event_id, None, OWN_EVENTS)
         self.forget({change.user_id})
 
     def on_frame(self, frame: bytes) -> None:
@@ -168,14 +144,6 @@ class ReadCache:
                 return False
             del self._own[event_id]
             return True
-
-
-def _keep(items: OrderedDict[int, V], key: int, value: V, most: int) -> None:
-    """Put as the most recently used, dropping the least recently used past `most`."""
-    items[key] = value
-    items.move_to_end(key)
-    if len(items) > most:
-        items.popitem(last=False)
 
 
 def read_cache(state: State) -> ReadCache:

@@ -10,14 +10,18 @@ part; its notice offers Undo where there is an exact inverse: a deletion is undo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
+from sqlmodel import Session
 
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn
 from web.routes.profile_page import PROFILE, actor_of, done, pictures_context, refused
+from web.services.accounts.members import Viewer
+from web.services.audit import Actor
+from web.services.commits import Change
 from web.services.pictures import changes
 from web.services.pictures.access import PictureError
 
@@ -27,9 +31,35 @@ class VersionForm:
     version: int | None = None
 
 
+class VersionChange(Protocol):
+    """changes.use or changes.restore: None when the version was that way already."""
+
+    def __call__(
+        self, session: Session, *, actor: Actor, user_id: int, version: int
+    ) -> Change | None: ...
+
+
 def undoable(text: str, undo: str, version: int) -> dict[str, Any]:
     """A notice with an Undo button that posts to /profile/picture/{version}/{undo}."""
     return {"text": text, "undo": undo, "undo_version": version}
+
+
+def version_change(
+    request: Request[Any, Any, Any],
+    db: Session,
+    viewer: Viewer,
+    version: int,
+    change: VersionChange,
+    said: tuple[str, str],
+) -> Template | Redirect:
+    """Use or restore one version, and say so: `said` ends "Version N …" when nothing changed
+    (the service answered None), then when it did."""
+    try:
+        changed = change(db, actor=actor_of(request, viewer), user_id=viewer.id, version=version)
+    except PictureError as error:
+        return refused(request, db, viewer, error)
+    unchanged, now = said
+    return done(request, db, viewer, f"Version {version} {unchanged if changed is None else now}")
 
 
 class HistoryController(Controller):
@@ -52,30 +82,16 @@ class HistoryController(Controller):
     def use(
         self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn, version: FromPath[int]
     ) -> Template | Redirect:
-        try:
-            change = changes.use(
-                db, actor=actor_of(request, viewer), user_id=viewer.id, version=version
-            )
-        except PictureError as error:
-            return refused(request, db, viewer, error)
-        if change is None:
-            return done(request, db, viewer, f"Version {version} is your picture already.")
-        return done(request, db, viewer, f"Version {version} is your picture now.")
+        said = ("is your picture already.", "is your picture now.")
+        return version_change(request, db, viewer, version, changes.use, said)
 
     @post("/picture/{version:int}/restore", sync_to_thread=True)
     def restore(
         self, request: Request[Any, Any, Any], db: DB, viewer: SignedIn, version: FromPath[int]
     ) -> Template | Redirect:
         """Back into the history; the current picture stays as it is."""
-        try:
-            change = changes.restore(
-                db, actor=actor_of(request, viewer), user_id=viewer.id, version=version
-            )
-        except PictureError as error:
-            return refused(request, db, viewer, error)
-        if change is None:
-            return done(request, db, viewer, f"Version {version} is in your pictures already.")
-        return done(request, db, viewer, f"Version {version} restored to your pictures.")
+        said = ("is in your pictures already.", "restored to your pictures.")
+        return version_change(request, db, viewer, version, changes.restore, said)
 
     @post("/picture/remove", sync_to_thread=True)
     def remove(

@@ -15,6 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
+from sqlmodel import Session
 
 from web.errors import fetch_status
 from web.plumbing.deps import DB, MEMBERS_ONLY, SignedIn, media_of, settings_of
@@ -34,6 +35,7 @@ from web.routes.profile_page import (
 )
 from web.services import imaging
 from web.services.accounts import members
+from web.services.accounts.members import Viewer
 from web.services.fetch import FetchError
 from web.services.pictures import from_link, uploads
 from web.services.pictures.access import PictureError
@@ -71,6 +73,35 @@ class PreferencesForm:
     animate: bool = False
 
 
+def refused_in_form(
+    request: Request[Any, Any, Any],
+    db: Session,
+    viewer: Viewer,
+    form: str,
+    message: str,
+    status: int,
+    *,
+    value: str = "",
+) -> Response[Any]:
+    """A refusal said in the form that was sent (UPLOAD, or LINK with the link as typed): in
+    place for htmx, with the service's headers (the scanner down: a wait), else by
+    post/redirect/get."""
+    if not htmx(request):
+        return refusal_redirect(request, form, message, value=value)
+    link = form == LINK
+    page = profile_response(
+        request,
+        db,
+        viewer.id,
+        status,
+        upload_error=None if link else message,
+        link_error=message if link else None,
+        link_url=value,
+    )
+    page.headers.update(service_headers(status))
+    return page
+
+
 class ProfileController(Controller):
     path = "/profile"
     dependencies = MEMBERS_ONLY
@@ -89,9 +120,7 @@ class ProfileController(Controller):
     ) -> Response[Any]:
         if data.memberId not in ("", str(viewer.id)):
             said = OTHER_MEMBER.format(handle=viewer.handle)
-            if not htmx(request):
-                return refusal_redirect(request, UPLOAD, said)
-            return profile_response(request, db, viewer.id, 409, upload_error=said)
+            return refused_in_form(request, db, viewer, UPLOAD, said, 409)
         settings = settings_of(request.app.state)
         file = data.profilePicture
         try:
@@ -108,13 +137,7 @@ class ProfileController(Controller):
                 edits=imaging.edits_from(data.enhance, data.background, data.backgroundColor),
             )
         except imaging.ImageRejected as error:
-            if not htmx(request):
-                return refusal_redirect(request, UPLOAD, error.message)
-            page = profile_response(
-                request, db, viewer.id, error.status, upload_error=error.message
-            )
-            page.headers.update(service_headers(error.status))  # the scanner down: a wait
-            return page
+            return refused_in_form(request, db, viewer, UPLOAD, error.message, error.status)
         except PictureError as error:  # another change of the member's came first
             return refused(request, db, viewer, error)
         message = f"Version {uploaded.version} uploaded."
@@ -143,14 +166,10 @@ class ProfileController(Controller):
                 scan=uploads.scanner(settings.clamd_socket),
             )
         except (FetchError, imaging.ImageRejected, PictureError) as error:
-            if not htmx(request):
-                return refusal_redirect(request, LINK, error.message, value=data.pictureUrl)
             status = fetch_status(error) if isinstance(error, FetchError) else error.status
-            page = profile_response(
-                request, db, viewer.id, status, link_error=error.message, link_url=data.pictureUrl
+            return refused_in_form(
+                request, db, viewer, LINK, error.message, status, value=data.pictureUrl
             )
-            page.headers.update(service_headers(status))
-            return page
         message = f"Version {uploaded.version} made from the link."
         return done(request, db, viewer, message, warnings=uploaded.warnings)
 

@@ -26,23 +26,25 @@ CONFLICT = "Another change to this picture came first; try again."
 def staged(session: Session, user_id: int) -> Iterator[UserProfile]:
     """A change's transaction up to its commit: the member's lock first, then the work. Any
     failure rolls back (letting the lock go); a concurrent change in the way is a 409."""
-    try:
+    with _rolled_back_on_failure(session):
         lock_member(session, user_id)
         profile = session.get(UserProfile, user_id, with_for_update=True)
         if profile is None:
             raise PictureError(404, "No such member.")
         yield profile
-    except BaseException as error:
-        session.rollback()
-        if isinstance(error, DBAPIError) and is_conflict(error):
-            raise PictureError(409, CONFLICT) from error
-        raise
 
 
 def commit(session: Session) -> None:
     """COMMIT. A conflict is a 409 (known rolled back); anything else is raised as it is."""
-    try:
+    with _rolled_back_on_failure(session):
         session.commit()
+
+
+@contextmanager
+def _rolled_back_on_failure(session: Session) -> Iterator[None]:
+    """Anything raised inside rolls the session back; a conflict is raised as a 409."""
+    try:
+        yield
     except BaseException as error:
         session.rollback()
         if isinstance(error, DBAPIError) and is_conflict(error):
