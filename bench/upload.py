@@ -26,6 +26,11 @@ Beside the plain upload, in the same runs: the same POST with each option of the
 process() of the photo as an upload runs it (no face in it: both passes) against process() with
 the centre square given (no search), in this process.
 
+And the same photo with a face, as most profile pictures have: Pillow's hopper face pasted
+over a quarter of its long edge (the search's first pass finds it and stops), its own bare
+decode beside it, and its upload; its least possible line is the faceless one's with its own
+decode.
+
 Then throughput: 12 uploads by 12 members, 4 in flight at a time, in uploads/s, beside the
 reference's 12 photos on a pool of 2 processes (one per core). `per core` is uploads/s over the
 cores used: the server's one process uses both cores.
@@ -47,7 +52,7 @@ from functools import partial
 from pathlib import Path
 from urllib.error import HTTPError
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -55,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline import draft_decode, phone_photo  # noqa: E402
 from reads import PASSWORD, Server, _multipart, bench_server, request  # noqa: E402
 from upload_report import (  # noqa: E402
+    FACE_ROWS,
     IN_FLIGHT,
     LATENCY_ROWS,
     MEMBERS,
@@ -84,6 +90,28 @@ def exif_photo() -> bytes:
     data = phone_photo()
     segment = b"\xff\xe1" + (len(block) + 2).to_bytes(2, "big") + block
     return data[:2] + segment + data[2:]
+
+
+HOPPER = Path(__file__).resolve().parents[1] / "tests/fixtures/pillow_hopper.jpg"
+HOPPER_FACE = 58 / 128  # the face's height in hopper.jpg (tests/unit/test_face_crop.py)
+
+
+def with_a_face(photo: bytes) -> bytes:
+    """The photo with the hopper face a quarter of its long edge tall, pasted on its side so
+    that it stands upright once orientation 6 is applied, with the photo's grain; the same EXIF
+    block and quality."""
+    with Image.open(io.BytesIO(photo)) as im:
+        exif = im.info["exif"]
+        frame = im.convert("RGB")
+    side = round(max(frame.size) / 4 / HOPPER_FACE)
+    with Image.open(HOPPER) as hopper:
+        face = hopper.convert("RGB").resize((side, side)).rotate(90)  # anticlockwise
+    # the photo's own grain over it, so that it costs to decode what the rest of the photo does
+    face = ImageChops.add(face, Image.effect_noise(face.size, 14).convert("RGB"), 1.0, -128)
+    frame.paste(face, ((frame.width - side) // 2, (frame.height - side) // 2))
+    buf = io.BytesIO()
+    frame.save(buf, "JPEG", quality=90, exif=exif)
+    return buf.getvalue()
 
 
 # --- the tuned reference ---------------------------------------------------------------------
@@ -207,14 +235,17 @@ def latency(
     pid = server.process.pid
     sent = {key: uploader(server, photo, fields=fields) for key, (_, fields) in OPTIONS.items()}
     sent |= {"upload": upload, "transport": uploader(server, photo, refused=True)}
+    portrait = with_a_face(photo)
+    sent["face upload"] = uploader(server, portrait)
     here = {
+        "face floor": lambda _: draft_decode(portrait),
         "floor": draft_decode,
         "reference": reference,
         "durable": durable_writer(photo, root),
         "searched": process,
         "centre": partial(process, crop=centre_crop(3024, 4032)),  # upright: orientation 6
     }
-    keys = [*LATENCY_ROWS, *OPTIONS, *SEARCH_ROWS]
+    keys = [*LATENCY_ROWS, *OPTIONS, *SEARCH_ROWS, *FACE_ROWS]
     times: dict[str, list[float]] = {key: [] for key in keys}
     cpu: dict[str, list[float]] = {key: [] for key in keys}
     for run in range(runs):
