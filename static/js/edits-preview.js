@@ -11,8 +11,10 @@
 (() => {
   const LONG_EDGE = 512;
   const REST_MS = 400; // the circle still this long: the member has let it go
+  const SENT = ["_csrf_token", "cropX", "cropY", "cropSize", "enhance", "backgroundColor"];
   let pending = null;
   let resting = null;
+  let shownFor = ""; // what the preview on show was made of: the same again sends nothing
   const chosen = (form) => form.querySelector("input[type=file]")?.files?.[0];
   async function source(fieldset, form, signal) {
     const url = fieldset.dataset.previewSource;
@@ -40,22 +42,30 @@
     const state = fieldset.querySelector("[data-edits-preview-state]");
     clearTimeout(resting);
     if (!figure || !form || !(fieldset.dataset.previewSource || chosen(form)) || !editsOn(form)) {
+      pending?.abort(); // an answer still on its way must not show edits turned off since
+      pending = null;
+      shownFor = "";
       if (figure) figure.hidden = true;
       return;
     }
+    const fields = SENT.map((name) => form.querySelector(`[name=${name}]`))
+      .filter((field) => field && (field.type !== "checkbox" || field.checked));
+    const background = form.querySelector("[name=background]:checked")?.value ?? "keep";
+    const file = chosen(form);
+    const key = JSON.stringify([fieldset.dataset.previewSource ?? "", file?.name, file?.size,
+      file?.lastModified, background, ...fields.map((field) => [field.name, field.value])]);
+    if (key === shownFor && !pending) return; // a circle let go where it was: nothing new to show
     pending?.abort();
     const request = (pending = new AbortController());
+    shownFor = "";
     figure.dataset.state = "loading";
     state.textContent = "Making the preview…";
     try {
       const body = new FormData();
       const picture = await source(fieldset, form, request.signal);
       body.append("profilePicture", await smallCopy(picture), "small.jpg");
-      for (const name of ["_csrf_token", "cropX", "cropY", "cropSize", "enhance", "backgroundColor"]) {
-        const field = form.querySelector(`[name=${name}]`);
-        if (field && (field.type !== "checkbox" || field.checked)) body.append(name, field.value);
-      }
-      body.append("background", form.querySelector("[name=background]:checked")?.value ?? "keep");
+      for (const field of fields) body.append(field.name, field.value);
+      body.append("background", background);
       const answer = await fetch(fieldset.dataset.previewUrl, { method: "POST", body, signal: request.signal });
       if (!answer.ok) {
         const reason = (await answer.json().catch(() => null))?.error;
@@ -70,12 +80,15 @@
         image.src = URL.createObjectURL(shown);
       });
       if (request.signal.aborted) return;
+      pending = null;
+      shownFor = key;
       figure.hidden = false;
       figure.dataset.state = "ready";
       figure.dataset.previews = String(Number(figure.dataset.previews ?? 0) + 1);
       state.textContent = "Preview with your edits";
     } catch (error) {
       if (request.signal.aborted) return;
+      pending = null;
       figure.dataset.state = "error";
       state.textContent = error.message; // HEIC in most browsers: no small copy can be drawn
     }

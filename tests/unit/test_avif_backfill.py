@@ -20,7 +20,7 @@ from tests.cli import Ran, ppsync
 from tests.factories import jpeg
 from web.services import imaging
 from web.services.imaging.avif import AVIF_PX
-from web.services.pictures import avif_backfill
+from web.services.pictures import avif, avif_backfill
 from web.services.pictures.names import AVIF_META, variant_key
 from web.services.pictures.storage import DiskStore
 from web.settings import Settings
@@ -162,6 +162,23 @@ def test_a_version_given_its_copies_after_it_was_listed_is_skipped(
     db.commit()
     store = DiskStore(settings.media_root)
     assert avif_backfill.wanted(db, store, listed, settings.image_limits()) is None
+
+
+def test_copies_made_elsewhere_while_encoding_stand_and_none_are_written_over_them(
+    settings: Settings, client: TestClient[Any], db: Session, alice: int, token: str
+) -> None:
+    uploaded(client, token, alice, PHOTO)
+    (listed,) = avif_backfill.lacking(db)
+    store = DiskStore(settings.media_root)
+    wanted = avif_backfill.wanted(db, store, listed, settings.image_limits())
+    assert wanted is not None
+    (picture,) = rows(db)
+    picture.meta = picture.meta | {AVIF_META: []}  # a server's followup finished first
+    db.add(picture)
+    db.commit()
+    assert avif.add(db, store, wanted, settings.image_limits().ceilings) is None
+    (picture,) = rows(db)
+    assert picture.meta[AVIF_META] == [] and avif_files(settings, picture) == {}
 
 
 def test_a_version_deleted_after_it_was_listed_is_skipped(

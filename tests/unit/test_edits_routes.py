@@ -206,6 +206,28 @@ def test_the_rotate_links_carry_the_edits_chosen(client: TestClient[Any], member
     assert "enhance=on" in again and "background=blur" in again
 
 
+@pytest.mark.parametrize(
+    "carried",
+    [
+        "enhance=off&background=blur",
+        "enhance=maybe&background=blur",
+        "background=fog",
+        "background=color&backgroundColor=red",
+    ],
+)
+def test_edits_a_rotate_link_carries_are_taken_only_as_the_form_would_send_them(
+    client: TestClient[Any], member: int, carried: str
+) -> None:
+    upload(client, jpeg(size=(600, 300)))
+    turned = client.get(f"/profile/picture/1/crop?turns=1&from=0&{carried}").text
+    assert not one(turned, "input[name=enhance]").has_attr("checked")
+    if carried.startswith("enhance=off"):  # a valid "off", with a valid blur
+        assert one(turned, "input[name=background][value=blur]").has_attr("checked")
+    else:  # one bad value: none of the carried edits
+        assert one(turned, "input[name=background][value=keep]").has_attr("checked")
+    assert "red" not in str(one(turned, RIGHT)["href"])
+
+
 def test_an_animated_version_has_no_edits_preview(client: TestClient[Any], member: int) -> None:
     upload(client, animated_gif())  # its edits are refused: no still preview pretends otherwise
     url, source, _ = preview_fields(client.get("/profile/picture/1/crop").text)

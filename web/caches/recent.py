@@ -18,6 +18,9 @@ V = TypeVar("V")
 
 
 class FoundOrMissing(Generic[K, V]):
+    """At most `found` values and `missing` marks (each read missing `seconds` ago at most),
+    the oldest out first; `absent` is what a key read missing gives."""
+
     def __init__(
         self,
         *,

@@ -4,6 +4,7 @@ AVIF_COPIES was off, or whose job was lost when a process stopped), one version 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from web.services.pictures.avif_backfill import Lacking
     from web.services.pictures.storage import MediaStore
 
+log = logging.getLogger("ppsync.avif")
 REFUSED = 2  # AVIF_COPIES=off: the exit status says it apart from a version that failed
 
 
@@ -69,7 +71,13 @@ def _one(settings: Settings, session: Session, store: MediaStore, row: Lacking) 
         wanted = avif_backfill.wanted(session, store, row, limits)
         made = None if wanted is None else avif.add(session, store, wanted, limits.ceilings)
     except (PictureError, imaging.ImageRejected, FileNotFoundError) as error:
+        session.rollback()
         print(f"{said}: failed: {getattr(error, 'message', error)}")
+        return "failed"
+    except Exception as error:  # a store or database fault, a malformed record: the next goes on
+        session.rollback()
+        print(f"{said}: failed: {type(error).__name__}: {error}")
+        log.exception("ppsync avif backfill: %s", said)  # the traceback, on stderr
         return "failed"
     if made is None:
         print(f"{said}: skipped (deleted, purged or given its copies meanwhile)")

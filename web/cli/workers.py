@@ -20,7 +20,8 @@ The workers are separate processes, so they share what separate hosts share and 
   uploads, 4 at a time, 2 workers: 7 to 9 went to one of them, bench/workers.py's server logs):
   with a bare share, the busier worker's uploads queue for its decode process while the other
   core idles; the one more lets the kernel share the cores out instead. The decode processes
-  stay near the cores (cores + N in all), each ~47 MB when idle (PSS, measured after uploads).
+  stay near the cores (at most cores + 2N - 1 in all), each ~47 MB when idle (PSS, measured
+  after uploads), each under its own IMAGE_MEMORY_MB while it decodes.
 """
 
 from __future__ import annotations

@@ -91,8 +91,7 @@ class CropController(Controller):
             return _page(request, db, viewer, version, sent, notices, refusal["text"])
         if turned_from is not None:
             start = CropForm(cropX, cropY, cropSize, turned_from % 4)
-            start.enhance, start.background = enhance, background
-            start.backgroundColor = backgroundColor
+            _carry_edits(start, enhance, background, backgroundColor)
             return _page(request, db, viewer, version, start, notices, rotate_to=turns % 4)
         if turns % 4:  # turned, the crop not said: a centred square
             turned = CropForm("", "", "", turns % 4)
@@ -241,6 +240,18 @@ def _starting(form: CropForm | None, item: reads.HistoryItem, rotate_to: int | N
 
 ROTATE = {"left": 3, "right": 1}  # quarter turns clockwise of each Rotate link
 EDIT_FIELDS = ("enhance", "background", "backgroundColor")  # the edits a Rotate link carries
+
+
+def _carry_edits(form: CropForm, enhance: str, background: str, colour: str) -> None:
+    """The edits a Rotate link carried, as the form writes them; none if any is not one the
+    form can send (the link is a URL anyone can type)."""
+    try:
+        edits = imaging.edits_from(enhance, background, colour)
+    except imaging.ImageRejected:
+        edits = imaging.NO_EDITS
+    form.enhance = "on" if edits.enhance else ""
+    form.background = "" if edits.background == "keep" else edits.background
+    form.backgroundColor = edits.color
 
 
 def _rotate_url(form: CropForm, by: int) -> str:

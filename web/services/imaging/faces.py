@@ -13,6 +13,7 @@ and kept inside the picture.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -43,6 +44,7 @@ SEARCH_SIDE = round(WINDOW / SMALLEST_FACE * 1.25)  # 400 px
 # past the first's smallest so that a face on the boundary keeps its hits in one pass, with a
 # finer step: at 1.15 a small face gathers too few hits (319 of the 343, 37 at 1/16).
 _PASSES = ((2, 1.15, 0, 2 * WINDOW), (1, 1.1, round(2 * WINDOW * 1.15), 28))
+assert all(largest == 0 or split <= largest for *_, largest, split in _PASSES)
 _NEIGHBOURS, _GROUP_EPS = 3, 0.2  # hits a face needs; detectMultiScale's own grouping
 FACE_MARGIN = 2.6
 MIN_SIZE = 0.5
@@ -102,10 +104,11 @@ def _detect(
 
     The sizes below `split` are looked for on this thread, the others on the faces thread at
     the same time (OpenCV lets go of the GIL): on an idle machine the faceless 12 MP photo's
-    search takes 20.9 ms instead of 37.1, a portrait's 6.6 instead of 9.9, for about 1 ms more
+    search takes 20.7 ms instead of 36.9, a portrait's 6.5 instead of 9.7, for 0.3-0.8 ms more
     CPU (docs/performance.md, Face search). Each half sees the scales one call would (powers of
-    the step from the window), and their raw hits are grouped as detectMultiScale groups its
-    own: the same faces (all 343 placements of bench/faces.py's grid).
+    the step from the window; OpenCV keeps a window from min to max size, both included), and
+    their raw hits are grouped as detectMultiScale groups its own: the same faces (352 frames:
+    bench/faces.py's grid and cases, and faceless photos).
     """
     if min(grey.size) < WINDOW:
         return None
@@ -138,6 +141,10 @@ def _other_half() -> ThreadPoolExecutor:
     """The thread each search's second half runs on (made in the process that searches: the
     cage's workers warm up, and so make it, before their memory ceiling is set)."""
     return ThreadPoolExecutor(1, thread_name_prefix="faces")
+
+
+# A forked child has the executor but not its thread: it makes its own on first use.
+os.register_at_fork(after_in_child=_other_half.cache_clear)
 
 
 def _cascade() -> cv2.CascadeClassifier:

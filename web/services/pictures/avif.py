@@ -53,16 +53,18 @@ def add(
     session: Session, store: MediaStore, wanted: Wanted, ceilings: imaging.Ceilings
 ) -> tuple[int, ...] | None:
     """Encode, write and record the version's AVIF copies: the sizes that have one, or None
-    when the version is gone (purged) before they were made."""
+    when the version is gone (purged) or has its copies already (another process's followup,
+    or `ppsync avif backfill`, made them meanwhile: theirs stand, no file is written twice)."""
     made = cage.avif(wanted.square, webps=wanted.webps, ceilings=ceilings)
-    picture = session.exec(
-        select(ProfilePicture).where(
-            ProfilePicture.user_id == wanted.user_id, ProfilePicture.filename == wanted.name
-        )
-    ).first()
-    if picture is None or picture.purged_at is not None:
-        return None
     cage.idle()  # the writes and the commit, too, between uploads rather than beside one
+    picture = session.exec(
+        select(ProfilePicture)
+        .where(ProfilePicture.user_id == wanted.user_id, ProfilePicture.filename == wanted.name)
+        .with_for_update()  # PostgreSQL: a second maker waits here, then sees the first's record
+    ).first()
+    if picture is None or picture.purged_at is not None or AVIF_META in picture.meta:
+        session.rollback()
+        return None
     store.write(
         [(variant_key(wanted.user_id, wanted.name, px, "avif"), made[px]) for px in sorted(made)]
     )

@@ -79,7 +79,8 @@ def wanted(
         raise PictureError(422, f"Version {picture.version}'s crop is not recorded.")
     edits = imaging.edits_of(picture.edits or ())
     square = cage.recrop(master, crop=crop, limits=caged, edits=edits).square
-    assert square is not None  # a still version's master is still
+    if square is None:  # its record says still, its master is an animation
+        raise PictureError(422, f"Version {picture.version}'s master is not a still picture.")
     return avif.Wanted(picture.user_id, picture.filename, square, dict(_webps(store, picture)))
 
 
