@@ -139,7 +139,8 @@ def _hits(pixels: np.ndarray, step: float, smallest: int, largest: int) -> list[
 @cache
 def _other_half() -> ThreadPoolExecutor:
     """The thread each search's second half runs on (made in the process that searches: the
-    cage's workers warm up, and so make it, before their memory ceiling is set)."""
+    cage's workers warm up, and so make it, before their memory ceiling is set). One is enough:
+    every search runs in a cage worker (uploads, imports, suggestions), one job at a time."""
     return ThreadPoolExecutor(1, thread_name_prefix="faces")
 
 
